@@ -1,0 +1,79 @@
+SHELL := /bin/bash
+# Herald's two commands: `make run` and `make test`. Each installs what it needs on a fresh
+# Debian bookworm machine (Debian packages via apt-get as root, npm packages from the lockfile).
+
+BUILD     ?= build
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+JOBS      ?= $(shell nproc)
+ARGS      ?=
+
+BUILD_PACKAGES := cmake ninja-build g++ ccache pkg-config libboost-dev libboost-system-dev libssl-dev \
+  nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libhiredis-dev \
+  libmsgpack-cxx-dev libcurl4-openssl-dev
+TEST_PACKAGES := googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev \
+  redis-server haproxy nodejs npm
+
+.PHONY: all build run test deps test-deps unit fuzz integration format tidy clean
+
+all: build
+
+# Installs the Debian packages that are missing (apt-get needs root; sudo is used if present).
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:" $$missing; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(BUILD_PACKAGES))
+
+test-deps: deps
+	$(call apt_install,$(TEST_PACKAGES))
+	@command -v node >/dev/null || { echo "node is required for the integration tests"; exit 1; }
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/herald $(ARGS)
+
+test: test-deps build unit fuzz integration
+	@echo "All tests passed."
+
+unit:
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Each decoder's fuzzer runs for FUZZ_SECONDS with sanitizers, starting from the checked-in corpus.
+fuzz:
+	@[ -f $(FUZZ_BUILD)/build.ninja ] || CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DHERALD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@set -e; for target in $(FUZZ_BUILD)/fuzz_*; do \
+	  name=$$(basename $$target); corpus=$$(mktemp -d); log=$$(mktemp); \
+	  [ -d tests/fuzz/corpus/$$name ] && cp -r tests/fuzz/corpus/$$name/. $$corpus/; \
+	  dict=""; [ -f tests/fuzz/$$name.dict ] && dict="-dict=tests/fuzz/$$name.dict"; \
+	  echo "fuzzing $$name for $(FUZZ_SECONDS)s"; \
+	  if ! $$target $$dict -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/ $$corpus >$$log 2>&1; then \
+	    tail -60 $$log; echo "$$name found a failure (input saved in $(FUZZ_BUILD)/)"; exit 1; \
+	  fi; \
+	  grep -E 'stat::number_of_executed_units' $$log || true; rm -rf $$corpus $$log; \
+	done
+
+integration: build
+	npm test
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'examples/*.cpp' 'tests/*.cpp' 'tools/*.cpp' 'tools/*.hpp')
+
+tidy: $(BUILD)/build.ninja
+	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'src/*.cpp' 'examples/*.cpp')
+
+clean:
+	rm -rf $(BUILD) $(FUZZ_BUILD)

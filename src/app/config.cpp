@@ -1,0 +1,192 @@
+#include "app/config.hpp"
+
+#include <toml++/toml.h>
+#include <CLI/CLI.hpp>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+#include <stdexcept>
+
+namespace herald::app {
+namespace {
+
+template <class T>
+T parse_number(const std::string& key, const std::string& text, T min, T max) {
+  T value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+    throw std::invalid_argument(key + ": expected a whole number from " + std::to_string(min) + " to " +
+                                std::to_string(max) + ", got '" + text + "'");
+  return value;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.erase(item.begin());
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.pop_back();
+    if (!item.empty()) items.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return items;
+}
+
+std::string join_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+template <class T>
+SettingSpec number(std::string key, std::string help, T Settings::*field, T min, T max) {
+  return SettingSpec{
+      key, std::move(help),
+      [key, field, min, max](Settings& s, const std::string& text) { s.*field = parse_number<T>(key, text, min, max); },
+      [field](const Settings& s) { return std::to_string(s.*field); }};
+}
+
+SettingSpec text(std::string key, std::string help, std::string Settings::*field,
+                 std::function<void(const std::string&)> check = nullptr) {
+  return SettingSpec{key, std::move(help),
+                     [field, check](Settings& s, const std::string& value) {
+                       if (check) check(value);
+                       s.*field = value;
+                     },
+                     [field](const Settings& s) { return s.*field; }};
+}
+
+void check_log_level(const std::string& value) {
+  static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  for (const auto& level : kLevels)
+    if (value == level) return;
+  throw std::invalid_argument("log_level: expected one of trace, debug, info, warn, error, critical, off; got '" +
+                              value + "'");
+}
+
+void check_path(const std::string& key, const std::string& value) {
+  if (value.empty() || value.front() != '/')
+    throw std::invalid_argument(key + ": must start with '/', got '" + value + "'");
+}
+
+std::string env_name(const std::string& key) {
+  std::string name = "HERALD_";
+  for (char c : key) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+std::string flag_name(const std::string& key) {
+  std::string name = "--";
+  for (char c : key) name += c == '_' ? '-' : c;
+  return name;
+}
+
+// TOML values arrive typed; settings parse text, so render them back to text.
+std::optional<std::string> toml_to_text(const toml::node& node) {
+  if (auto v = node.value<std::string>()) return *v;
+  if (auto v = node.value<int64_t>()) return std::to_string(*v);
+  if (auto v = node.value<bool>()) return *v ? "true" : "false";
+  if (const auto* array = node.as_array()) {
+    std::vector<std::string> items;
+    for (const auto& item : *array) {
+      auto value = item.value<std::string>();
+      if (!value) return std::nullopt;
+      items.push_back(*value);
+    }
+    return join_list(items);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+const std::vector<SettingSpec>& setting_specs() {
+  static const std::vector<SettingSpec> specs = {
+      text("host", "Address to listen on", &Settings::host),
+      number<uint16_t>("port", "Port to listen on", &Settings::port, 0, 65535),
+      number<size_t>("threads", "Event loop threads (0: one per core)", &Settings::threads, 0, 256),
+      text("log_level", "trace, debug, info, warn, error, critical or off", &Settings::log_level, check_log_level),
+      text("path", "HTTP path of the Socket.IO endpoint", &Settings::path,
+           [](const std::string& v) { check_path("path", v); }),
+      number<uint64_t>("ping_interval_ms", "Heartbeat interval", &Settings::ping_interval_ms, 1, 3600000),
+      number<uint64_t>("ping_timeout_ms", "Time a client has to answer a heartbeat", &Settings::ping_timeout_ms, 1,
+                       3600000),
+      number<uint64_t>("connect_timeout_ms", "Time a client has to join a namespace", &Settings::connect_timeout_ms, 1,
+                       3600000),
+      number<uint64_t>("max_payload", "Largest message or polling body a client may send, in bytes",
+                       &Settings::max_payload, 1, 1ULL << 30),
+      number<uint64_t>("max_buffered_bytes", "Unsent bytes after which a slow client is disconnected",
+                       &Settings::max_buffered_bytes, 1024, 1ULL << 34),
+      SettingSpec{"cors_origins", "Origins allowed by CORS, comma-separated (* for any); none: no CORS headers",
+                  [](Settings& s, const std::string& v) { s.cors_origins = split_list(v); },
+                  [](const Settings& s) { return join_list(s.cors_origins); }},
+      text("push_namespace", "Namespace the push API delivers into (the seed used /heikuai)", &Settings::push_namespace,
+           [](const std::string& v) { check_path("push_namespace", v); }),
+      number<uint64_t>("shutdown_grace_ms", "Time given to close packets on SIGTERM before exit",
+                       &Settings::shutdown_grace_ms, 0, 60000),
+  };
+  return specs;
+}
+
+std::optional<Settings> load_settings(int argc, char** argv, int& exit_code) {
+  const auto& specs = setting_specs();
+  CLI::App app{
+      "Herald: a real-time push server speaking Socket.IO.\n"
+      "Settings come from defaults, then --config FILE (TOML), then HERALD_<NAME> environment\n"
+      "variables, then flags; each setting's name is the same in all three."};
+  app.get_formatter()->column_width(34);
+  std::string config_file;
+  app.add_option("--config", config_file, "TOML file with settings (keys as the flag names, with _)")
+      ->check(CLI::ExistingFile);
+  std::vector<std::string> flag_values(specs.size());
+  std::vector<CLI::Option*> flags;
+  Settings defaults;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    std::string description = specs[i].help + " [" + env_name(specs[i].key) + "]";
+    std::string shown = specs[i].show(defaults);
+    if (!shown.empty()) description += " (default: " + shown + ")";
+    flags.push_back(app.add_option(flag_name(specs[i].key), flag_values[i], description));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    exit_code = app.exit(e);
+    return std::nullopt;
+  }
+
+  Settings settings;
+  try {
+    if (!config_file.empty()) {
+      toml::table table = toml::parse_file(config_file);
+      for (const auto& [key, node] : table) {
+        auto spec = std::find_if(specs.begin(), specs.end(), [&](const SettingSpec& s) { return s.key == key.str(); });
+        if (spec == specs.end())
+          throw std::invalid_argument(config_file + ": unknown setting '" + std::string(key.str()) + "'");
+        auto value = toml_to_text(node);
+        if (!value)
+          throw std::invalid_argument(config_file + ": " + std::string(key.str()) + " has an unsupported type");
+        spec->set(settings, *value);
+      }
+    }
+    for (const auto& spec : specs)
+      if (const char* value = std::getenv(env_name(spec.key).c_str())) spec.set(settings, value);
+    for (size_t i = 0; i < specs.size(); ++i)
+      if (flags[i]->count() > 0) specs[i].set(settings, flag_values[i]);
+  } catch (const toml::parse_error& e) {
+    std::cerr << "herald: " << config_file << ": " << e.description() << " at line " << e.source().begin.line << "\n";
+    exit_code = 2;
+    return std::nullopt;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "herald: " << e.what() << "\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  exit_code = 0;
+  return settings;
+}
+
+}  // namespace herald::app

@@ -1,0 +1,44 @@
+// Herald's settings: defaults, then a TOML file (--config), then HERALD_* environment variables,
+// then command-line flags; each later source overrides the earlier ones. Every setting has one
+// name used in all three: `ping_interval_ms` in TOML, HERALD_PING_INTERVAL_MS, --ping-interval-ms.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace herald::app {
+
+struct Settings {
+  std::string host = "0.0.0.0";
+  uint16_t port = 1994;
+  size_t threads = 0;  // 0: one per core
+  std::string log_level = "info";
+  std::string path = "/socket.io/";
+  uint64_t ping_interval_ms = 15000;  // the seed's values
+  uint64_t ping_timeout_ms = 20000;
+  uint64_t connect_timeout_ms = 45000;
+  uint64_t max_payload = 1000000;
+  uint64_t max_buffered_bytes = 4000000;
+  std::vector<std::string> cors_origins;
+  std::string push_namespace = "/";
+  uint64_t shutdown_grace_ms = 3000;
+};
+
+// One setting as the three sources name it, with a parser that validates the text form.
+struct SettingSpec {
+  std::string key;
+  std::string help;
+  std::function<void(Settings&, const std::string&)> set;  // throws std::invalid_argument
+  std::function<std::string(const Settings&)> show;
+};
+
+const std::vector<SettingSpec>& setting_specs();
+
+// Parses argv into settings. Returns nullopt after printing help or an error (exit code in
+// `exit_code`).
+std::optional<Settings> load_settings(int argc, char** argv, int& exit_code);
+
+}  // namespace herald::app

@@ -1,0 +1,15 @@
+// Standard base64 (RFC 4648, with padding), as Engine.IO long-polling uses for binary packets.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace herald::engineio {
+
+void base64_append(std::string& out, std::string_view bytes);
+std::string base64_encode(std::string_view bytes);
+// nullopt on any character outside the alphabet or a bad length/padding.
+std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace herald::engineio

@@ -1,0 +1,175 @@
+#include "engineio/server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "engineio/sid.hpp"
+
+namespace herald::engineio {
+namespace {
+
+std::string_view error_message(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::UnknownTransport:
+      return "Transport unknown";
+    case ErrorCode::UnknownSid:
+      return "Session ID unknown";
+    case ErrorCode::BadHandshakeMethod:
+      return "Bad handshake method";
+    case ErrorCode::BadRequest:
+      return "Bad request";
+    case ErrorCode::Forbidden:
+      return "Forbidden";
+    case ErrorCode::UnsupportedProtocolVersion:
+      return "Unsupported protocol version";
+  }
+  return "Bad request";
+}
+
+}  // namespace
+
+net::HttpResponse error_response(ErrorCode code) {
+  nlohmann::json body{{"code", static_cast<int>(code)}, {"message", error_message(code)}};
+  return net::HttpResponse::json(400, body.dump());
+}
+
+const CommonPackets& common_packets() {
+  thread_local const CommonPackets packets{make_text_packet(PacketType::Ping), make_text_packet(PacketType::Pong),
+                                           make_text_packet(PacketType::Noop), make_text_packet(PacketType::Close),
+                                           make_text_packet(PacketType::Pong, "probe")};
+  return packets;
+}
+
+Server::Server(net::LoopPool& pool, Config config, ConnectionHandler on_connection)
+    : pool_(pool), config_(std::move(config)), on_connection_(std::move(on_connection)), sessions_(pool.size()) {
+  ws_limits_.max_message = config_.max_payload;
+  ws_limits_.max_queued_bytes = config_.max_buffered_bytes;
+}
+
+void Server::add_cors_headers(const net::HttpRequest& request, net::HttpResponse& response) const {
+  if (config_.cors_origins.empty()) return;
+  std::string_view origin = request.header("origin");
+  if (origin.empty()) return;
+  bool allowed = false;
+  for (const auto& candidate : config_.cors_origins)
+    if (candidate == "*" || candidate == origin) allowed = true;
+  if (!allowed) return;
+  response.with("Access-Control-Allow-Origin", std::string(origin));
+  response.with("Access-Control-Allow-Credentials", "true");
+  response.with("Vary", "Origin");
+}
+
+void Server::reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code) {
+  const auto& request = exchange->request();
+  spdlog::debug("engine.io: {} {} from {} refused: {}", request.method, request.target, request.remote_address,
+                error_message(code));
+  auto response = error_response(code);
+  add_cors_headers(request, response);
+  exchange->respond(std::move(response));
+}
+
+void Server::handle(const std::shared_ptr<net::HttpExchange>& exchange) {
+  const auto& request = exchange->request();
+  if (request.method == "OPTIONS") {
+    auto response = net::HttpResponse::text(204, "");
+    add_cors_headers(request, response);
+    response.with("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
+    if (auto headers = request.header("access-control-request-headers"); !headers.empty())
+      response.with("Access-Control-Allow-Headers", std::string(headers));
+    return exchange->respond(std::move(response));
+  }
+  auto transport = request.query_param("transport");
+  bool websocket = transport && *transport == "websocket";
+  bool polling = transport && *transport == "polling";
+  if ((!websocket || !config_.allow_websocket) && (!polling || !config_.allow_polling))
+    return reply_error(exchange, ErrorCode::UnknownTransport);
+  if (request.query_param("EIO") != "4") return reply_error(exchange, ErrorCode::UnsupportedProtocolVersion);
+
+  auto sid = request.query_param("sid");
+  if (!sid) {
+    if (websocket && !request.is_websocket_upgrade()) return reply_error(exchange, ErrorCode::BadRequest);
+    if (request.method != "GET") return reply_error(exchange, ErrorCode::BadHandshakeMethod);
+    return handshake(exchange, websocket);
+  }
+  auto route = parse_sid(*sid);
+  if (!route || route->process != config_.process_tag || route->loop >= pool_.size())
+    return reply_error(exchange, ErrorCode::UnknownSid);
+  if (route->loop != exchange->loop()) {
+    // The session lives on another loop: move the connection there.
+    exchange->move_to(route->loop,
+                      [this, id = *sid](std::shared_ptr<net::HttpExchange> moved) { handle_on_owner(moved, id); });
+    return;
+  }
+  handle_on_owner(exchange, *sid);
+}
+
+void Server::handle_on_owner(const std::shared_ptr<net::HttpExchange>& exchange, const std::string& sid) {
+  auto& table = sessions_[exchange->loop()];
+  auto found = table.find(sid);
+  if (found == table.end()) return reply_error(exchange, ErrorCode::UnknownSid);
+  auto session = found->second;  // keep it alive through the call
+  const auto& request = exchange->request();
+  bool websocket = request.query_param("transport") == "websocket";
+  if (websocket) {
+    if (!request.is_websocket_upgrade() || !session->can_upgrade()) return reply_error(exchange, ErrorCode::BadRequest);
+    auto ws = exchange->accept_websocket(ws_limits_);
+    if (ws) session->start_probe(std::move(ws));
+    return;
+  }
+  if (session->transport() != TransportKind::Polling) return reply_error(exchange, ErrorCode::BadRequest);
+  if (request.method == "GET") return session->on_poll(exchange);
+  if (request.method == "POST") return session->on_post(exchange);
+  reply_error(exchange, ErrorCode::BadRequest);
+}
+
+std::string Server::open_packet(const std::string& sid, bool websocket) const {
+  nlohmann::json open{{"sid", sid},
+                      {"upgrades", websocket || !config_.allow_upgrades || !config_.allow_websocket
+                                       ? nlohmann::json::array()
+                                       : nlohmann::json::array({"websocket"})},
+                      {"pingInterval", config_.ping_interval.count()},
+                      {"pingTimeout", config_.ping_timeout.count()},
+                      {"maxPayload", config_.max_payload}};
+  return "0" + open.dump();
+}
+
+void Server::handshake(const std::shared_ptr<net::HttpExchange>& exchange, bool websocket) {
+  const auto& request = exchange->request();
+  size_t loop = exchange->loop();
+  std::string sid = make_sid(SidRoute{config_.process_tag, static_cast<uint8_t>(loop)});
+  Handshake handshake{request.remote_address, request.query,
+                      config_.keep_handshake_headers ? request.headers : net::Headers{}};
+  auto session = std::make_shared<Session>(*this, sid, loop, std::move(handshake));
+  sessions_[loop].emplace(sid, session);
+  live_sessions_.fetch_add(1, std::memory_order_relaxed);
+  spdlog::debug("engine.io: session {} opened over {} from {}", sid, websocket ? "websocket" : "polling",
+                request.remote_address);
+  if (websocket) {
+    auto ws = exchange->accept_websocket(ws_limits_);
+    if (!ws) return remove(*session);
+    session->open_websocket(std::move(ws), open_packet(sid, true));
+  } else {
+    session->open_polling(exchange, open_packet(sid, false));
+  }
+  if (session->is_open()) on_connection_(session);
+}
+
+void Server::remove(const Session& session) {
+  auto& table = sessions_[session.loop()];
+  auto found = table.find(session.id());
+  if (found != table.end() && found->second.get() == &session) {
+    table.erase(found);
+    live_sessions_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void Server::close_all(std::string_view reason) {
+  pool_.post_all([this, reason = std::string(reason)](size_t loop) {
+    std::vector<std::shared_ptr<Session>> sessions;
+    sessions.reserve(sessions_[loop].size());
+    for (auto& [id, session] : sessions_[loop]) sessions.push_back(session);
+    for (auto& session : sessions) session->close(reason);
+  });
+}
+
+}  // namespace herald::engineio

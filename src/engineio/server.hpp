@@ -1,0 +1,75 @@
+// The Engine.IO server: answers handshakes, routes each request to the loop owning its session,
+// and refuses bad ones with the protocol's error codes. One session table per loop.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engineio/config.hpp"
+#include "engineio/packet.hpp"
+#include "engineio/session.hpp"
+#include "net/http.hpp"
+#include "net/loop_pool.hpp"
+
+namespace herald::engineio {
+
+// Engine.IO's error codes, sent as {"code","message"} with HTTP 400.
+enum class ErrorCode : uint8_t {
+  UnknownTransport = 0,
+  UnknownSid = 1,
+  BadHandshakeMethod = 2,
+  BadRequest = 3,
+  Forbidden = 4,
+  UnsupportedProtocolVersion = 5,
+};
+
+net::HttpResponse error_response(ErrorCode code);
+
+// Packets every session sends, built once per thread.
+struct CommonPackets {
+  OutPacket ping, pong, noop, close, probe_answer;
+};
+const CommonPackets& common_packets();
+
+class Server {
+ public:
+  using ConnectionHandler = std::function<void(const std::shared_ptr<Session>&)>;
+
+  Server(net::LoopPool& pool, Config config, ConnectionHandler on_connection);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The HTTP route for config().path.
+  void handle(const std::shared_ptr<net::HttpExchange>& exchange);
+  // Closes every session on every loop with a close packet. Callable from any thread.
+  void close_all(std::string_view reason);
+
+  const Config& config() const { return config_; }
+  net::LoopPool& pool() { return pool_; }
+  size_t session_count(size_t loop) const { return sessions_[loop].size(); }
+  // Sessions on all loops; readable from any thread.
+  size_t live_sessions() const { return live_sessions_.load(std::memory_order_relaxed); }
+
+  // Adds CORS headers when the request's Origin is allowed.
+  void add_cors_headers(const net::HttpRequest& request, net::HttpResponse& response) const;
+  void remove(const Session& session);
+
+ private:
+  void handle_on_owner(const std::shared_ptr<net::HttpExchange>& exchange, const std::string& sid);
+  void handshake(const std::shared_ptr<net::HttpExchange>& exchange, bool websocket);
+  void reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code);
+  std::string open_packet(const std::string& sid, bool websocket) const;
+
+  net::LoopPool& pool_;
+  Config config_;
+  ConnectionHandler on_connection_;
+  net::WebSocketLimits ws_limits_;
+  std::vector<std::unordered_map<std::string, std::shared_ptr<Session>>> sessions_;
+  std::atomic<size_t> live_sessions_{0};
+};
+
+}  // namespace herald::engineio

@@ -1,0 +1,340 @@
+#include "engineio/session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include "engineio/server.hpp"
+
+namespace herald::engineio {
+namespace {
+
+// How long a polling session closed by the server waits for the GET that carries its close packet.
+constexpr auto kClosingGrace = std::chrono::seconds(5);
+
+}  // namespace
+
+Session::Session(Server& server, std::string id, size_t loop, Handshake handshake)
+    : server_(server),
+      id_(std::move(id)),
+      loop_(loop),
+      handshake_(std::move(handshake)),
+      timer_(server.pool().loop(loop)) {}
+
+Session::~Session() {
+  if (ws_) ws_->set_handler(nullptr);
+  if (probe_) probe_->set_handler(nullptr);
+}
+
+void Session::open_polling(std::shared_ptr<net::HttpExchange> exchange, std::string open_packet) {
+  transport_ = TransportKind::Polling;
+  buffer_packet(make_text_packet(PacketType::Open, std::string_view(open_packet).substr(1)));
+  poll_ = std::move(exchange);
+  flush_poll();
+  schedule_ping();
+}
+
+void Session::open_websocket(std::shared_ptr<net::WebSocket> ws, std::string open_packet) {
+  transport_ = TransportKind::WebSocket;
+  ws_ = std::move(ws);
+  ws_->set_handler(this);
+  ws_->send(make_text_packet(PacketType::Open, std::string_view(open_packet).substr(1)).bytes, false);
+  schedule_ping();
+}
+
+bool Session::can_upgrade() const {
+  return state_ == State::Open && transport_ == TransportKind::Polling && !probe_ && server_.config().allow_upgrades;
+}
+
+// ---- sending ----
+
+void Session::send(const OutPacket& packet) { send(std::span<const OutPacket>(&packet, 1)); }
+
+void Session::send(std::span<const OutPacket> packets) {
+  if (state_ != State::Open) return;
+  if (transport_ == TransportKind::WebSocket) {
+    for (const auto& packet : packets)
+      if (!ws_->send(packet.bytes, packet.binary)) return;  // on overflow the socket reports its close
+    return;
+  }
+  for (const auto& packet : packets) buffer_packet(packet);
+  if (buffered_bytes_ > server_.config().max_buffered_bytes) {
+    spdlog::debug("engine.io: session {} too slow ({} bytes unsent), closing", id_, buffered_bytes_);
+    buffer_.clear();
+    buffered_bytes_ = 0;
+    return terminate("transport error");
+  }
+  if (poll_) schedule_flush();
+}
+
+void Session::buffer_packet(const OutPacket& packet) {
+  buffered_bytes_ += packet.bytes->size();
+  buffer_.push_back(packet);
+}
+
+void Session::schedule_flush() {
+  // Everything sent during this loop turn goes out in one response.
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  boost::asio::post(server_.pool().loop(loop_), [self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->flush_poll();
+  });
+}
+
+void Session::flush_poll() {
+  if (!poll_ || buffer_.empty()) return;
+  std::string body;
+  size_t taken = encode_payload(buffer_, server_.config().max_payload, body);
+  for (size_t i = 0; i < taken; ++i) buffered_bytes_ -= buffer_[i].bytes->size();
+  buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(taken));
+  auto response = net::HttpResponse::text(200, std::move(body));
+  server_.add_cors_headers(poll_->request(), response);
+  auto exchange = std::move(poll_);
+  poll_.reset();
+  exchange->respond(std::move(response));
+  if (state_ == State::Closed && buffer_.empty()) unregister();
+}
+
+void Session::answer_poll_with_noop() {
+  if (!poll_) return;
+  buffer_packet(common_packets().noop);
+  flush_poll();
+}
+
+// ---- receiving ----
+
+void Session::on_poll(std::shared_ptr<net::HttpExchange> exchange) {
+  if (state_ == State::Closed) {
+    // A session the server closed: this GET carries its close packet, if still queued.
+    if (buffer_.empty()) return exchange->respond(error_response(ErrorCode::UnknownSid));
+    poll_ = std::move(exchange);
+    return flush_poll();
+  }
+  if (poll_) {
+    // Two GETs at once break the protocol: refuse the second, close the session.
+    spdlog::debug("engine.io: session {} sent overlapping GET requests", id_);
+    exchange->respond(error_response(ErrorCode::BadRequest));
+    return close("transport error");
+  }
+  if (upgrading_) {
+    // The client is switching to WebSocket: end this poll at once.
+    poll_ = std::move(exchange);
+    return answer_poll_with_noop();
+  }
+  poll_ = std::move(exchange);
+  poll_->on_abort([weak = weak_from_this()] {
+    if (auto self = weak.lock()) {
+      self->poll_.reset();
+      self->terminate("transport close");
+    }
+  });
+  if (!buffer_.empty()) schedule_flush();
+}
+
+void Session::on_post(std::shared_ptr<net::HttpExchange> exchange) {
+  auto self = shared_from_this();
+  const auto& request = exchange->request();
+  if (state_ == State::Closed) return exchange->respond(error_response(ErrorCode::UnknownSid));
+  if (request.body_too_large) {
+    spdlog::debug("engine.io: session {} posted more than maxPayload", id_);
+    exchange->respond(net::HttpResponse::text(413, "Payload Too Large"));
+    return terminate("transport error");
+  }
+  auto packets = decode_payload(request.body);
+  if (!packets) {
+    spdlog::debug("engine.io: session {} posted an invalid payload", id_);
+    exchange->respond(error_response(ErrorCode::BadRequest));
+    return terminate("parse error");
+  }
+  auto response = net::HttpResponse::text(200, "ok", "text/html");
+  server_.add_cors_headers(request, response);
+  exchange->respond(std::move(response));
+  for (const auto& packet : *packets) {
+    if (state_ != State::Open) break;
+    on_packet(packet.type, packet.data, packet.binary);
+  }
+}
+
+void Session::on_ws_message(net::WebSocket& ws, std::string_view data, bool binary) {
+  auto self = shared_from_this();
+  if (&ws == probe_.get()) return on_probe_message(data, binary);
+  if (&ws != ws_.get() || state_ != State::Open) return;
+  if (binary) return on_packet(PacketType::Message, data, true);
+  if (data.empty() || data[0] < '0' || data[0] > '6') {
+    spdlog::debug("engine.io: session {} sent an invalid packet", id_);
+    return terminate("parse error");
+  }
+  on_packet(static_cast<PacketType>(data[0] - '0'), data.substr(1), false);
+}
+
+void Session::on_packet(PacketType type, std::string_view data, bool binary) {
+  switch (type) {
+    case PacketType::Pong:
+      if (awaiting_pong_) schedule_ping();
+      break;
+    case PacketType::Ping:
+      // Engine.IO v4 clients do not ping, but answering is harmless and helps older tools.
+      send(common_packets().pong);
+      break;
+    case PacketType::Message:
+      if (handler_) handler_->on_message(data, binary);
+      break;
+    case PacketType::Close:
+      answer_poll_with_noop();
+      terminate("transport close");
+      break;
+    case PacketType::Noop:
+      break;
+    case PacketType::Open:
+    case PacketType::Upgrade:
+      spdlog::debug("engine.io: session {} sent an unexpected packet {}", id_, static_cast<int>(type));
+      terminate("parse error");
+      break;
+  }
+}
+
+// ---- upgrade ----
+
+void Session::start_probe(std::shared_ptr<net::WebSocket> ws) {
+  probe_ = std::move(ws);
+  probe_->set_handler(this);
+  upgrade_timer_ =
+      std::make_unique<boost::asio::steady_timer>(server_.pool().loop(loop_), server_.config().upgrade_timeout);
+  upgrade_timer_->async_wait(
+      [weak = weak_from_this(), probe = std::weak_ptr<net::WebSocket>(probe_)](const boost::system::error_code& ec) {
+        auto self = weak.lock();
+        if (ec || !self || !self->probe_ || self->probe_ != probe.lock()) return;
+        spdlog::debug("engine.io: session {} upgrade timed out", self->id_);
+        self->probe_->set_handler(nullptr);
+        self->probe_->close(1000);
+        self->probe_.reset();
+        self->upgrading_ = false;
+      });
+}
+
+void Session::on_probe_message(std::string_view data, bool binary) {
+  if (!binary && data == "2probe") {
+    probe_->send(common_packets().probe_answer.bytes, false);
+    upgrading_ = true;
+    answer_poll_with_noop();
+    return;
+  }
+  if (!binary && data == "5" && upgrading_) {
+    upgrading_ = false;
+    upgrade_timer_.reset();
+    answer_poll_with_noop();
+    transport_ = TransportKind::WebSocket;
+    ws_ = std::move(probe_);
+    probe_.reset();
+    // What queued for polling while upgrading now goes over the WebSocket.
+    std::vector<OutPacket> pending;
+    pending.swap(buffer_);
+    buffered_bytes_ = 0;
+    send(pending);
+    spdlog::debug("engine.io: session {} upgraded to websocket", id_);
+    return;
+  }
+  spdlog::debug("engine.io: session {} sent an invalid upgrade packet", id_);
+  probe_->set_handler(nullptr);
+  probe_->close(1002);
+  probe_.reset();
+  upgrading_ = false;
+  upgrade_timer_.reset();
+}
+
+void Session::on_ws_closed(net::WebSocket& ws) {
+  auto self = shared_from_this();
+  if (&ws == probe_.get()) {
+    probe_.reset();
+    upgrading_ = false;
+    upgrade_timer_.reset();
+    return;
+  }
+  if (&ws == ws_.get()) terminate(ws.overflowed() ? "transport error" : "transport close");
+}
+
+// ---- heartbeat ----
+
+void Session::schedule_ping() { arm_timer(server_.config().ping_interval, false); }
+
+void Session::arm_timer(std::chrono::milliseconds delay, bool awaiting_pong) {
+  awaiting_pong_ = awaiting_pong;
+  timer_.expires_after(delay);
+  timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_timer();
+  });
+}
+
+void Session::on_timer() {
+  // A re-armed timer may still deliver the old expiry; only act on a deadline that has passed.
+  if (timer_.expiry() > std::chrono::steady_clock::now()) return;
+  if (state_ == State::Closed) return unregister();  // the close packet was never fetched
+  if (awaiting_pong_) {
+    spdlog::debug("engine.io: session {} ping timeout", id_);
+    return terminate("ping timeout");
+  }
+  send(common_packets().ping);
+  arm_timer(server_.config().ping_timeout, true);
+}
+
+// ---- closing ----
+
+void Session::close(std::string_view reason) {
+  if (state_ != State::Open) return;
+  if (transport_ == TransportKind::WebSocket) {
+    ws_->send(common_packets().close.bytes, false);
+  } else {
+    buffer_packet(common_packets().close);
+  }
+  terminate(reason);
+}
+
+void Session::terminate(std::string_view reason) {
+  if (state_ != State::Open) return;
+  auto self = shared_from_this();
+  state_ = State::Closed;
+  spdlog::debug("engine.io: session {} closed: {}", id_, reason);
+  if (probe_) {
+    probe_->set_handler(nullptr);
+    probe_->close(1000);
+    probe_.reset();
+  }
+  upgrade_timer_.reset();
+  if (ws_) {
+    ws_->set_handler(nullptr);
+    ws_->close(1000);
+  }
+  if (auto handler = std::move(handler_)) {
+    handler_.reset();
+    handler->on_close(reason);
+  }
+  if (transport_ == TransportKind::Polling && !buffer_.empty() &&
+      buffer_.back().bytes == common_packets().close.bytes) {
+    // Keep the session reachable until its close packet is fetched (or the grace ends).
+    if (poll_) return flush_poll();
+    timer_.expires_after(kClosingGrace);
+    timer_.async_wait([self](const boost::system::error_code& ec) {
+      if (!ec) self->unregister();
+    });
+    return;
+  }
+  buffer_.clear();
+  buffered_bytes_ = 0;
+  if (poll_) {
+    // A pending GET ends with a close packet so the client learns of it at once.
+    buffer_packet(common_packets().close);
+    flush_poll();
+  }
+  timer_.cancel();
+  unregister();
+}
+
+void Session::unregister() {
+  if (!registered_) return;
+  registered_ = false;
+  timer_.cancel();
+  server_.remove(*this);
+}
+
+}  // namespace herald::engineio

@@ -1,0 +1,87 @@
+// HTTP requests and responses as the layers above see them: plain structs, no Beast types, so
+// that Beast's heavy templates stay inside http_connection.cpp.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace herald::net {
+
+class WebSocket;
+struct WebSocketLimits;
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // upper case, as sent
+  std::string target;
+  std::string path;   // target up to '?'
+  std::string query;  // after '?', raw
+  Headers headers;    // names in lower case
+  std::string body;
+  std::string remote_address;
+  bool keep_alive = true;
+  bool body_too_large = false;  // the body passed its route's limit and was not read
+
+  std::string_view header(std::string_view lower_name) const;
+  // First value of a query parameter, percent-decoded.
+  std::optional<std::string> query_param(std::string_view name) const;
+  bool is_websocket_upgrade() const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  Headers headers;
+  std::string body;
+
+  static HttpResponse text(int status, std::string body, std::string content_type = "text/plain; charset=UTF-8");
+  static HttpResponse json(int status, std::string body);
+  HttpResponse& with(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+};
+
+// One request in flight on one connection. The connection waits (reads nothing more) until the
+// handler responds, which may be much later (long-polling), or takes the socket (WebSocket).
+// Every method must be called on the connection's loop.
+class HttpExchange {
+ public:
+  virtual ~HttpExchange() = default;
+  virtual const HttpRequest& request() const = 0;
+  virtual size_t loop() const = 0;
+  virtual void respond(HttpResponse response) = 0;
+  // Called once if the client goes away before the response is written.
+  virtual void on_abort(std::function<void()> callback) = 0;
+  // Completes the WebSocket handshake and hands the TCP socket to a new WebSocket.
+  virtual std::shared_ptr<WebSocket> accept_websocket(const WebSocketLimits& limits) = 0;
+  // Moves the connection to another loop; `then` runs there with the same request.
+  virtual void move_to(size_t loop, std::function<void(std::shared_ptr<HttpExchange>)> then) = 0;
+};
+
+using HttpHandler = std::function<void(std::shared_ptr<HttpExchange>)>;
+
+// Routes by path prefix, first match wins. Immutable once the listeners start.
+class HttpRouter {
+ public:
+  void add(std::string prefix, size_t body_limit, HttpHandler handler);
+  struct Route {
+    std::string prefix;
+    size_t body_limit;
+    HttpHandler handler;
+  };
+  const Route* match(std::string_view path) const;
+
+ private:
+  std::vector<Route> routes_;
+};
+
+std::string percent_decode(std::string_view text);
+
+}  // namespace herald::net

@@ -1,0 +1,107 @@
+#include "socketio/client.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "engineio/sid.hpp"
+#include "socketio/server.hpp"
+#include "socketio/socket.hpp"
+
+namespace herald::socketio {
+
+Client::Client(Server& server, std::shared_ptr<engineio::Session> session)
+    : server_(server), session_(std::move(session)) {}
+
+Client::~Client() = default;
+
+void Client::start() {
+  connect_timer_ = std::make_unique<boost::asio::steady_timer>(server_.pool().loop(session_->loop()),
+                                                               server_.config().connect_timeout);
+  connect_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto self = weak.lock();
+    if (!self || !self->sockets_.empty()) return;
+    spdlog::debug("socket.io: no namespace joined within connectTimeout, closing");
+    self->close("connect timeout");
+  });
+}
+
+void Client::send(const std::vector<engineio::OutPacket>& packets) {
+  if (session_) session_->send(packets);
+}
+
+void Client::send(const Packet& packet) {
+  if (session_) send(*to_engine_packets(packet));
+}
+
+void Client::close(std::string_view reason) {
+  if (session_) session_->close(reason);
+}
+
+void Client::remove(Socket& socket) {
+  std::erase_if(sockets_, [&](const std::shared_ptr<Socket>& candidate) { return candidate.get() == &socket; });
+}
+
+void Client::on_message(std::string_view data, bool binary) {
+  auto self = shared_from_this();
+  auto status = binary ? decoder_.add_binary(data) : decoder_.add_text(data);
+  if (status == Decoder::Status::NeedAttachment) return;
+  if (status == Decoder::Status::Error) {
+    spdlog::debug("socket.io: session {} sent an invalid packet: {}", session_ ? session_->id() : "?",
+                  decoder_.error());
+    return close("parse error");
+  }
+  Packet packet = decoder_.take();
+  on_packet(packet);
+}
+
+void Client::on_packet(Packet& packet) {
+  if (packet.type == PacketType::Connect) return connect(packet);
+  for (auto& socket : sockets_) {
+    if (socket->nsp().name() == packet.nsp) {
+      auto keep = socket;
+      return keep->on_packet(packet);
+    }
+  }
+  // A packet for a namespace this client never joined: the protocol says close.
+  spdlog::debug("socket.io: packet for namespace {} not joined", packet.nsp);
+  close("parse error");
+}
+
+void Client::connect(Packet& packet) {
+  Namespace* nsp = server_.find(packet.nsp);
+  if (!nsp) {
+    send(Packet{PacketType::ConnectError, packet.nsp, std::nullopt, Json{{"message", "Invalid namespace"}}});
+    return;
+  }
+  for (auto& socket : sockets_) {
+    if (&socket->nsp() == nsp) {
+      spdlog::debug("socket.io: duplicate connect to {}", packet.nsp);
+      return;
+    }
+  }
+  Json auth = packet.data.is_object() ? std::move(packet.data) : Json::object();
+  auto socket = std::make_shared<Socket>(*this, *nsp, engineio::random_id(), std::move(auth));
+  for (const auto& middleware : nsp->middlewares()) {
+    if (auto error = middleware(*socket)) {
+      Json reply = error->is_object() ? std::move(*error) : Json{{"message", std::move(*error)}};
+      send(Packet{PacketType::ConnectError, packet.nsp, std::nullopt, std::move(reply)});
+      return;
+    }
+  }
+  sockets_.push_back(socket);
+  connect_timer_.reset();
+  nsp->add(socket);
+  send(Packet{PacketType::Connect, packet.nsp, std::nullopt, Json{{"sid", socket->id()}}});
+  nsp->connected(socket);
+}
+
+void Client::on_close(std::string_view reason) {
+  auto self = shared_from_this();
+  connect_timer_.reset();
+  auto sockets = std::move(sockets_);
+  sockets_.clear();
+  for (auto& socket : sockets) socket->on_close(reason);
+  session_.reset();
+}
+
+}  // namespace herald::socketio

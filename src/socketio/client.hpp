@@ -1,0 +1,43 @@
+// The Socket.IO side of one Engine.IO session: decodes its packets, connects it to namespaces
+// (one Socket each) and closes it if none is joined within connectTimeout.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <vector>
+
+#include "engineio/session.hpp"
+#include "socketio/packet.hpp"
+
+namespace herald::socketio {
+
+class Server;
+class Socket;
+
+class Client : public engineio::SessionHandler, public std::enable_shared_from_this<Client> {
+ public:
+  Client(Server& server, std::shared_ptr<engineio::Session> session);
+  ~Client() override;
+
+  void start();
+  engineio::Session* session() { return session_.get(); }
+  void send(const std::vector<engineio::OutPacket>& packets);
+  void send(const Packet& packet);
+  // A socket left its namespace; closes nothing else.
+  void remove(Socket& socket);
+  void close(std::string_view reason);
+
+ private:
+  void on_message(std::string_view data, bool binary) override;
+  void on_close(std::string_view reason) override;
+  void on_packet(Packet& packet);
+  void connect(Packet& packet);
+
+  Server& server_;
+  std::shared_ptr<engineio::Session> session_;
+  Decoder decoder_;
+  std::vector<std::shared_ptr<Socket>> sockets_;
+  std::unique_ptr<boost::asio::steady_timer> connect_timer_;
+};
+
+}  // namespace herald::socketio

@@ -1,0 +1,188 @@
+#include "socketio/socket.hpp"
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+
+#include "socketio/client.hpp"
+#include "socketio/server.hpp"
+
+namespace herald::socketio {
+
+void Ack::operator()(Json args) {
+  if (!id_) return;
+  auto socket = socket_.lock();
+  uint64_t id = *id_;
+  id_.reset();
+  if (!socket || !socket->connected()) return;
+  if (!args.is_array()) args = Json::array({std::move(args)});
+  socket->send_packet(Packet{PacketType::Ack, socket->nsp().name(), id, std::move(args)});
+}
+
+Socket::Socket(Client& client, Namespace& nsp, std::string id, Json auth)
+    : client_(&client), nsp_(nsp), id_(std::move(id)), auth_(std::move(auth)), loop_(client.session()->loop()) {}
+
+Socket::~Socket() = default;
+
+const engineio::Handshake& Socket::handshake() const {
+  static const engineio::Handshake kNone;
+  return client_ && client_->session() ? client_->session()->handshake() : kNone;
+}
+
+std::string_view Socket::transport() const {
+  return client_ && client_->session() ? client_->session()->transport_name() : std::string_view{};
+}
+
+void Socket::on(std::string event, EventHandler handler) {
+  for (auto& [name, existing] : handlers_) {
+    if (name == event) {
+      existing = std::move(handler);
+      return;
+    }
+  }
+  handlers_.emplace_back(std::move(event), std::move(handler));
+}
+
+void Socket::send_packet(const Packet& packet) {
+  if (!client_) return;
+  client_->send(packet);
+}
+
+void Socket::send_encoded(const std::vector<engineio::OutPacket>& packets) {
+  if (!client_) return;
+  client_->send(packets);
+}
+
+void Socket::emit(std::string_view event, Json args) {
+  Packet packet{PacketType::Event, nsp_.name(), std::nullopt, Json::array()};
+  packet.data.push_back(event);
+  for (auto& arg : args) packet.data.push_back(std::move(arg));
+  send_packet(packet);
+}
+
+void Socket::emit_with_ack(std::string_view event, Json args, std::chrono::milliseconds timeout, AckCallback callback) {
+  if (!client_) {
+    Json none = Json::array();
+    if (callback) callback(true, none);
+    return;
+  }
+  uint64_t id = nsp_.server().next_ack_id();
+  Packet packet{PacketType::Event, nsp_.name(), id, Json::array()};
+  packet.data.push_back(event);
+  for (auto& arg : args) packet.data.push_back(std::move(arg));
+  acks_.push_back(PendingAck{id, std::chrono::steady_clock::now() + timeout, std::move(callback)});
+  arm_ack_timer();
+  send_packet(packet);
+}
+
+void Socket::arm_ack_timer() {
+  if (acks_.empty()) return;
+  auto earliest = std::min_element(acks_.begin(), acks_.end(), [](const PendingAck& a, const PendingAck& b) {
+                    return a.deadline < b.deadline;
+                  })->deadline;
+  if (!ack_timer_) {
+    ack_timer_ = std::make_unique<boost::asio::steady_timer>(nsp_.server().pool().loop(loop_));
+  } else if (ack_timer_->expiry() <= earliest && ack_timer_->expiry() > std::chrono::steady_clock::now()) {
+    return;  // already armed for something sooner
+  }
+  ack_timer_->expires_at(earliest);
+  ack_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->expire_acks();
+  });
+}
+
+void Socket::expire_acks() {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<PendingAck> expired;
+  auto split =
+      std::stable_partition(acks_.begin(), acks_.end(), [&](const PendingAck& ack) { return ack.deadline > now; });
+  std::move(split, acks_.end(), std::back_inserter(expired));
+  acks_.erase(split, acks_.end());
+  arm_ack_timer();
+  for (auto& ack : expired) {
+    Json none = Json::array();
+    if (ack.callback) ack.callback(true, none);
+  }
+}
+
+bool Socket::in_room(std::string_view room) const {
+  return std::find(rooms_.begin(), rooms_.end(), room) != rooms_.end();
+}
+
+void Socket::join(const std::string& room) {
+  if (client_) nsp_.join(*this, room);
+}
+
+void Socket::leave(const std::string& room) { nsp_.leave(*this, room); }
+
+void Socket::on_packet(Packet& packet) {
+  switch (packet.type) {
+    case PacketType::Event:
+    case PacketType::BinaryEvent:
+      return on_event(packet);
+    case PacketType::Ack:
+    case PacketType::BinaryAck:
+      return on_ack(packet);
+    case PacketType::Disconnect:
+      return on_close("client namespace disconnect");
+    default:
+      spdlog::debug("socket.io: socket {} sent an unexpected packet type {}", id_, static_cast<int>(packet.type));
+      if (client_) client_->close("parse error");
+  }
+}
+
+void Socket::on_event(Packet& packet) {
+  auto self = shared_from_this();
+  Json& args = packet.data;
+  std::string event = args[0].is_string() ? args[0].get<std::string>() : args[0].dump();
+  args.erase(args.begin());
+  Ack ack = packet.id ? Ack(weak_from_this(), *packet.id) : Ack();
+  for (auto& [name, handler] : handlers_) {
+    if (name == event) {
+      auto keep = handler;  // the handler may replace itself
+      return keep(*this, args, ack);
+    }
+  }
+  if (const EventHandler* handler = nsp_.handler(event)) return (*handler)(*this, args, ack);
+  spdlog::debug("socket.io: socket {} emitted {} with no handler", id_, event);
+}
+
+void Socket::on_ack(Packet& packet) {
+  if (!packet.id) return;
+  auto found = std::find_if(acks_.begin(), acks_.end(), [&](const PendingAck& ack) { return ack.id == *packet.id; });
+  if (found == acks_.end()) {
+    spdlog::debug("socket.io: socket {} acked unknown id {}", id_, *packet.id);
+    return;
+  }
+  AckCallback callback = std::move(found->callback);
+  acks_.erase(found);
+  if (callback) callback(false, packet.data);
+}
+
+void Socket::disconnect(bool close) {
+  if (!client_) return;
+  Client* client = client_;
+  send_packet(Packet{PacketType::Disconnect, nsp_.name(), std::nullopt, nullptr});
+  on_close("server namespace disconnect");
+  if (close) client->close("forced server close");
+}
+
+void Socket::on_close(std::string_view reason) {
+  if (!client_) return;
+  auto self = shared_from_this();
+  Client* client = client_;
+  client_ = nullptr;
+  nsp_.remove(*this);
+  client->remove(*this);
+  if (ack_timer_) ack_timer_->cancel();
+  auto pending = std::move(acks_);
+  acks_.clear();
+  for (auto& ack : pending) {
+    Json none = Json::array();
+    if (ack.callback) ack.callback(true, none);
+  }
+  if (auto handler = std::move(on_disconnect_)) handler(*this, reason);
+  handlers_.clear();
+}
+
+}  // namespace herald::socketio

@@ -1,0 +1,85 @@
+// One client's connection to one namespace: its handlers, rooms and pending acknowledgements.
+// Lives on the loop of its Engine.IO session; call its methods there.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engineio/session.hpp"
+#include "socketio/namespace.hpp"
+#include "socketio/types.hpp"
+
+namespace herald::socketio {
+
+class Client;
+
+class Socket : public std::enable_shared_from_this<Socket> {
+ public:
+  Socket(Client& client, Namespace& nsp, std::string id, Json auth);
+  ~Socket();
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  const std::string& id() const { return id_; }
+  Namespace& nsp() { return nsp_; }
+  const Json& auth() const { return auth_; }
+  const engineio::Handshake& handshake() const;
+  std::string_view transport() const;
+  size_t loop() const { return loop_; }
+  bool connected() const { return client_ != nullptr; }
+  // Application data attached to the socket.
+  Json data;
+
+  void on(std::string event, EventHandler handler);
+  void on_disconnect(DisconnectHandler handler) { on_disconnect_ = std::move(handler); }
+
+  void emit(std::string_view event, Json args = Json::array());
+  // Emits with an acknowledgement request; `callback` runs once with the reply or on timeout.
+  void emit_with_ack(std::string_view event, Json args, std::chrono::milliseconds timeout, AckCallback callback);
+  // Broadcast to a room from this socket: every member but this socket.
+  Broadcast to(std::string room) { return Broadcast(nsp_, Target{{std::move(room)}, {id_}}); }
+
+  void join(const std::string& room);
+  void leave(const std::string& room);
+  // Rooms joined, not counting the socket's own id.
+  const std::vector<std::string>& rooms() const { return rooms_; }
+  bool in_room(std::string_view room) const;
+
+  // Disconnects from the namespace; with close, the whole underlying connection.
+  void disconnect(bool close = false);
+
+  // ---- used by Client, Namespace and Ack ----
+  void send_packet(const Packet& packet);
+  void send_encoded(const std::vector<engineio::OutPacket>& packets);
+  void on_packet(Packet& packet);
+  void on_close(std::string_view reason);
+  std::vector<std::string>& room_list() { return rooms_; }
+
+ private:
+  struct PendingAck {
+    uint64_t id;
+    std::chrono::steady_clock::time_point deadline;
+    AckCallback callback;
+  };
+  void on_event(Packet& packet);
+  void on_ack(Packet& packet);
+  void arm_ack_timer();
+  void expire_acks();
+
+  Client* client_;
+  Namespace& nsp_;
+  std::string id_;
+  Json auth_;
+  size_t loop_;
+  std::vector<std::string> rooms_;
+  std::vector<std::pair<std::string, EventHandler>> handlers_;
+  DisconnectHandler on_disconnect_;
+  std::vector<PendingAck> acks_;
+  std::unique_ptr<boost::asio::steady_timer> ack_timer_;
+};
+
+}  // namespace herald::socketio

@@ -1,0 +1,41 @@
+// Handler and callback types of the Socket.IO API.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "socketio/packet.hpp"
+
+namespace herald::socketio {
+
+class Socket;
+
+// Answers a client's acknowledgement request. Empty (false) when the client asked for none.
+// Only the first call sends anything; it must happen on the socket's loop.
+class Ack {
+ public:
+  Ack() = default;
+  Ack(std::weak_ptr<Socket> socket, uint64_t id) : socket_(std::move(socket)), id_(id) {}
+  explicit operator bool() const { return id_.has_value(); }
+  void operator()(Json args = Json::array());
+
+ private:
+  std::weak_ptr<Socket> socket_;
+  std::optional<uint64_t> id_;
+};
+
+// args: the event's arguments (a JSON array; binary buffers as Json::binary).
+using EventHandler = std::function<void(Socket& socket, Json& args, Ack& ack)>;
+using ConnectionHandler = std::function<void(const std::shared_ptr<Socket>& socket)>;
+using DisconnectHandler = std::function<void(Socket& socket, std::string_view reason)>;
+// Called once: with the client's ack arguments, or timed_out = true and an empty array.
+using AckCallback = std::function<void(bool timed_out, Json& args)>;
+// Runs before a connection is accepted; a returned object refuses it (sent as CONNECT_ERROR).
+using Middleware = std::function<std::optional<Json>(Socket& socket)>;
+
+}  // namespace herald::socketio

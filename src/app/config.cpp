@@ -126,6 +126,27 @@ const std::vector<SettingSpec>& setting_specs() {
                   [](const Settings& s) { return join_list(s.cors_origins); }},
       text("push_namespace", "Namespace the push API delivers into (the seed used /heikuai)", &Settings::push_namespace,
            [](const std::string& v) { check_path("push_namespace", v); }),
+      SettingSpec{"single_session", "One socket per user: a new login kicks the older one with repeat(\"-1\", text)",
+                  [](Settings& s, const std::string& v) {
+                    if (v == "true" || v == "1")
+                      s.single_session = true;
+                    else if (v == "false" || v == "0")
+                      s.single_session = false;
+                    else
+                      throw std::invalid_argument("single_session: expected true or false, got '" + v + "'");
+                  },
+                  [](const Settings& s) { return std::string(s.single_session ? "true" : "false"); }},
+      number<uint64_t>("ack_timeout_ms", "Default wait for delivery receipts (the API's timeout field)",
+                       &Settings::ack_timeout_ms, 1, 120000),
+      text("api_token", "Token the HTTP API requires (Authorization: Bearer ...) when set", &Settings::api_token),
+      text("login_webhook", "URL that gets a JSON POST {uid, socketId, nsp, time} on every login",
+           &Settings::login_webhook,
+           [](const std::string& v) {
+             if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://"))
+               throw std::invalid_argument("login_webhook: expected an http:// or https:// URL, got '" + v + "'");
+           }),
+      number<uint64_t>("max_api_body", "Largest HTTP API request body in bytes", &Settings::max_api_body, 1024,
+                       64ULL << 20),
       number<uint64_t>("shutdown_grace_ms", "Time given to close packets on SIGTERM before exit",
                        &Settings::shutdown_grace_ms, 0, 60000),
   };

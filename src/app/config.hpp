@@ -24,6 +24,11 @@ struct Settings {
   uint64_t max_buffered_bytes = 4000000;
   std::vector<std::string> cors_origins;
   std::string push_namespace = "/";
+  bool single_session = false;
+  uint64_t ack_timeout_ms = 10000;
+  std::string api_token;
+  std::string login_webhook;
+  uint64_t max_api_body = 1000000;
   uint64_t shutdown_grace_ms = 3000;
 };
 

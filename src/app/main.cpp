@@ -5,10 +5,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <thread>
 
+#include "api/push_api.hpp"
 #include "app/config.hpp"
 #include "app/logging.hpp"
 #include "net/fd_limit.hpp"
 #include "net/listener.hpp"
+#include "push/service.hpp"
 #include "socketio/server.hpp"
 
 namespace {
@@ -72,9 +74,16 @@ int main(int argc, char** argv) {
   try {
     net::LoopPool pool(threads);
     socketio::Server io(pool, socketio_config(*settings));
-    io.of(settings->push_namespace);
+    push::Config push_config;
+    push_config.nsp = settings->push_namespace;
+    push_config.single_session = settings->single_session;
+    push_config.default_ack_timeout = std::chrono::milliseconds(settings->ack_timeout_ms);
+    push_config.login_webhook = settings->login_webhook;
+    push::Service service(io, push_config);
+    api::PushApi push_api(service, api::Config{settings->api_token, settings->max_api_body});
     net::HttpRouter router;
     io.attach(router);
+    push_api.attach(router);
     auto listeners = net::listen_on_every_loop(pool, router, settings->host, settings->port);
     spdlog::info("herald listening on {}:{} ({} threads, Socket.IO at {})", settings->host, listeners.front()->port(),
                  threads, io.config().engine.path);

@@ -37,6 +37,39 @@ void Broadcast::emit(std::string_view event, Json args) {
   });
 }
 
+void Broadcast::emit_with_ack(std::string_view event, Json args, std::chrono::milliseconds timeout,
+                              BroadcastAckHandlers handlers) {
+  uint64_t id = nsp_.server().next_ack_id();
+  Packet packet{PacketType::Event, nsp_.name(), id, Json::array()};
+  packet.data.push_back(event);
+  for (auto& arg : args) packet.data.push_back(std::move(arg));
+  SharedPackets packets = to_engine_packets(packet);
+  size_t origin = Namespace::origin_loop();
+  auto shared = std::make_shared<BroadcastAckHandlers>(std::move(handlers));
+  Namespace* nsp = &nsp_;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  nsp_.for_each_loop(target_, [nsp, packets, origin, shared, id, deadline](const std::vector<Socket*>& sockets) {
+    std::vector<SocketInfo> reached;
+    reached.reserve(sockets.size());
+    for (Socket* socket : sockets) reached.push_back(SocketInfo{socket->id(), socket->data});
+    // Report the reach before sending, so it arrives at the origin before any ack.
+    nsp->post_to_loop(origin, [shared, reached = std::move(reached)]() mutable {
+      if (shared->on_reached) shared->on_reached(reached);
+    });
+    for (Socket* socket : sockets) {
+      socket->expect_ack(
+          id, deadline,
+          [nsp, origin, shared, info = SocketInfo{socket->id(), socket->data}](bool timed_out, Json& reply) mutable {
+            if (timed_out) return;
+            nsp->post_to_loop(origin, [shared, info = std::move(info), reply = std::move(reply)]() mutable {
+              if (shared->on_ack) shared->on_ack(info, reply);
+            });
+          });
+      socket->send_encoded(*packets);
+    }
+  });
+}
+
 void Broadcast::sockets_join(std::string room) {
   nsp_.for_each_loop(target_, [room](const std::vector<Socket*>& sockets) {
     for (Socket* socket : sockets) socket->join(room);
@@ -73,6 +106,7 @@ std::vector<Socket*> Namespace::select(size_t loop, const Target& target) {
   Local& local = locals_[loop];
   std::vector<Socket*> selected;
   auto excluded = [&](Socket* socket) {
+    if (target.filter && !target.filter(*socket)) return true;
     for (const auto& room : target.except)
       if (room == socket->id() || socket->in_room(room)) return true;
     return false;
@@ -101,6 +135,13 @@ void Namespace::for_each_loop(Target target, std::function<void(const std::vecto
                                                                                                       std::move(work));
   server_.pool().post_all([this, shared](size_t loop) { shared->second(select(loop, shared->first)); });
 }
+
+size_t Namespace::origin_loop() {
+  size_t current = net::LoopPool::current();
+  return current == net::LoopPool::kNoLoop ? 0 : current;
+}
+
+void Namespace::post_to_loop(size_t loop, std::function<void()> work) { server_.pool().post(loop, std::move(work)); }
 
 void Namespace::add(const std::shared_ptr<Socket>& socket) { locals_[socket->loop()].sockets[socket->id()] = socket; }
 
@@ -136,6 +177,10 @@ void Namespace::leave(Socket& socket, const std::string& room) {
 
 void Namespace::connected(const std::shared_ptr<Socket>& socket) {
   if (on_connection_) on_connection_(socket);
+}
+
+void Namespace::disconnected(Socket& socket, std::string_view reason) {
+  if (on_disconnect_) on_disconnect_(socket, reason);
 }
 
 }  // namespace herald::socketio

@@ -2,6 +2,8 @@
 // Broadcasts are encoded once and posted to every loop, which sends the same bytes to its members.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -25,9 +27,25 @@ class Namespace;
 struct Target {
   std::vector<std::string> rooms;
   std::vector<std::string> except;
+  // Optional: only sockets it accepts (runs on each socket's loop).
+  std::function<bool(const Socket&)> filter;
 };
 
 using SharedPackets = std::shared_ptr<const std::vector<engineio::OutPacket>>;
+
+// A socket as reported to the loop that started a broadcast: its id and a copy of its data.
+struct SocketInfo {
+  std::string id;
+  Json data;
+};
+
+// Progress of a broadcast with acknowledgements, reported on the loop that started it.
+struct BroadcastAckHandlers {
+  // Once per loop, before any ack from that loop: the sockets the broadcast reached there.
+  std::function<void(std::vector<SocketInfo>& reached)> on_reached;
+  // Once per client acknowledgement.
+  std::function<void(const SocketInfo& socket, Json& args)> on_ack;
+};
 
 // Encodes a Socket.IO packet into the Engine.IO packets that carry it (text, then attachments).
 SharedPackets to_engine_packets(const Packet& packet);
@@ -39,6 +57,11 @@ class Broadcast {
   Broadcast& except(std::string room);
   // Sends to every targeted socket on every loop. Callable from any thread.
   void emit(std::string_view event, Json args = Json::array());
+  // Sends with an acknowledgement request (one encoding, one ack id for all). Each loop reports the
+  // sockets it reached, then each ack as it arrives, to `handlers` on the calling loop. Sockets
+  // stop expecting the ack after `timeout`; the caller decides when it has waited enough.
+  void emit_with_ack(std::string_view event, Json args, std::chrono::milliseconds timeout,
+                     BroadcastAckHandlers handlers);
   void sockets_join(std::string room);
   void sockets_leave(std::string room);
   void disconnect_sockets(bool close = false);
@@ -59,12 +82,14 @@ class Namespace {
 
   // Set these before the server starts; they run on the socket's loop.
   void on_connection(ConnectionHandler handler) { on_connection_ = std::move(handler); }
+  // Runs when any socket of the namespace disconnects (cheaper than a handler per socket).
+  void on_disconnect(DisconnectHandler handler) { on_disconnect_ = std::move(handler); }
   void use(Middleware middleware) { middlewares_.push_back(std::move(middleware)); }
   // A handler for an event from any socket of the namespace (cheaper than one per socket).
   void on(std::string event, EventHandler handler) { handlers_[std::move(event)] = std::move(handler); }
 
-  Broadcast to(std::string room) { return Broadcast(*this, Target{{std::move(room)}, {}}); }
-  Broadcast except(std::string room) { return Broadcast(*this, Target{{}, {std::move(room)}}); }
+  Broadcast to(std::string room) { return Broadcast(*this, Target{{std::move(room)}, {}, {}}); }
+  Broadcast except(std::string room) { return Broadcast(*this, Target{{}, {std::move(room)}, {}}); }
   void emit(std::string_view event, Json args = Json::array()) { Broadcast(*this).emit(event, std::move(args)); }
 
   // ---- per-loop state, used on that loop only ----
@@ -79,8 +104,18 @@ class Namespace {
   std::vector<Socket*> select(size_t loop, const Target& target);
   // Runs `work` on every loop with the sockets `target` selects there.
   void for_each_loop(Target target, std::function<void(const std::vector<Socket*>&)> work);
+  // Runs `work` on every loop with the sockets `target` selects there, and `done` with all the
+  // results on the calling loop once every loop has answered.
+  template <class T>
+  void collect(Target target, std::function<T(const std::vector<Socket*>&)> work,
+               std::function<void(std::vector<T>&)> done);
+  // The loop that callers on this thread get their results on (loop 0 for non-loop threads).
+  static size_t origin_loop();
 
   // ---- used by Client and Socket ----
+  size_t loop_count() const { return locals_.size(); }
+  void post_to_loop(size_t loop, std::function<void()> work);
+
   const std::vector<Middleware>& middlewares() const { return middlewares_; }
   const EventHandler* handler(std::string_view event) const;
   void add(const std::shared_ptr<Socket>& socket);
@@ -88,14 +123,34 @@ class Namespace {
   void join(Socket& socket, const std::string& room);
   void leave(Socket& socket, const std::string& room);
   void connected(const std::shared_ptr<Socket>& socket);
+  void disconnected(Socket& socket, std::string_view reason);
 
  private:
   Server& server_;
   std::string name_;
   ConnectionHandler on_connection_;
+  DisconnectHandler on_disconnect_;
   std::vector<Middleware> middlewares_;
   std::unordered_map<std::string, EventHandler> handlers_;
   std::vector<Local> locals_;
 };
+
+template <class T>
+void Namespace::collect(Target target, std::function<T(const std::vector<Socket*>&)> work,
+                        std::function<void(std::vector<T>&)> done) {
+  struct State {
+    std::vector<T> results;
+    size_t pending;
+    std::function<void(std::vector<T>&)> done;
+  };
+  size_t origin = origin_loop();
+  auto state = std::make_shared<State>(State{{}, loop_count(), std::move(done)});
+  for_each_loop(std::move(target), [this, origin, state, work = std::move(work)](const std::vector<Socket*>& sockets) {
+    post_to_loop(origin, [state, result = work(sockets)]() mutable {
+      state->results.push_back(std::move(result));
+      if (--state->pending == 0) state->done(state->results);
+    });
+  });
+}
 
 }  // namespace herald::socketio

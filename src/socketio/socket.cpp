@@ -69,16 +69,29 @@ void Socket::emit_with_ack(std::string_view event, Json args, std::chrono::milli
   Packet packet{PacketType::Event, nsp_.name(), id, Json::array()};
   packet.data.push_back(event);
   for (auto& arg : args) packet.data.push_back(std::move(arg));
-  acks_.push_back(PendingAck{id, std::chrono::steady_clock::now() + timeout, std::move(callback)});
+  drop_expired_untimed();
+  acks_.push_back(PendingAck{id, std::chrono::steady_clock::now() + timeout, std::move(callback), true});
   arm_ack_timer();
   send_packet(packet);
 }
 
+void Socket::expect_ack(uint64_t id, std::chrono::steady_clock::time_point deadline, AckCallback callback) {
+  if (!client_) return;
+  drop_expired_untimed();
+  acks_.push_back(PendingAck{id, deadline, std::move(callback), false});
+}
+
+void Socket::drop_expired_untimed() {
+  auto now = std::chrono::steady_clock::now();
+  std::erase_if(acks_, [&](const PendingAck& ack) { return !ack.timed && ack.deadline <= now; });
+}
+
 void Socket::arm_ack_timer() {
-  if (acks_.empty()) return;
-  auto earliest = std::min_element(acks_.begin(), acks_.end(), [](const PendingAck& a, const PendingAck& b) {
-                    return a.deadline < b.deadline;
-                  })->deadline;
+  auto timed = std::find_if(acks_.begin(), acks_.end(), [](const PendingAck& ack) { return ack.timed; });
+  if (timed == acks_.end()) return;
+  auto earliest = timed->deadline;
+  for (const auto& ack : acks_)
+    if (ack.timed && ack.deadline < earliest) earliest = ack.deadline;
   if (!ack_timer_) {
     ack_timer_ = std::make_unique<boost::asio::steady_timer>(nsp_.server().pool().loop(loop_));
   } else if (ack_timer_->expiry() <= earliest && ack_timer_->expiry() > std::chrono::steady_clock::now()) {
@@ -182,6 +195,7 @@ void Socket::on_close(std::string_view reason) {
     if (ack.callback) ack.callback(true, none);
   }
   if (auto handler = std::move(on_disconnect_)) handler(*this, reason);
+  nsp_.disconnected(*this, reason);
   handlers_.clear();
 }
 

@@ -41,7 +41,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   // Emits with an acknowledgement request; `callback` runs once with the reply or on timeout.
   void emit_with_ack(std::string_view event, Json args, std::chrono::milliseconds timeout, AckCallback callback);
   // Broadcast to a room from this socket: every member but this socket.
-  Broadcast to(std::string room) { return Broadcast(nsp_, Target{{std::move(room)}, {id_}}); }
+  Broadcast to(std::string room) { return Broadcast(nsp_, Target{{std::move(room)}, {id_}, {}}); }
 
   void join(const std::string& room);
   void leave(const std::string& room);
@@ -51,6 +51,10 @@ class Socket : public std::enable_shared_from_this<Socket> {
 
   // Disconnects from the namespace; with close, the whole underlying connection.
   void disconnect(bool close = false);
+
+  // Expects an ack for a packet sent by a broadcast. No timer: after `deadline` the expectation is
+  // dropped silently the next time acks are checked (the broadcast's origin keeps the time).
+  void expect_ack(uint64_t id, std::chrono::steady_clock::time_point deadline, AckCallback callback);
 
   // ---- used by Client, Namespace and Ack ----
   void send_packet(const Packet& packet);
@@ -64,7 +68,9 @@ class Socket : public std::enable_shared_from_this<Socket> {
     uint64_t id;
     std::chrono::steady_clock::time_point deadline;
     AckCallback callback;
+    bool timed = true;  // has a timer and reports its timeout; broadcast expectations do not
   };
+  void drop_expired_untimed();
   void on_event(Packet& packet);
   void on_ack(Packet& packet);
   void arm_ack_timer();

@@ -1,0 +1,165 @@
+#include "api/fields.hpp"
+
+#include <charconv>
+
+namespace herald::api {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Json parse_form(std::string_view body) {
+  Json fields = Json::object();
+  while (!body.empty()) {
+    size_t amp = body.find('&');
+    std::string_view pair = body.substr(0, amp);
+    size_t eq = pair.find('=');
+    std::string key = net::percent_decode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : net::percent_decode(pair.substr(eq + 1));
+    if (!key.empty() && !fields.contains(key)) fields[key] = std::move(value);
+    if (amp == std::string_view::npos) break;
+    body.remove_prefix(amp + 1);
+  }
+  return fields;
+}
+
+}  // namespace
+
+Fields Fields::parse(const net::HttpRequest& request) {
+  Fields fields;
+  std::string type = lower(request.header("content-type"));
+  std::string_view body = request.body;
+  bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
+  if (type.starts_with("application/json") || (type.empty() && !blank && (body.front() == '{'))) {
+    if (blank) return fields;
+    Json parsed = Json::parse(body, nullptr, false);
+    if (parsed.is_discarded()) throw BadRequest("body is not valid JSON");
+    if (!parsed.is_object()) throw BadRequest("body must be a JSON object");
+    fields.fields_ = std::move(parsed);
+  } else if (type.starts_with("application/x-www-form-urlencoded") || type.empty()) {
+    fields.fields_ = parse_form(body);
+    fields.from_form_ = true;
+  } else {
+    throw BadRequest("unsupported Content-Type '" + std::string(request.header("content-type")) +
+                     "': send application/json or application/x-www-form-urlencoded");
+  }
+  // Query parameters fill in what the body did not give (the seed accepted both).
+  if (!request.query.empty()) {
+    Json query = parse_form(request.query);
+    for (auto& [key, value] : query.items())
+      if (!fields.fields_.contains(key)) fields.fields_[key] = value;
+  }
+  return fields;
+}
+
+bool Fields::has(const std::string& name) const {
+  auto found = fields_.find(name);
+  return found != fields_.end() && !found->is_null() &&
+         !(found->is_string() && found->get_ref<const std::string&>().empty());
+}
+
+std::string Fields::required_string(const std::string& name, size_t max_length) const {
+  if (!has(name)) throw BadRequest(name + " is required");
+  const Json& value = fields_.at(name);
+  std::string text;
+  if (value.is_string()) {
+    text = value.get<std::string>();
+  } else if (value.is_number_integer()) {
+    text = value.dump();
+  } else {
+    throw BadRequest(name + " must be a string");
+  }
+  if (text.size() > max_length) throw BadRequest(name + " is longer than " + std::to_string(max_length) + " bytes");
+  return text;
+}
+
+std::vector<std::string> Fields::list(const std::string& name, size_t max_items, size_t max_item_length,
+                                      bool required) const {
+  std::vector<std::string> items;
+  auto add = [&](std::string item) {
+    size_t start = item.find_first_not_of(" \t");
+    size_t end = item.find_last_not_of(" \t");
+    if (start == std::string::npos) return;
+    item = item.substr(start, end - start + 1);
+    if (item.size() > max_item_length)
+      throw BadRequest(name + ": an item is longer than " + std::to_string(max_item_length) + " bytes");
+    if (items.size() >= max_items) throw BadRequest(name + " has more than " + std::to_string(max_items) + " items");
+    items.push_back(std::move(item));
+  };
+  auto found = fields_.find(name);
+  if (found != fields_.end() && !found->is_null()) {
+    if (found->is_string()) {
+      std::string_view text = found->get_ref<const std::string&>();
+      while (true) {
+        size_t comma = text.find(',');
+        add(std::string(text.substr(0, comma)));
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+      }
+    } else if (found->is_array()) {
+      for (const auto& item : *found) {
+        if (item.is_string())
+          add(item.get<std::string>());
+        else if (item.is_number_integer())
+          add(item.dump());
+        else
+          throw BadRequest(name + " must be a list of strings");
+      }
+    } else if (found->is_number_integer()) {
+      add(found->dump());
+    } else {
+      throw BadRequest(name + " must be a comma-separated string or an array of strings");
+    }
+  }
+  if (required && items.empty()) throw BadRequest(name + " is required");
+  return items;
+}
+
+bool Fields::boolean(const std::string& name, bool fallback) const {
+  auto found = fields_.find(name);
+  if (found == fields_.end() || found->is_null()) return fallback;
+  if (found->is_boolean()) return found->get<bool>();
+  if (found->is_number_integer()) {
+    auto n = found->get<int64_t>();
+    if (n == 0 || n == 1) return n == 1;
+  }
+  if (found->is_string()) {
+    std::string text = lower(found->get<std::string>());
+    if (text.empty()) return fallback;
+    if (text == "true" || text == "1") return true;
+    if (text == "false" || text == "0") return false;
+  }
+  throw BadRequest(name + " must be true, false, 1 or 0");
+}
+
+int64_t Fields::integer(const std::string& name, int64_t fallback, int64_t min, int64_t max) const {
+  auto found = fields_.find(name);
+  if (found == fields_.end() || found->is_null()) return fallback;
+  int64_t value = 0;
+  if (found->is_number_integer()) {
+    value = found->get<int64_t>();
+  } else if (found->is_string()) {
+    const auto& text = found->get_ref<const std::string&>();
+    if (text.empty()) return fallback;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) throw BadRequest(name + " must be a whole number");
+  } else {
+    throw BadRequest(name + " must be a whole number");
+  }
+  if (value < min || value > max)
+    throw BadRequest(name + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+  return value;
+}
+
+Json Fields::value(const std::string& name) const {
+  auto found = fields_.find(name);
+  if (found == fields_.end() || found->is_null() ||
+      (found->is_string() && found->get_ref<const std::string&>().empty()))
+    throw BadRequest(name + " is required");
+  return *found;
+}
+
+}  // namespace herald::api

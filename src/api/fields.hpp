@@ -1,0 +1,47 @@
+// The fields of an API request, from a JSON object body or a form (application/x-www-form-urlencoded),
+// with typed getters that fail with a message naming the field: the API's answer to bad input.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "net/http.hpp"
+
+namespace herald::api {
+
+using Json = nlohmann::json;
+
+// What is wrong with a request, in words for the caller.
+class BadRequest : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Fields {
+ public:
+  // Parses the body by its Content-Type (JSON, form, or none); throws BadRequest.
+  static Fields parse(const net::HttpRequest& request);
+
+  bool has(const std::string& name) const;
+  // A non-empty string (numbers are accepted and given as text). Longer than max_length fails.
+  std::string required_string(const std::string& name, size_t max_length) const;
+  // A list: a JSON array of strings, or a comma-separated string. Empty items are dropped.
+  std::vector<std::string> list(const std::string& name, size_t max_items, size_t max_item_length, bool required) const;
+  // true/false/1/0 (also "true"/"false"/"1"/"0"); `fallback` when absent.
+  bool boolean(const std::string& name, bool fallback) const;
+  int64_t integer(const std::string& name, int64_t fallback, int64_t min, int64_t max) const;
+  // Any JSON value (a form gives its text); required.
+  Json value(const std::string& name) const;
+  const Json& raw() const { return fields_; }
+
+ private:
+  Json fields_ = Json::object();
+  bool from_form_ = false;
+};
+
+}  // namespace herald::api

@@ -1,0 +1,157 @@
+// The JSON API under /api/v1: what the seed's endpoints do, answered in full.
+//   POST /api/v1/push         {users|rooms|all, msgId, message, ack, timeout}
+//   POST /api/v1/offline      {user, messages: [{msgId, message}], timeout}
+//   POST /api/v1/rooms        {users, joins, leaves}
+//   GET  /api/v1/users/<uid>  online state and socket count
+//   PUT  /api/v1/users/<uid>/rooms {rooms}: the rooms joined at login (the seed's room@<uid>)
+//   GET  /api/v1/stats
+#include "api/push_api.hpp"
+
+namespace herald::api {
+
+using push::PushRequest;
+
+namespace {
+
+Json push_result_json(const std::string& msg_id, const push::PushResult& result, bool ack) {
+  Json body{{"msgId", msg_id}, {"ack", ack}};
+  if (ack) {
+    body["acked"] = result.acked;
+    body["timedOut"] = result.timed_out;
+    body["complete"] = result.complete;
+    body["usersReached"] = result.users_reached;
+    body["socketsReached"] = result.sockets_reached;
+    body["socketsAcked"] = result.sockets_acked;
+    body["elapsedMs"] = static_cast<double>(result.elapsed.count()) / 1000.0;
+  }
+  body["offline"] = result.offline;
+  return body;
+}
+
+}  // namespace
+
+bool PushApi::handle_json(const Exchange& exchange, const std::string& path) {
+  const auto& method = exchange->request().method;
+  auto require = [&](const char* wanted) {
+    if (method == wanted) return true;
+    exchange->respond(json_reply(405, {{"error", path + " takes " + wanted}}).with("Allow", wanted));
+    return false;
+  };
+  if (path == "/api/v1/push") {
+    if (require("POST")) push_json(exchange, Fields::parse(exchange->request()));
+    return true;
+  }
+  if (path == "/api/v1/offline") {
+    if (require("POST")) offline_json(exchange, Fields::parse(exchange->request()));
+    return true;
+  }
+  if (path == "/api/v1/rooms") {
+    if (require("POST")) rooms_json(exchange, Fields::parse(exchange->request()));
+    return true;
+  }
+  if (path == "/api/v1/stats") {
+    if (require("GET")) {
+      service_.stats([exchange](push::Stats& stats) {
+        exchange->respond(json_reply(
+            200, {{"connections", stats.connections}, {"sockets", stats.sockets}, {"loggedIn", stats.logged_in}}));
+      });
+    }
+    return true;
+  }
+  static const std::string kUsers = "/api/v1/users/";
+  if (path.starts_with(kUsers) && path.size() > kUsers.size()) {
+    std::string rest = path.substr(kUsers.size());
+    size_t slash = rest.find('/');
+    std::string uid = net::percent_decode(rest.substr(0, slash));
+    user_json(exchange, uid, slash == std::string::npos ? "" : rest.substr(slash));
+    return true;
+  }
+  return false;
+}
+
+void PushApi::push_json(const Exchange& exchange, const Fields& fields) {
+  const auto& config = service_.config();
+  PushRequest request = read_push(fields);
+  int given = fields.has("users") + fields.has("rooms") + fields.has("all");
+  if (given != 1) throw BadRequest("give exactly one target: users, rooms or all");
+  if (fields.has("users")) {
+    request.kind = PushRequest::Kind::Users;
+    request.targets = fields.list("users", config.max_targets, config.max_id_length, true);
+  } else if (fields.has("rooms")) {
+    request.kind = PushRequest::Kind::Rooms;
+    request.targets = fields.list("rooms", config.max_targets, config.max_id_length, true);
+  } else {
+    if (!fields.boolean("all", false)) throw BadRequest("all must be true");
+    request.kind = PushRequest::Kind::All;
+  }
+  if (fields.has("event")) {
+    request.event = fields.required_string("event", config.max_id_length);
+    if (socketio::is_reserved_event(request.event)) throw BadRequest("event '" + request.event + "' is reserved");
+  }
+  bool ack = request.ack;
+  std::string msg_id = request.msg_id;
+  service_.push(std::move(request), [exchange, ack, msg_id](push::PushResult& result) {
+    exchange->respond(json_reply(200, push_result_json(msg_id, result, ack)));
+  });
+}
+
+void PushApi::offline_json(const Exchange& exchange, const Fields& fields) {
+  std::string uid = fields.required_string("user", service_.config().max_id_length);
+  auto messages = read_offline_messages(fields.value("messages"));
+  service_.push_offline(uid, std::move(messages), read_timeout(fields), [exchange, uid](push::OfflineResult& result) {
+    exchange->respond(json_reply(
+        200, {{"user", uid}, {"online", result.online}, {"acked", result.acked}, {"notAcked", result.not_acked}}));
+  });
+}
+
+void PushApi::rooms_json(const Exchange& exchange, const Fields& fields) {
+  const auto& config = service_.config();
+  auto users = fields.list("users", config.max_targets, config.max_id_length, true);
+  auto joins = fields.list("joins", config.max_targets, config.max_id_length, false);
+  auto leaves = fields.list("leaves", config.max_targets, config.max_id_length, false);
+  if (joins.empty() && leaves.empty()) throw BadRequest("joins or leaves is required");
+  service_.change_room(users, std::move(joins), std::move(leaves), [exchange](push::ChangeRoomResult& result) {
+    exchange->respond(json_reply(200, {{"socketsMoved", result.sockets}}));
+  });
+}
+
+void PushApi::user_json(const Exchange& exchange, const std::string& uid, const std::string& rest) {
+  const auto& config = service_.config();
+  std::string uid_copy;
+  std::string error = service_.users().check_uid(Json(uid), uid_copy);
+  if (!error.empty()) throw BadRequest(error);
+  const auto& method = exchange->request().method;
+  if (rest.empty()) {
+    if (method != "GET") {
+      exchange->respond(json_reply(405, {{"error", "takes GET"}}).with("Allow", "GET"));
+      return;
+    }
+    service_.users().count_sockets(uid, [exchange, uid](size_t sockets) {
+      exchange->respond(json_reply(200, {{"uid", uid}, {"online", sockets > 0}, {"sockets", sockets}}));
+    });
+    return;
+  }
+  if (rest != "/rooms") {
+    exchange->respond(json_reply(404, {{"error", "no endpoint " + method + " " + exchange->request().path}}));
+    return;
+  }
+  if (method == "GET") {
+    // The directory may answer on another thread: reply from the connection's loop.
+    service_.directory().rooms_of(uid, [this, exchange, uid](std::vector<std::string> rooms) {
+      service_.post(exchange->loop(), [exchange, uid, rooms = std::move(rooms)] {
+        exchange->respond(json_reply(200, {{"uid", uid}, {"rooms", rooms}}));
+      });
+    });
+    return;
+  }
+  if (method != "PUT") {
+    exchange->respond(json_reply(405, {{"error", "takes GET or PUT"}}).with("Allow", "GET, PUT"));
+    return;
+  }
+  Fields fields = Fields::parse(exchange->request());
+  auto rooms = fields.list("rooms", config.max_targets, config.max_id_length, false);
+  service_.directory().set_rooms(uid, rooms);
+  exchange->respond(json_reply(200, {{"uid", uid}, {"rooms", rooms}}));
+}
+
+}  // namespace herald::api

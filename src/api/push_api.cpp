@@ -1,0 +1,101 @@
+#include "api/push_api.hpp"
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+namespace herald::api {
+
+net::HttpResponse seed_reply(int code, const std::string& msg, Json body) {
+  Json reply{{"code", code}, {"msg", msg}};
+  if (!body.is_null()) reply["body"] = std::move(body);
+  return net::HttpResponse::json(200, reply.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+net::HttpResponse json_reply(int status, const Json& body) {
+  return net::HttpResponse::json(status, body.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+void PushApi::attach(net::HttpRouter& router) {
+  router.add("/", config_.max_body, [this](std::shared_ptr<net::HttpExchange> exchange) { handle(exchange); });
+}
+
+bool PushApi::authorized(const net::HttpRequest& request) const {
+  if (config_.token.empty()) return true;
+  std::string given;
+  std::string_view header = request.header("authorization");
+  if (header.starts_with("Bearer ")) given = header.substr(7);
+  if (given.empty()) given = request.header("x-api-token");
+  if (given.empty()) given = request.query_param("token").value_or("");
+  return given.size() == config_.token.size() && CRYPTO_memcmp(given.data(), config_.token.data(), given.size()) == 0;
+}
+
+void PushApi::handle(const Exchange& exchange) {
+  const auto& request = exchange->request();
+  std::string path = request.path;
+  if (path.size() > 1 && path.back() == '/') path.pop_back();
+  bool seed_path = !path.starts_with("/api/");
+  if (request.body_too_large) {
+    auto message = "body is larger than " + std::to_string(config_.max_body) + " bytes";
+    return exchange->respond(seed_path ? seed_reply(-1, message) : json_reply(413, {{"error", message}}));
+  }
+  if (!authorized(request)) {
+    spdlog::debug("api: {} {} from {} refused: bad token", request.method, path, request.remote_address);
+    auto message = "invalid or missing API token";
+    return exchange->respond(seed_path ? json_reply(401, {{"code", -1}, {"msg", message}})
+                                       : json_reply(401, {{"error", message}}));
+  }
+  try {
+    if (seed_path ? handle_seed(exchange, path) : handle_json(exchange, path)) return;
+  } catch (const BadRequest& error) {
+    spdlog::debug("api: {} {} from {}: {}", request.method, path, request.remote_address, error.what());
+    return exchange->respond(seed_path ? seed_reply(-1, error.what()) : json_reply(400, {{"error", error.what()}}));
+  }
+  exchange->respond(json_reply(404, {{"error", "no endpoint " + request.method + " " + path}}));
+}
+
+std::chrono::milliseconds PushApi::read_timeout(const Fields& fields) const {
+  const auto& config = service_.config();
+  return std::chrono::milliseconds(
+      fields.integer("timeout", config.default_ack_timeout.count(), 1, config.max_ack_timeout.count()));
+}
+
+push::PushRequest PushApi::read_push(const Fields& fields) const {
+  const auto& config = service_.config();
+  push::PushRequest request;
+  request.msg_id = fields.required_string("msgId", config.max_id_length);
+  request.message = fields.value("message");
+  request.ack = fields.boolean("ack", true);
+  request.timeout = read_timeout(fields);
+  return request;
+}
+
+std::vector<push::OfflineMessage> PushApi::read_offline_messages(const Json& list) const {
+  const auto& config = service_.config();
+  Json items = list;
+  if (items.is_string()) {
+    items = Json::parse(items.get<std::string>(), nullptr, false);
+    if (items.is_discarded()) throw BadRequest("msglist is not valid JSON");
+  }
+  if (!items.is_array() || items.empty())
+    throw BadRequest("msglist must be a non-empty JSON array of {msgId, message}");
+  if (items.size() > config.max_offline_messages)
+    throw BadRequest("msglist has more than " + std::to_string(config.max_offline_messages) + " items");
+  std::vector<push::OfflineMessage> messages;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Json& item = items[i];
+    std::string where = "msglist[" + std::to_string(i) + "]";
+    if (!item.is_object()) throw BadRequest(where + " must be an object {msgId, message}");
+    auto id = item.find("msgId");
+    if (id == item.end() || !(id->is_string() || id->is_number_integer()) ||
+        (id->is_string() && id->get_ref<const std::string&>().empty()))
+      throw BadRequest(where + ".msgId is required");
+    std::string msg_id = id->is_string() ? id->get<std::string>() : id->dump();
+    if (msg_id.size() > config.max_id_length) throw BadRequest(where + ".msgId is too long");
+    auto message = item.find("message");
+    if (message == item.end() || message->is_null()) throw BadRequest(where + ".message is required");
+    messages.push_back(push::OfflineMessage{std::move(msg_id), *message});
+  }
+  return messages;
+}
+
+}  // namespace herald::api

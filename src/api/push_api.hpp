@@ -1,0 +1,56 @@
+// The HTTP push API: the seed's six POST endpoints (form or JSON, {code, msg, body} envelope, so a
+// backend written for the seed works unchanged) and a JSON API under /api/v1 that says more.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "api/fields.hpp"
+#include "net/http.hpp"
+#include "push/service.hpp"
+
+namespace herald::api {
+
+struct Config {
+  std::string token;            // required on every API call when set
+  size_t max_body = 1'000'000;  // bytes
+};
+
+class PushApi {
+ public:
+  PushApi(push::Service& service, Config config) : service_(service), config_(std::move(config)) {}
+  // Serves every path not taken by an earlier route.
+  void attach(net::HttpRouter& router);
+
+ private:
+  using Exchange = std::shared_ptr<net::HttpExchange>;
+  void handle(const Exchange& exchange);
+  bool authorized(const net::HttpRequest& request) const;
+
+  // The seed's endpoints (seed_endpoints.cpp): always HTTP 200 with {code, msg, body}.
+  bool handle_seed(const Exchange& exchange, const std::string& path);
+  void push_seed(const Exchange& exchange, const Fields& fields, push::PushRequest::Kind kind);
+  void push_offline_seed(const Exchange& exchange, const Fields& fields);
+  void change_room_seed(const Exchange& exchange, const Fields& fields);
+
+  // The JSON API (json_endpoints.cpp): 2xx with a JSON object, 4xx with {"error"}.
+  bool handle_json(const Exchange& exchange, const std::string& path);
+  void push_json(const Exchange& exchange, const Fields& fields);
+  void offline_json(const Exchange& exchange, const Fields& fields);
+  void rooms_json(const Exchange& exchange, const Fields& fields);
+  void user_json(const Exchange& exchange, const std::string& uid, const std::string& rest);
+
+  // Shared by both: reads msgId/message/ack/timeout.
+  push::PushRequest read_push(const Fields& fields) const;
+  std::chrono::milliseconds read_timeout(const Fields& fields) const;
+  std::vector<push::OfflineMessage> read_offline_messages(const Json& list) const;
+
+  push::Service& service_;
+  Config config_;
+};
+
+// {code, msg, body} as the seed answered.
+net::HttpResponse seed_reply(int code, const std::string& msg, Json body = nullptr);
+net::HttpResponse json_reply(int status, const Json& body);
+
+}  // namespace herald::api

@@ -1,0 +1,22 @@
+// Settings of the push service (the seed's behaviour where it had one).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace herald::push {
+
+struct Config {
+  std::string nsp = "/";  // the namespace pushes go into (the seed used /heikuai)
+  // One socket per user: a new login kicks the older socket with repeat("-1", text).
+  bool single_session = false;
+  std::chrono::milliseconds default_ack_timeout{10000};
+  std::chrono::milliseconds max_ack_timeout{120000};
+  size_t max_targets = 10000;  // users or rooms in one request
+  size_t max_id_length = 256;  // msgId, user id, room name
+  size_t max_offline_messages = 1000;
+  std::string login_webhook;  // POSTed {uid, socketId, time} on every login, when set
+};
+
+}  // namespace herald::push

@@ -1,0 +1,111 @@
+#include "push/delivery.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <unordered_set>
+
+#include "push/users.hpp"
+
+namespace herald::push {
+namespace {
+
+using socketio::Json;
+using socketio::Socket;
+using Clock = std::chrono::steady_clock;
+
+// The receipts of one push, kept on the loop that started it: every report comes there.
+struct Receipt : std::enable_shared_from_this<Receipt> {
+  PushRequest::Kind kind;
+  std::vector<std::string> targets;
+  Clock::time_point started = Clock::now();
+  size_t loops_pending;
+  std::unordered_set<std::string> reached_users;
+  std::unordered_set<std::string> acked_users;
+  PushResult result;
+  std::function<void(PushResult&)> done;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  bool finished = false;
+
+  void on_reached(std::vector<socketio::SocketInfo>& sockets) {
+    for (const auto& socket : sockets) {
+      ++result.sockets_reached;
+      auto uid = socket.data.find("uid");
+      if (uid != socket.data.end() && uid->is_string()) reached_users.insert(uid->get<std::string>());
+    }
+    --loops_pending;
+    check_complete();
+  }
+
+  void on_ack(const socketio::SocketInfo& socket) {
+    if (finished) return;
+    ++result.sockets_acked;
+    auto uid = socket.data.find("uid");
+    if (uid != socket.data.end() && uid->is_string() && acked_users.insert(uid->get<std::string>()).second)
+      result.acked.push_back(uid->get<std::string>());
+    check_complete();
+  }
+
+  void check_complete() {
+    if (finished || loops_pending > 0) return;
+    if (acked_users.size() >= reached_users.size()) finish(true);
+  }
+
+  void finish(bool complete) {
+    if (finished) return;
+    finished = true;
+    if (timer) timer->cancel();
+    result.complete = complete && loops_pending == 0;
+    result.users_reached = reached_users.size();
+    for (const auto& uid : reached_users)
+      if (!acked_users.contains(uid)) result.timed_out.push_back(uid);
+    if (kind == PushRequest::Kind::Users) {
+      for (const auto& uid : targets)
+        if (!reached_users.contains(uid)) result.offline.push_back(uid);
+    }
+    result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+    auto callback = std::move(done);
+    done = nullptr;
+    callback(result);
+  }
+};
+
+}  // namespace
+
+void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) {
+  socketio::Target target;
+  if (request.kind != PushRequest::Kind::All) target.rooms = request.targets;
+  if (request.kind == PushRequest::Kind::Users) {
+    // A user's own room can hold only that user's sockets, but a backend room may share its name.
+    auto users = std::make_shared<std::unordered_set<std::string>>(request.targets.begin(), request.targets.end());
+    target.filter = [users](const Socket& socket) { return users->contains(std::string(uid_of(socket))); };
+  } else {
+    // Only logged-in sockets get pushes (the seed sent junk events to anonymous ones).
+    target.filter = [](const Socket& socket) { return !uid_of(socket).empty(); };
+  }
+  Json args = Json::array({request.msg_id, std::move(request.message)});
+  auto broadcast = socketio::Broadcast(nsp_, std::move(target));
+
+  if (!request.ack) {
+    broadcast.emit(request.event, std::move(args));
+    PushResult result;
+    result.complete = true;
+    return done(result);
+  }
+
+  auto receipt = std::make_shared<Receipt>();
+  receipt->kind = request.kind;
+  receipt->targets = std::move(request.targets);
+  receipt->loops_pending = nsp_.loop_count();
+  receipt->done = std::move(done);
+  receipt->timer =
+      std::make_unique<boost::asio::steady_timer>(nsp_.server().pool().loop(socketio::Namespace::origin_loop()));
+  receipt->timer->expires_after(request.timeout);
+  receipt->timer->async_wait([receipt](const boost::system::error_code& ec) {
+    if (!ec) receipt->finish(false);
+  });
+  socketio::BroadcastAckHandlers handlers{
+      [receipt](std::vector<socketio::SocketInfo>& reached) { receipt->on_reached(reached); },
+      [receipt](const socketio::SocketInfo& socket, Json&) { receipt->on_ack(socket); }};
+  broadcast.emit_with_ack(request.event, std::move(args), request.timeout, std::move(handlers));
+}
+
+}  // namespace herald::push

@@ -1,0 +1,50 @@
+// Pushes with delivery receipts: `message(msgId, message)` goes to the targeted users' sockets
+// with an acknowledgement request, and the result is reported as soon as every user reached has
+// acknowledged (or when the wait ends): never a fixed wait. Encoded once for all recipients.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "push/config.hpp"
+#include "socketio/server.hpp"
+
+namespace herald::push {
+
+struct PushRequest {
+  enum class Kind { Users, Rooms, All };
+  Kind kind = Kind::Users;
+  std::vector<std::string> targets;  // user ids or room names
+  std::string msg_id;
+  socketio::Json message;
+  bool ack = true;
+  std::chrono::milliseconds timeout{10000};
+  std::string event = "message";
+};
+
+struct PushResult {
+  std::vector<std::string> acked;      // users that acknowledged, in order of arrival
+  std::vector<std::string> offline;    // targeted users with no socket (Users pushes)
+  std::vector<std::string> timed_out;  // users reached who did not acknowledge in time
+  size_t users_reached = 0;
+  size_t sockets_reached = 0;
+  size_t sockets_acked = 0;
+  bool complete = false;  // every user reached acknowledged
+  std::chrono::microseconds elapsed{0};
+};
+
+class Delivery {
+ public:
+  Delivery(socketio::Namespace& nsp, const Config& config) : nsp_(nsp), config_(config) {}
+
+  // Sends the push; `done` runs once on the calling loop (at once when ack is off).
+  void push(PushRequest request, std::function<void(PushResult&)> done);
+
+ private:
+  socketio::Namespace& nsp_;
+  const Config& config_;
+};
+
+}  // namespace herald::push

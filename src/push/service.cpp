@@ -1,0 +1,98 @@
+#include "push/service.hpp"
+
+#include <unordered_set>
+
+namespace herald::push {
+
+using socketio::Json;
+using socketio::Socket;
+
+Service::Service(socketio::Server& io, Config config)
+    : io_(io),
+      config_(std::move(config)),
+      nsp_(io.of(config_.nsp)),
+      directory_(std::make_unique<MemoryRoomDirectory>()),
+      users_(nsp_, config_, *directory_, webhooks_),
+      delivery_(nsp_, config_) {
+  users_.attach();
+}
+
+void Service::push_offline(const std::string& uid, std::vector<OfflineMessage> messages,
+                           std::chrono::milliseconds timeout, std::function<void(OfflineResult&)> done) {
+  struct State {
+    OfflineResult result;
+    std::vector<std::string> order;
+    std::unordered_set<std::string> acked;
+    size_t pending;
+    std::function<void(OfflineResult&)> done;
+  };
+  auto state = std::make_shared<State>();
+  state->pending = messages.size();
+  state->done = std::move(done);
+  for (const auto& message : messages) state->order.push_back(message.msg_id);
+  if (messages.empty()) return state->done(state->result);
+  for (auto& message : messages) {
+    PushRequest request;
+    request.kind = PushRequest::Kind::Users;
+    request.targets = {uid};
+    request.msg_id = message.msg_id;
+    request.message = std::move(message.message);
+    request.timeout = timeout;
+    delivery_.push(std::move(request), [state, msg_id = message.msg_id](PushResult& result) {
+      if (result.users_reached > 0) state->result.online = true;
+      if (!result.acked.empty()) state->acked.insert(msg_id);
+      if (--state->pending > 0) return;
+      for (const auto& id : state->order)
+        (state->acked.contains(id) ? state->result.acked : state->result.not_acked).push_back(id);
+      state->done(state->result);
+    });
+  }
+}
+
+void Service::change_room(const std::vector<std::string>& uids, std::vector<std::string> joins,
+                          std::vector<std::string> leaves, std::function<void(ChangeRoomResult&)> done) {
+  for (const auto& uid : uids) directory_->change_rooms(uid, joins, leaves);
+  auto users = std::make_shared<std::unordered_set<std::string>>(uids.begin(), uids.end());
+  socketio::Target target{
+      uids, {}, [users](const Socket& socket) { return users->contains(std::string(uid_of(socket))); }};
+  Json notice = Json::array({"-2", Json{{"joins", joins}, {"leaves", leaves}}});
+  nsp_.collect<size_t>(
+      std::move(target),
+      [joins = std::move(joins), leaves = std::move(leaves), notice](const std::vector<Socket*>& sockets) {
+        for (Socket* socket : sockets) {
+          for (const auto& room : leaves) socket->leave(room);
+          for (const auto& room : joins) socket->join(room);
+          socket->emit("changeRoom", notice);
+        }
+        return sockets.size();
+      },
+      [done = std::move(done)](std::vector<size_t>& counts) {
+        ChangeRoomResult result;
+        for (size_t count : counts) result.sockets += count;
+        done(result);
+      });
+}
+
+void Service::stats(std::function<void(Stats&)> done) {
+  size_t connections = io_.engine().live_sessions();
+  nsp_.collect<Stats>(
+      socketio::Target{},
+      [](const std::vector<Socket*>& sockets) {
+        Stats local;
+        local.sockets = sockets.size();
+        for (Socket* socket : sockets)
+          if (!uid_of(*socket).empty()) ++local.logged_in;
+        return local;
+      },
+      [connections, done = std::move(done)](std::vector<Stats>& parts) {
+        Stats total;
+        total.connections = connections;
+        for (const auto& part : parts) {
+          total.sockets += part.sockets;
+          total.logged_in += part.logged_in;
+        }
+        done(total);
+      });
+}
+
+}  // namespace herald::push

@@ -1,0 +1,71 @@
+// The push service: users, deliveries with receipts, offline messages and room changes, on one
+// namespace of a Socket.IO server. What the HTTP API calls; results come back on the calling loop.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "notify/webhook.hpp"
+#include "push/config.hpp"
+#include "push/delivery.hpp"
+#include "push/room_directory.hpp"
+#include "push/users.hpp"
+#include "socketio/server.hpp"
+
+namespace herald::push {
+
+struct OfflineMessage {
+  std::string msg_id;
+  socketio::Json message;
+};
+
+struct OfflineResult {
+  std::vector<std::string> acked;      // msgIds the user acknowledged
+  std::vector<std::string> not_acked;  // the others
+  bool online = false;
+};
+
+struct ChangeRoomResult {
+  size_t sockets = 0;  // sockets moved
+};
+
+struct Stats {
+  size_t connections = 0;  // Engine.IO sessions, all namespaces
+  size_t sockets = 0;      // sockets in the push namespace
+  size_t logged_in = 0;    // of which logged in
+};
+
+class Service {
+ public:
+  Service(socketio::Server& io, Config config);
+
+  const Config& config() const { return config_; }
+  Users& users() { return users_; }
+  RoomDirectory& directory() { return *directory_; }
+
+  void push(PushRequest request, std::function<void(PushResult&)> done) {
+    delivery_.push(std::move(request), std::move(done));
+  }
+  // Sends each message to the user with ack; reports which were acknowledged.
+  void push_offline(const std::string& uid, std::vector<OfflineMessage> messages, std::chrono::milliseconds timeout,
+                    std::function<void(OfflineResult&)> done);
+  // The users' sockets join and leave rooms, and are told with changeRoom("-2", {joins, leaves}).
+  void change_room(const std::vector<std::string>& uids, std::vector<std::string> joins,
+                   std::vector<std::string> leaves, std::function<void(ChangeRoomResult&)> done);
+  void stats(std::function<void(Stats&)> done);
+  // Runs `work` on an event loop (for results that arrive on other threads).
+  void post(size_t loop, std::function<void()> work) { io_.pool().post(loop, std::move(work)); }
+
+ private:
+  socketio::Server& io_;
+  Config config_;
+  socketio::Namespace& nsp_;
+  std::unique_ptr<RoomDirectory> directory_;
+  notify::WebhookSender webhooks_;
+  Users users_;
+  Delivery delivery_;
+};
+
+}  // namespace herald::push

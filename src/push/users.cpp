@@ -1,0 +1,125 @@
+#include "push/users.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace herald::push {
+
+using socketio::Ack;
+using socketio::Json;
+using socketio::Socket;
+
+std::string_view uid_of(const Socket& socket) {
+  if (!socket.data.is_object()) return {};
+  auto found = socket.data.find("uid");
+  return found != socket.data.end() && found->is_string() ? std::string_view(found->get_ref<const std::string&>())
+                                                          : std::string_view{};
+}
+
+Users::Users(socketio::Namespace& nsp, const Config& config, RoomDirectory& directory, notify::WebhookSender& webhooks)
+    : nsp_(nsp), config_(config), directory_(directory), webhooks_(webhooks) {}
+
+std::string Users::check_uid(const Json& value, std::string& uid) const {
+  if (value.is_string()) {
+    uid = value.get<std::string>();
+  } else if (value.is_number_integer()) {
+    uid = value.dump();
+  } else {
+    return "uid must be a string";
+  }
+  if (uid.empty()) return "uid must not be empty";
+  if (uid.size() > config_.max_id_length) return "uid is longer than " + std::to_string(config_.max_id_length);
+  if (uid.find(',') != std::string::npos) return "uid must not contain ','";
+  return {};
+}
+
+void Users::attach() {
+  nsp_.on("login", [this](Socket& socket, Json& args, Ack& ack) {
+    std::string uid;
+    std::string error = args.empty() ? "login needs a uid" : check_uid(args[0], uid);
+    if (!error.empty()) {
+      spdlog::debug("push: socket {} login refused: {}", socket.id(), error);
+      if (ack) ack(Json::array({Json{{"code", -1}, {"msg", error}}}));
+      return;
+    }
+    login(socket, uid);
+    if (ack) ack(Json::array({Json{{"code", 0}, {"msg", "login success"}}}));
+  });
+  nsp_.on("logout", [this](Socket& socket, Json&, Ack& ack) {
+    logout(socket);
+    if (ack) ack(Json::array({Json{{"code", 0}, {"msg", "logout success"}}}));
+  });
+  nsp_.on_connection([this](const std::shared_ptr<Socket>& socket) {
+    auto found = socket->auth().find("uid");
+    if (found == socket->auth().end()) return;
+    std::string uid;
+    std::string error = check_uid(*found, uid);
+    if (!error.empty()) {
+      spdlog::debug("push: socket {} handshake uid refused: {}", socket->id(), error);
+      return;
+    }
+    login(*socket, uid);
+  });
+}
+
+void Users::login(Socket& socket, const std::string& uid) {
+  if (uid_of(socket) == uid) return;
+  if (!uid_of(socket).empty()) logout(socket);
+  uint64_t seq = login_seq_.fetch_add(1, std::memory_order_relaxed);
+  socket.data = Json{{"uid", uid}, {"seq", seq}};
+  socket.join(uid);
+  // Rooms the backend set for this user; the directory may answer from another thread.
+  directory_.rooms_of(
+      uid, [this, weak = socket.weak_from_this(), loop = socket.loop(), seq](std::vector<std::string> rooms) {
+        if (rooms.empty()) return;
+        nsp_.post_to_loop(loop, [weak, seq, rooms = std::move(rooms)] {
+          auto held = weak.lock();
+          if (!held || !held->connected() || !held->data.is_object() || held->data.value("seq", 0ULL) != seq) return;
+          for (const auto& room : rooms) held->join(room);
+        });
+      });
+  if (config_.single_session) kick_older_sessions(uid, seq, socket.id());
+  publish_login(socket, uid);
+  spdlog::debug("push: socket {} logged in as {}", socket.id(), uid);
+}
+
+void Users::logout(Socket& socket) {
+  if (uid_of(socket).empty()) return;
+  spdlog::debug("push: socket {} logged out from {}", socket.id(), uid_of(socket));
+  auto rooms = socket.rooms();
+  for (const auto& room : rooms) socket.leave(room);
+  socket.data = nullptr;
+}
+
+void Users::kick_older_sessions(const std::string& uid, uint64_t seq, const std::string& socket_id) {
+  socketio::Target target{{uid}, {socket_id}, [uid, seq](const Socket& socket) {
+                            return uid_of(socket) == uid && socket.data.value("seq", 0ULL) < seq;
+                          }};
+  nsp_.for_each_loop(std::move(target), [uid](const std::vector<Socket*>& sockets) {
+    for (Socket* socket : sockets) {
+      auto held = socket->shared_from_this();
+      spdlog::debug("push: kicking socket {}: {} logged in again", socket->id(), uid);
+      held->emit("repeat", Json::array({"-1", uid + " logged in twice"}));
+      held->disconnect();
+    }
+  });
+}
+
+void Users::publish_login(const Socket& socket, const std::string& uid) {
+  if (config_.login_webhook.empty()) return;
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  Json notice{{"uid", uid}, {"socketId", socket.id()}, {"nsp", nsp_.name()}, {"time", now.count()}};
+  webhooks_.post(config_.login_webhook, notice.dump());
+}
+
+void Users::count_sockets(const std::string& uid, std::function<void(size_t)> done) {
+  socketio::Target target{{uid}, {}, [uid](const Socket& socket) { return uid_of(socket) == uid; }};
+  nsp_.collect<size_t>(
+      std::move(target), [](const std::vector<Socket*>& sockets) { return sockets.size(); },
+      [done = std::move(done)](std::vector<size_t>& counts) {
+        size_t total = 0;
+        for (size_t count : counts) total += count;
+        done(total);
+      });
+}
+
+}  // namespace herald::push

@@ -1,0 +1,46 @@
+// Users on the socket side (the seed's login protocol): login(uid) or `uid` in the handshake auth,
+// logout or disconnect; rooms from the directory joined on login; a second login kicking the first
+// when single_session is on; a login notice for the backend.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "notify/webhook.hpp"
+#include "push/config.hpp"
+#include "push/room_directory.hpp"
+#include "socketio/server.hpp"
+
+namespace herald::push {
+
+// The user a socket is logged in as, or empty.
+std::string_view uid_of(const socketio::Socket& socket);
+
+class Users {
+ public:
+  Users(socketio::Namespace& nsp, const Config& config, RoomDirectory& directory, notify::WebhookSender& webhooks);
+
+  // Registers the login/logout handlers on the namespace.
+  void attach();
+  // Sockets of `uid` on every loop; `done` runs on the calling loop.
+  void count_sockets(const std::string& uid, std::function<void(size_t)> done);
+  // Validates a user id from a client or the API; returns an error text or empty.
+  std::string check_uid(const socketio::Json& value, std::string& uid) const;
+
+ private:
+  void login(socketio::Socket& socket, const std::string& uid);
+  void logout(socketio::Socket& socket);
+  void kick_older_sessions(const std::string& uid, uint64_t seq, const std::string& socket_id);
+  void publish_login(const socketio::Socket& socket, const std::string& uid);
+
+  socketio::Namespace& nsp_;
+  const Config& config_;
+  RoomDirectory& directory_;
+  notify::WebhookSender& webhooks_;
+  // Orders logins of one user across loops: the highest number is the newest session.
+  std::atomic<uint64_t> login_seq_{1};
+};
+
+}  // namespace herald::push

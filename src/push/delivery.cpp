@@ -18,6 +18,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   std::vector<std::string> targets;
   Clock::time_point started = Clock::now();
   size_t loops_pending;
+  bool remote_known = false;  // how many other nodes will report is known
   std::unordered_set<std::string> reached_users;
   std::unordered_set<std::string> acked_users;
   PushResult result;
@@ -44,8 +45,14 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     check_complete();
   }
 
+  void on_remote_nodes(size_t nodes) {
+    loops_pending += nodes;
+    remote_known = true;
+    check_complete();
+  }
+
   void check_complete() {
-    if (finished || loops_pending > 0) return;
+    if (finished || loops_pending > 0 || !remote_known) return;
     if (acked_users.size() >= reached_users.size()) finish(true);
   }
 
@@ -53,7 +60,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     if (finished) return;
     finished = true;
     if (timer) timer->cancel();
-    result.complete = complete && loops_pending == 0;
+    result.complete = complete && loops_pending == 0 && remote_known;
     result.users_reached = reached_users.size();
     for (const auto& uid : reached_users)
       if (!acked_users.contains(uid)) result.timed_out.push_back(uid);
@@ -70,17 +77,25 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
 
 }  // namespace
 
+std::function<bool(const Socket&)> push_filter(const Json& flags, const std::vector<std::string>& rooms) {
+  auto kind = flags.find("heraldFilter");
+  if (kind == flags.end() || !kind->is_string()) return nullptr;
+  if (*kind == "users") {
+    // A user's own room holds only that user's sockets, but a backend room may share its name.
+    auto users = std::make_shared<std::unordered_set<std::string>>(rooms.begin(), rooms.end());
+    return [users](const Socket& socket) { return users->contains(std::string(uid_of(socket))); };
+  }
+  if (*kind == "loggedIn") return [](const Socket& socket) { return !uid_of(socket).empty(); };
+  return nullptr;
+}
+
 void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) {
   socketio::Target target;
   if (request.kind != PushRequest::Kind::All) target.rooms = request.targets;
-  if (request.kind == PushRequest::Kind::Users) {
-    // A user's own room can hold only that user's sockets, but a backend room may share its name.
-    auto users = std::make_shared<std::unordered_set<std::string>>(request.targets.begin(), request.targets.end());
-    target.filter = [users](const Socket& socket) { return users->contains(std::string(uid_of(socket))); };
-  } else {
-    // Only logged-in sockets get pushes (the seed sent junk events to anonymous ones).
-    target.filter = [](const Socket& socket) { return !uid_of(socket).empty(); };
-  }
+  // Only logged-in sockets get pushes (the seed sent junk events to anonymous ones). The flag
+  // carries the same rule to the other Herald nodes of a cluster.
+  target.flags = Json{{"heraldFilter", request.kind == PushRequest::Kind::Users ? "users" : "loggedIn"}};
+  target.filter = push_filter(target.flags, target.rooms);
   Json args = Json::array({request.msg_id, std::move(request.message)});
   auto broadcast = socketio::Broadcast(nsp_, std::move(target));
 
@@ -104,7 +119,8 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
   });
   socketio::BroadcastAckHandlers handlers{
       [receipt](std::vector<socketio::SocketInfo>& reached) { receipt->on_reached(reached); },
-      [receipt](const socketio::SocketInfo& socket, Json&) { receipt->on_ack(socket); }};
+      [receipt](const socketio::SocketInfo& socket, Json&) { receipt->on_ack(socket); },
+      [receipt](size_t nodes) { receipt->on_remote_nodes(nodes); }};
   broadcast.emit_with_ack(request.event, std::move(args), request.timeout, std::move(handlers));
 }
 

@@ -35,6 +35,10 @@ struct PushResult {
   std::chrono::microseconds elapsed{0};
 };
 
+// Rebuilds the socket filter a push carries in its target flags (also for pushes from other nodes).
+std::function<bool(const socketio::Socket&)> push_filter(const socketio::Json& flags,
+                                                         const std::vector<std::string>& rooms);
+
 class Delivery {
  public:
   Delivery(socketio::Namespace& nsp, const Config& config) : nsp_(nsp), config_(config) {}

@@ -15,6 +15,19 @@ Service::Service(socketio::Server& io, Config config)
       users_(nsp_, config_, *directory_, webhooks_),
       delivery_(nsp_, config_) {
   users_.attach();
+  nsp_.set_filter_factory(push_filter);
+  nsp_.on_server_side("herald:changeRoom", [this](Json& args) {
+    if (args.empty() || !args[0].is_object()) return;
+    const Json& change = args[0];
+    auto list = [&](const char* key) {
+      std::vector<std::string> items;
+      if (auto found = change.find(key); found != change.end() && found->is_array())
+        for (const auto& item : *found)
+          if (item.is_string()) items.push_back(item.get<std::string>());
+      return items;
+    };
+    change_room_local(list("users"), list("joins"), list("leaves"), [](ChangeRoomResult&) {});
+  });
 }
 
 void Service::push_offline(const std::string& uid, std::vector<OfflineMessage> messages,
@@ -52,6 +65,13 @@ void Service::push_offline(const std::string& uid, std::vector<OfflineMessage> m
 void Service::change_room(const std::vector<std::string>& uids, std::vector<std::string> joins,
                           std::vector<std::string> leaves, std::function<void(ChangeRoomResult&)> done) {
   for (const auto& uid : uids) directory_->change_rooms(uid, joins, leaves);
+  nsp_.server_side_emit(
+      Json::array({"herald:changeRoom", Json{{"users", uids}, {"joins", joins}, {"leaves", leaves}}}));
+  change_room_local(uids, std::move(joins), std::move(leaves), std::move(done));
+}
+
+void Service::change_room_local(const std::vector<std::string>& uids, std::vector<std::string> joins,
+                                std::vector<std::string> leaves, std::function<void(ChangeRoomResult&)> done) {
   auto users = std::make_shared<std::unordered_set<std::string>>(uids.begin(), uids.end());
   socketio::Target target{
       uids, {}, [users](const Socket& socket) { return users->contains(std::string(uid_of(socket))); }};

@@ -55,10 +55,14 @@ class Service {
   void change_room(const std::vector<std::string>& uids, std::vector<std::string> joins,
                    std::vector<std::string> leaves, std::function<void(ChangeRoomResult&)> done);
   void stats(std::function<void(Stats&)> done);
+  socketio::Namespace& nsp() { return nsp_; }
   // Runs `work` on an event loop (for results that arrive on other threads).
   void post(size_t loop, std::function<void()> work) { io_.pool().post(loop, std::move(work)); }
 
  private:
+  void change_room_local(const std::vector<std::string>& uids, std::vector<std::string> joins,
+                         std::vector<std::string> leaves, std::function<void(ChangeRoomResult&)> done);
+
   socketio::Server& io_;
   Config config_;
   socketio::Namespace& nsp_;

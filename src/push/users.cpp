@@ -48,6 +48,11 @@ void Users::attach() {
     logout(socket);
     if (ack) ack(Json::array({Json{{"code", 0}, {"msg", "logout success"}}}));
   });
+  nsp_.on_server_side("herald:kick", [this](Json& args) {
+    if (args.empty() || !args[0].is_object()) return;
+    const Json& kick = args[0];
+    kick_local(kick.value("uid", ""), kick.value("seq", 0ULL), kick.value("socketId", ""));
+  });
   nsp_.on_connection([this](const std::shared_ptr<Socket>& socket) {
     auto found = socket->auth().find("uid");
     if (found == socket->auth().end()) return;
@@ -64,7 +69,12 @@ void Users::attach() {
 void Users::login(Socket& socket, const std::string& uid) {
   if (uid_of(socket) == uid) return;
   if (!uid_of(socket).empty()) logout(socket);
-  uint64_t seq = login_seq_.fetch_add(1, std::memory_order_relaxed);
+  // Newer logins get larger numbers on every node: wall-clock microseconds, plus a counter for
+  // logins within the same microsecond here.
+  auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  uint64_t seq = static_cast<uint64_t>(micros) * 64 + login_seq_.fetch_add(1, std::memory_order_relaxed) % 64;
   socket.data = Json{{"uid", uid}, {"seq", seq}};
   socket.join(uid);
   // Rooms the backend set for this user; the directory may answer from another thread.
@@ -91,9 +101,16 @@ void Users::logout(Socket& socket) {
 }
 
 void Users::kick_older_sessions(const std::string& uid, uint64_t seq, const std::string& socket_id) {
-  socketio::Target target{{uid}, {socket_id}, [uid, seq](const Socket& socket) {
-                            return uid_of(socket) == uid && socket.data.value("seq", 0ULL) < seq;
-                          }};
+  nsp_.server_side_emit(Json::array({"herald:kick", Json{{"uid", uid}, {"seq", seq}, {"socketId", socket_id}}}));
+  kick_local(uid, seq, socket_id);
+}
+
+void Users::kick_local(const std::string& uid, uint64_t seq, const std::string& socket_id) {
+  socketio::Target target{
+      {uid},
+      {socket_id},
+      [uid, seq](const Socket& socket) { return uid_of(socket) == uid && socket.data.value("seq", 0ULL) < seq; },
+      Json::object()};
   nsp_.for_each_loop(std::move(target), [uid](const std::vector<Socket*>& sockets) {
     for (Socket* socket : sockets) {
       auto held = socket->shared_from_this();
@@ -112,13 +129,14 @@ void Users::publish_login(const Socket& socket, const std::string& uid) {
 }
 
 void Users::count_sockets(const std::string& uid, std::function<void(size_t)> done) {
-  socketio::Target target{{uid}, {}, [uid](const Socket& socket) { return uid_of(socket) == uid; }};
-  nsp_.collect<size_t>(
-      std::move(target), [](const std::vector<Socket*>& sockets) { return sockets.size(); },
-      [done = std::move(done)](std::vector<size_t>& counts) {
-        size_t total = 0;
-        for (size_t count : counts) total += count;
-        done(total);
+  socketio::Target target{
+      {uid}, {}, [uid](const Socket& socket) { return uid_of(socket) == uid; }, Json{{"heraldFilter", "users"}}};
+  socketio::Broadcast(nsp_, std::move(target))
+      .fetch_sockets([uid, done = std::move(done)](std::vector<socketio::SocketInfo>& sockets, bool) {
+        size_t count = 0;
+        for (const auto& socket : sockets)
+          if (socket.data.is_object() && socket.data.value("uid", "") == uid) ++count;
+        done(count);
       });
 }
 

@@ -32,15 +32,16 @@ class Users {
  private:
   void login(socketio::Socket& socket, const std::string& uid);
   void logout(socketio::Socket& socket);
+  // Here and on every other node: sockets of `uid` from logins older than `seq` get repeat and go.
   void kick_older_sessions(const std::string& uid, uint64_t seq, const std::string& socket_id);
+  void kick_local(const std::string& uid, uint64_t seq, const std::string& socket_id);
   void publish_login(const socketio::Socket& socket, const std::string& uid);
 
   socketio::Namespace& nsp_;
   const Config& config_;
   RoomDirectory& directory_;
   notify::WebhookSender& webhooks_;
-  // Orders logins of one user across loops: the highest number is the newest session.
-  std::atomic<uint64_t> login_seq_{1};
+  std::atomic<uint64_t> login_seq_{0};
 };
 
 }  // namespace herald::push

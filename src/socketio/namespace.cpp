@@ -27,11 +27,25 @@ Broadcast& Broadcast::except(std::string room) {
   return *this;
 }
 
-void Broadcast::emit(std::string_view event, Json args) {
-  Packet packet{PacketType::Event, nsp_.name(), std::nullopt, Json::array()};
+namespace {
+
+Packet event_packet(const std::string& nsp, std::optional<uint64_t> id, std::string_view event, Json& args) {
+  Packet packet{PacketType::Event, nsp, id, Json::array()};
   packet.data.push_back(event);
   for (auto& arg : args) packet.data.push_back(std::move(arg));
+  return packet;
+}
+
+}  // namespace
+
+void Broadcast::emit(std::string_view event, Json args) {
+  emit_packet(event_packet(nsp_.name(), std::nullopt, event, args));
+}
+
+void Broadcast::emit_packet(Packet packet) {
+  packet.nsp = nsp_.name();
   SharedPackets packets = to_engine_packets(packet);
+  if (!local_ && nsp_.adapter()) nsp_.adapter()->broadcast(packet, target_);
   nsp_.for_each_loop(target_, [packets](const std::vector<Socket*>& sockets) {
     for (Socket* socket : sockets) socket->send_encoded(*packets);
   });
@@ -39,13 +53,23 @@ void Broadcast::emit(std::string_view event, Json args) {
 
 void Broadcast::emit_with_ack(std::string_view event, Json args, std::chrono::milliseconds timeout,
                               BroadcastAckHandlers handlers) {
-  uint64_t id = nsp_.server().next_ack_id();
-  Packet packet{PacketType::Event, nsp_.name(), id, Json::array()};
-  packet.data.push_back(event);
-  for (auto& arg : args) packet.data.push_back(std::move(arg));
+  emit_packet_with_ack(event_packet(nsp_.name(), nsp_.server().next_ack_id(), event, args), timeout,
+                       std::move(handlers));
+}
+
+void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds timeout, BroadcastAckHandlers handlers) {
+  packet.nsp = nsp_.name();
+  uint64_t id = packet.id.value_or(0);
   SharedPackets packets = to_engine_packets(packet);
   size_t origin = Namespace::origin_loop();
   auto shared = std::make_shared<BroadcastAckHandlers>(std::move(handlers));
+  if (!local_ && nsp_.adapter()) {
+    nsp_.adapter()->broadcast_with_ack(packet, target_, timeout, shared);
+  } else {
+    nsp_.post_to_loop(origin, [shared] {
+      if (shared->on_remote_nodes) shared->on_remote_nodes(0);
+    });
+  }
   Namespace* nsp = &nsp_;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   nsp_.for_each_loop(target_, [nsp, packets, origin, shared, id, deadline](const std::vector<Socket*>& sockets) {
@@ -70,19 +94,25 @@ void Broadcast::emit_with_ack(std::string_view event, Json args, std::chrono::mi
   });
 }
 
-void Broadcast::sockets_join(std::string room) {
-  nsp_.for_each_loop(target_, [room](const std::vector<Socket*>& sockets) {
-    for (Socket* socket : sockets) socket->join(room);
+void Broadcast::change_rooms(std::vector<std::string> rooms, bool join) {
+  if (!local_ && nsp_.adapter()) {
+    if (join)
+      nsp_.adapter()->sockets_join(target_, rooms);
+    else
+      nsp_.adapter()->sockets_leave(target_, rooms);
+  }
+  nsp_.for_each_loop(target_, [rooms = std::move(rooms), join](const std::vector<Socket*>& sockets) {
+    for (Socket* socket : sockets)
+      for (const auto& room : rooms) join ? socket->join(room) : socket->leave(room);
   });
 }
 
-void Broadcast::sockets_leave(std::string room) {
-  nsp_.for_each_loop(target_, [room](const std::vector<Socket*>& sockets) {
-    for (Socket* socket : sockets) socket->leave(room);
-  });
-}
+void Broadcast::sockets_join(std::string room) { change_rooms({std::move(room)}, true); }
+
+void Broadcast::sockets_leave(std::string room) { change_rooms({std::move(room)}, false); }
 
 void Broadcast::disconnect_sockets(bool close) {
+  if (!local_ && nsp_.adapter()) nsp_.adapter()->disconnect_sockets(target_, close);
   nsp_.for_each_loop(target_, [close](const std::vector<Socket*>& sockets) {
     // Hold them: disconnecting removes them from the namespace's tables.
     std::vector<std::shared_ptr<Socket>> held;
@@ -90,6 +120,48 @@ void Broadcast::disconnect_sockets(bool close) {
     for (Socket* socket : sockets) held.push_back(socket->shared_from_this());
     for (auto& socket : held) socket->disconnect(close);
   });
+}
+
+void Broadcast::fetch_sockets(std::function<void(std::vector<SocketInfo>& sockets, bool complete)> done) {
+  struct State {
+    std::vector<SocketInfo> sockets;
+    bool local_done = false;
+    bool remote_done = false;
+    bool complete = true;
+    std::function<void(std::vector<SocketInfo>&, bool)> done;
+    void check() {
+      if (local_done && remote_done) done(sockets, complete);
+    }
+  };
+  auto state = std::make_shared<State>();
+  state->done = std::move(done);
+  state->remote_done = local_ || !nsp_.adapter();
+  if (!state->remote_done) {
+    size_t origin = Namespace::origin_loop();
+    Namespace* nsp = &nsp_;
+    nsp_.adapter()->fetch_sockets(target_, [state, nsp, origin](std::vector<SocketInfo>& remote, bool complete) {
+      nsp->post_to_loop(origin, [state, remote = std::move(remote), complete]() mutable {
+        for (auto& socket : remote) state->sockets.push_back(std::move(socket));
+        state->complete = complete;
+        state->remote_done = true;
+        state->check();
+      });
+    });
+  }
+  nsp_.collect<std::vector<SocketInfo>>(
+      target_,
+      [](const std::vector<Socket*>& sockets) {
+        std::vector<SocketInfo> infos;
+        infos.reserve(sockets.size());
+        for (Socket* socket : sockets) infos.push_back(SocketInfo{socket->id(), socket->data});
+        return infos;
+      },
+      [state](std::vector<std::vector<SocketInfo>>& parts) {
+        for (auto& part : parts)
+          for (auto& socket : part) state->sockets.push_back(std::move(socket));
+        state->local_done = true;
+        state->check();
+      });
 }
 
 // ---- Namespace ----
@@ -134,6 +206,22 @@ void Namespace::for_each_loop(Target target, std::function<void(const std::vecto
   auto shared = std::make_shared<std::pair<Target, std::function<void(const std::vector<Socket*>&)>>>(std::move(target),
                                                                                                       std::move(work));
   server_.pool().post_all([this, shared](size_t loop) { shared->second(select(loop, shared->first)); });
+}
+
+Target Namespace::remote_target(std::vector<std::string> rooms, std::vector<std::string> except, Json flags) const {
+  Target target{std::move(rooms), std::move(except), {}, std::move(flags)};
+  if (filter_factory_ && target.flags.is_object() && !target.flags.empty())
+    target.filter = filter_factory_(target.flags, target.rooms);
+  return target;
+}
+
+void Namespace::server_side_received(Json& data) {
+  if (!data.is_array() || data.empty() || !data[0].is_string()) return;
+  auto found = server_side_handlers_.find(data[0].get<std::string>());
+  if (found == server_side_handlers_.end()) return;
+  Json args = Json::array();
+  for (size_t i = 1; i < data.size(); ++i) args.push_back(std::move(data[i]));
+  found->second(args);
 }
 
 size_t Namespace::origin_loop() {

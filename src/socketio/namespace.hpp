@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engineio/packet.hpp"
+#include "socketio/adapter.hpp"
 #include "socketio/types.hpp"
 
 namespace herald::net {
@@ -29,6 +30,9 @@ struct Target {
   std::vector<std::string> except;
   // Optional: only sockets it accepts (runs on each socket's loop).
   std::function<bool(const Socket&)> filter;
+  // Carried to other nodes with the broadcast; a filter factory (Namespace::set_filter_factory)
+  // turns it back into `filter` there. Other implementations ignore it.
+  Json flags = Json::object();
 };
 
 using SharedPackets = std::shared_ptr<const std::vector<engineio::OutPacket>>;
@@ -45,6 +49,8 @@ struct BroadcastAckHandlers {
   std::function<void(std::vector<SocketInfo>& reached)> on_reached;
   // Once per client acknowledgement.
   std::function<void(const SocketInfo& socket, Json& args)> on_ack;
+  // Exactly once: how many other nodes will report (0 without a cluster, or when it is unreachable).
+  std::function<void(size_t nodes)> on_remote_nodes;
 };
 
 // Encodes a Socket.IO packet into the Engine.IO packets that carry it (text, then attachments).
@@ -55,6 +61,14 @@ class Broadcast {
   explicit Broadcast(Namespace& nsp, Target target = {}) : nsp_(nsp), target_(std::move(target)) {}
   Broadcast& to(std::string room);
   Broadcast& except(std::string room);
+  // This node only: not forwarded to the other nodes of a cluster.
+  Broadcast& local() {
+    local_ = true;
+    return *this;
+  }
+  // Sends an already built packet (used for packets that come from other nodes).
+  void emit_packet(Packet packet);
+  void emit_packet_with_ack(Packet packet, std::chrono::milliseconds timeout, BroadcastAckHandlers handlers);
   // Sends to every targeted socket on every loop. Callable from any thread.
   void emit(std::string_view event, Json args = Json::array());
   // Sends with an acknowledgement request (one encoding, one ack id for all). Each loop reports the
@@ -65,10 +79,15 @@ class Broadcast {
   void sockets_join(std::string room);
   void sockets_leave(std::string room);
   void disconnect_sockets(bool close = false);
+  // The sockets targeted on every node; `done` runs on the calling loop.
+  void fetch_sockets(std::function<void(std::vector<SocketInfo>& sockets, bool complete)> done);
 
  private:
+  void change_rooms(std::vector<std::string> rooms, bool join);
+
   Namespace& nsp_;
   Target target_;
+  bool local_ = false;
 };
 
 class Namespace {
@@ -88,8 +107,8 @@ class Namespace {
   // A handler for an event from any socket of the namespace (cheaper than one per socket).
   void on(std::string event, EventHandler handler) { handlers_[std::move(event)] = std::move(handler); }
 
-  Broadcast to(std::string room) { return Broadcast(*this, Target{{std::move(room)}, {}, {}}); }
-  Broadcast except(std::string room) { return Broadcast(*this, Target{{}, {std::move(room)}, {}}); }
+  Broadcast to(std::string room) { return Broadcast(*this, Target{{std::move(room)}, {}, {}, Json::object()}); }
+  Broadcast except(std::string room) { return Broadcast(*this, Target{{}, {std::move(room)}, {}, Json::object()}); }
   void emit(std::string_view event, Json args = Json::array()) { Broadcast(*this).emit(event, std::move(args)); }
 
   // ---- per-loop state, used on that loop only ----
@@ -114,6 +133,24 @@ class Namespace {
 
   // ---- used by Client and Socket ----
   size_t loop_count() const { return locals_.size(); }
+
+  // Cluster: set before the loops run.
+  void set_adapter(std::shared_ptr<RemoteAdapter> adapter) { adapter_ = std::move(adapter); }
+  RemoteAdapter* adapter() const { return adapter_.get(); }
+  using FilterFactory =
+      std::function<std::function<bool(const Socket&)>(const Json& flags, const std::vector<std::string>& rooms)>;
+  void set_filter_factory(FilterFactory factory) { filter_factory_ = std::move(factory); }
+  // Rebuilds a target that came from another node.
+  Target remote_target(std::vector<std::string> rooms, std::vector<std::string> except, Json flags) const;
+  // Server-side events (Node's serverSideEmit): run for events from other nodes.
+  using ServerSideHandler = std::function<void(Json& args)>;
+  void on_server_side(std::string event, ServerSideHandler handler) {
+    server_side_handlers_[std::move(event)] = std::move(handler);
+  }
+  void server_side_received(Json& data);
+  void server_side_emit(const Json& data) {
+    if (adapter_) adapter_->server_side_emit(data);
+  }
   void post_to_loop(size_t loop, std::function<void()> work);
 
   const std::vector<Middleware>& middlewares() const { return middlewares_; }
@@ -132,7 +169,10 @@ class Namespace {
   DisconnectHandler on_disconnect_;
   std::vector<Middleware> middlewares_;
   std::unordered_map<std::string, EventHandler> handlers_;
+  std::unordered_map<std::string, ServerSideHandler> server_side_handlers_;
   std::vector<Local> locals_;
+  std::shared_ptr<RemoteAdapter> adapter_;
+  FilterFactory filter_factory_;
 };
 
 template <class T>

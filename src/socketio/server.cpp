@@ -1,5 +1,6 @@
 #include "socketio/server.hpp"
 
+#include "engineio/sid.hpp"
 #include "socketio/client.hpp"
 
 namespace herald::socketio {
@@ -12,6 +13,9 @@ Server::Server(net::LoopPool& pool, Config config)
         session->set_handler(client);
         client->start();
       }) {
+  // Ack ids from different nodes meet on one socket in a cluster: start each node at a random
+  // point (below 2^53, the largest integer JavaScript holds exactly) so they do not collide.
+  ack_ids_ = (uint64_t{engineio::random_u32()} << 16) & ((uint64_t{1} << 53) - 1);
   of("/");
 }
 

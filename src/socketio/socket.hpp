@@ -41,7 +41,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   // Emits with an acknowledgement request; `callback` runs once with the reply or on timeout.
   void emit_with_ack(std::string_view event, Json args, std::chrono::milliseconds timeout, AckCallback callback);
   // Broadcast to a room from this socket: every member but this socket.
-  Broadcast to(std::string room) { return Broadcast(nsp_, Target{{std::move(room)}, {id_}, {}}); }
+  Broadcast to(std::string room) { return Broadcast(nsp_, Target{{std::move(room)}, {id_}, {}, Json::object()}); }
 
   void join(const std::string& room);
   void leave(const std::string& room);

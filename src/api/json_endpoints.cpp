@@ -25,6 +25,10 @@ Json push_result_json(const std::string& msg_id, const push::PushResult& result,
     body["elapsedMs"] = static_cast<double>(result.elapsed.count()) / 1000.0;
   }
   body["offline"] = result.offline;
+  if (result.cluster_unreachable) {
+    body["cluster"] = "unreachable";
+    body["warning"] = "Redis is unreachable: only this node's users were reached";
+  }
   return body;
 }
 
@@ -62,7 +66,7 @@ bool PushApi::handle_json(const Exchange& exchange, const std::string& path) {
   if (path.starts_with(kUsers) && path.size() > kUsers.size()) {
     std::string rest = path.substr(kUsers.size());
     size_t slash = rest.find('/');
-    std::string uid = net::percent_decode(rest.substr(0, slash));
+    std::string uid = net::percent_decode(rest.substr(0, slash), false);
     user_json(exchange, uid, slash == std::string::npos ? "" : rest.substr(slash));
     return true;
   }

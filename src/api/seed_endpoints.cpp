@@ -60,7 +60,10 @@ void PushApi::push_seed(const Exchange& exchange, const Fields& fields, PushRequ
   request.kind = kind;
   bool ack = request.ack;
   service_.push(std::move(request), [exchange, ack](push::PushResult& result) {
-    exchange->respond(ack ? seed_reply(0, "success", Json(result.acked)) : seed_reply(0, "success", true));
+    // The seed's envelope has no room for more; the message says when other nodes were not reached.
+    std::string msg =
+        result.cluster_unreachable ? "success on this node only: the cluster (Redis) is unreachable" : "success";
+    exchange->respond(ack ? seed_reply(0, msg, Json(result.acked)) : seed_reply(0, msg, true));
   });
 }
 

@@ -1,12 +1,14 @@
 #include "app/config.hpp"
 
 #include <toml++/toml.h>
+
 #include <CLI/CLI.hpp>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
+#include "redis/connection.hpp"
 
 namespace herald::app {
 namespace {
@@ -87,13 +89,14 @@ std::string flag_name(const std::string& key) {
 
 // TOML values arrive typed; settings parse text, so render them back to text.
 std::optional<std::string> toml_to_text(const toml::node& node) {
-  if (auto v = node.value<std::string>()) return *v;
-  if (auto v = node.value<int64_t>()) return std::to_string(*v);
-  if (auto v = node.value<bool>()) return *v ? "true" : "false";
+  // Exact types only: toml++'s value<T>() would turn `true` into 1 and 2000.0 into 2000.
+  if (node.is_string()) return *node.value_exact<std::string>();
+  if (node.is_integer()) return std::to_string(*node.value_exact<int64_t>());
+  if (node.is_boolean()) return *node.value_exact<bool>() ? "true" : "false";
   if (const auto* array = node.as_array()) {
     std::vector<std::string> items;
     for (const auto& item : *array) {
-      auto value = item.value<std::string>();
+      auto value = item.value_exact<std::string>();
       if (!value) return std::nullopt;
       items.push_back(*value);
     }
@@ -147,6 +150,20 @@ const std::vector<SettingSpec>& setting_specs() {
            }),
       number<uint64_t>("max_api_body", "Largest HTTP API request body in bytes", &Settings::max_api_body, 1024,
                        64ULL << 20),
+      text("redis", "Join a cluster through Redis: redis://[[user]:password@]host:port[/db] (rediss:// for TLS)",
+           &Settings::redis,
+           [](const std::string& v) {
+             std::string error;
+             if (!v.empty() && !redis::parse_url(v, error)) throw std::invalid_argument("redis: " + error);
+           }),
+      text("redis_prefix", "Redis channel prefix (the redis-adapter's key option)", &Settings::redis_prefix),
+      text("advertise_host", "Address other Herald processes use to reach this one's sessions",
+           &Settings::advertise_host),
+      number<uint16_t>("internal_port", "Port for requests routed from other processes (0: any free port)",
+                       &Settings::internal_port, 0, 65535),
+      number<size_t>("workers",
+                     "Worker processes sharing the port (the supervisor restarts them); needs redis when > 1",
+                     &Settings::workers, 1, 256),
       number<uint64_t>("shutdown_grace_ms", "Time given to close packets on SIGTERM before exit",
                        &Settings::shutdown_grace_ms, 0, 60000),
   };
@@ -175,7 +192,8 @@ std::optional<Settings> load_settings(int argc, char** argv, int& exit_code) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    exit_code = app.exit(e);
+    // Help is a success; every refused command line exits 2, whatever CLI11's own code.
+    exit_code = app.exit(e) == 0 ? 0 : 2;
     return std::nullopt;
   }
 

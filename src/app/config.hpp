@@ -30,6 +30,11 @@ struct Settings {
   std::string login_webhook;
   uint64_t max_api_body = 1000000;
   uint64_t shutdown_grace_ms = 3000;
+  std::string redis;                         // redis://[[user]:pass@]host:port[/db], rediss:// for TLS
+  std::string redis_prefix = "socket.io";    // channel prefix, as @socket.io/redis-adapter's `key`
+  std::string advertise_host = "127.0.0.1";  // where other processes reach this one's sessions
+  uint16_t internal_port = 0;                // port for that (0: any free one)
+  size_t workers = 1;
 };
 
 // One setting as the three sources name it, with a parser that validates the text form.

@@ -1,13 +1,19 @@
-// herald: the push server. Starts one event loop per core, serves Socket.IO on one port, and
-// shuts down gracefully on SIGTERM/SIGINT (stop accepting, send close packets, exit 0).
+// herald: the push server. Starts one event loop per core, serves Socket.IO and the push API on
+// one port, joins a cluster through Redis when asked, and shuts down gracefully on SIGTERM/SIGINT
+// (stop accepting, send close packets, exit 0).
 #include <spdlog/spdlog.h>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <thread>
 
+#include "api/health.hpp"
 #include "api/push_api.hpp"
 #include "app/config.hpp"
 #include "app/logging.hpp"
+#include "cluster/cluster.hpp"
+#include "cluster/presence.hpp"
+#include "cluster/session_router.hpp"
+#include "engineio/sid.hpp"
 #include "net/fd_limit.hpp"
 #include "net/listener.hpp"
 #include "push/service.hpp"
@@ -17,7 +23,7 @@ namespace {
 
 using namespace herald;
 
-socketio::Config socketio_config(const app::Settings& settings) {
+socketio::Config socketio_config(const app::Settings& settings, uint32_t process_tag) {
   socketio::Config config;
   config.engine.path = settings.path;
   if (config.engine.path.back() != '/') config.engine.path += '/';
@@ -27,34 +33,120 @@ socketio::Config socketio_config(const app::Settings& settings) {
   config.engine.max_buffered_bytes = settings.max_buffered_bytes;
   config.engine.cors_origins = settings.cors_origins;
   config.engine.keep_handshake_headers = false;  // saves memory per connection; the push service needs none
+  config.engine.process_tag = process_tag;
   config.connect_timeout = std::chrono::milliseconds(settings.connect_timeout_ms);
+  return config;
+}
+
+push::Config push_config(const app::Settings& settings) {
+  push::Config config;
+  config.nsp = settings.push_namespace;
+  config.single_session = settings.single_session;
+  config.default_ack_timeout = std::chrono::milliseconds(settings.ack_timeout_ms);
+  config.login_webhook = settings.login_webhook;
   return config;
 }
 
 // Stops accepting, closes every session with a close packet, and stops the loops once they are
 // gone or the grace period ends.
 void shut_down(net::LoopPool& pool, socketio::Server& io, std::vector<std::shared_ptr<net::Listener>>& listeners,
-               std::chrono::milliseconds grace) {
+               std::chrono::milliseconds grace, const std::function<void()>& before_stop) {
   spdlog::info("shutting down: closing {} sessions", io.engine().live_sessions());
-  for (size_t loop = 0; loop < listeners.size(); ++loop)
-    pool.post(loop, [listener = listeners[loop]] { listener->stop(); });
+  // Each listener belongs to one loop; stopping it there avoids racing its accept.
+  for (auto& listener : listeners) pool.post(listener->loop(), [listener] { listener->stop(); });
   io.close();
   auto deadline = std::chrono::steady_clock::now() + grace;
   auto timer = std::make_shared<boost::asio::steady_timer>(pool.loop(0));
   auto check = std::make_shared<std::function<void()>>();
-  *check = [&pool, &io, timer, check, deadline] {
+  // The pending timer holds the check alive; the check refers to itself weakly, so nothing leaks
+  // and nothing is destroyed while it runs.
+  *check = [&pool, &io, timer, weak = std::weak_ptr(check), deadline, before_stop] {
     if (io.engine().live_sessions() == 0 || std::chrono::steady_clock::now() >= deadline) {
       spdlog::info("stopped ({} sessions left)", io.engine().live_sessions());
-      *check = nullptr;  // break the self-reference
-      return pool.stop();
+      if (before_stop) before_stop();
+      // Give the last close frames and Redis commands a moment on the wire.
+      timer->expires_after(std::chrono::milliseconds(50));
+      timer->async_wait([&pool](const boost::system::error_code&) { pool.stop(); });
+      return;
     }
     timer->expires_after(std::chrono::milliseconds(20));
-    timer->async_wait([check](const boost::system::error_code&) {
-      if (*check) (*check)();
+    timer->async_wait([next = weak.lock()](const boost::system::error_code&) {
+      if (next) (*next)();
     });
   };
-  // Let the close packets reach the sockets before the first check.
   pool.post(0, [check] { (*check)(); });
+}
+
+int run_server(const app::Settings& settings) {
+  auto limit = net::raise_fd_limit();
+  size_t threads = settings.threads ? settings.threads : std::max(1u, std::thread::hardware_concurrency());
+  // A few descriptors go to listeners, the event loops, Redis and logs.
+  spdlog::info("open-file limit {} (hard {}): about {} concurrent connections", limit.soft, limit.hard,
+               limit.soft > 64 + threads * 2 ? limit.soft - 64 - threads * 2 : 0);
+
+  bool clustered = !settings.redis.empty();
+  uint32_t process_tag = clustered ? (engineio::random_u32() | 1) : 0;
+  net::LoopPool pool(threads);
+  socketio::Server io(pool, socketio_config(settings, process_tag));
+
+  std::unique_ptr<cluster::Cluster> cluster;
+  std::shared_ptr<cluster::Presence> presence;
+  std::unique_ptr<push::RoomDirectory> directory;
+  if (clustered) {
+    std::string error;
+    cluster::Config cluster_config;
+    cluster_config.endpoint = *redis::parse_url(settings.redis, error);
+    cluster_config.prefix = settings.redis_prefix;
+    cluster = std::make_unique<cluster::Cluster>(pool, cluster_config);
+    directory = std::make_unique<cluster::RedisRoomDirectory>(*cluster);
+  }
+  push::Service service(io, push_config(settings), std::move(directory));
+  api::PushApi push_api(service, api::Config{settings.api_token, settings.max_api_body});
+  api::HealthApi health(cluster ? std::function<nlohmann::json()>([&cluster] { return cluster->status(); })
+                                : std::function<nlohmann::json()>());
+  net::HttpRouter router;
+  io.attach(router);
+  health.attach(router);
+  push_api.attach(router);
+
+  auto listeners = net::listen_on_every_loop(pool, router, settings.host, settings.port);
+  std::vector<std::shared_ptr<net::Listener>> internal;
+  std::shared_ptr<cluster::SessionRouter> session_router;
+  if (cluster) {
+    cluster->attach(io.of("/"));
+    if (settings.push_namespace != "/") cluster->attach(io.of(settings.push_namespace));
+    // Requests for sessions of other processes are tunnelled to them through their internal port.
+    internal = net::listen_on_every_loop(pool, router, settings.advertise_host, settings.internal_port);
+    uint16_t internal_port = internal.front()->port();
+    session_router =
+        std::make_shared<cluster::SessionRouter>(*cluster, process_tag, settings.advertise_host, internal_port);
+    io.engine().on_foreign_session([session_router](const std::shared_ptr<net::HttpExchange>& exchange,
+                                                    uint32_t process) { session_router->route(exchange, process); });
+    presence = std::make_shared<cluster::Presence>(*cluster, settings.push_namespace,
+                                                   settings.advertise_host + ":" + std::to_string(internal_port));
+    service.users().set_presence(presence.get());
+    cluster->start();
+    presence->start();
+    session_router->start();
+    spdlog::info("cluster node {} (process {}) via {}, sessions routed through {}:{}", cluster->uid(), process_tag,
+                 redis::describe(cluster->config().endpoint), settings.advertise_host, internal_port);
+  }
+  spdlog::info("herald listening on {}:{} ({} threads, Socket.IO at {}, push namespace {})", settings.host,
+               listeners.front()->port(), threads, io.config().engine.path, settings.push_namespace);
+
+  boost::asio::signal_set signals(pool.loop(0), SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    health.set_stopping();
+    auto all = listeners;
+    all.insert(all.end(), internal.begin(), internal.end());
+    shut_down(pool, io, all, std::chrono::milliseconds(settings.shutdown_grace_ms), [&] {
+      if (presence) presence->forget_node();
+    });
+  });
+  pool.run();
+  return 0;
 }
 
 }  // namespace
@@ -64,40 +156,14 @@ int main(int argc, char** argv) {
   auto settings = app::load_settings(argc, argv, exit_code);
   if (!settings) return exit_code;
   app::setup_logging(settings->log_level);
-
-  auto limit = net::raise_fd_limit();
-  size_t threads = settings->threads ? settings->threads : std::max(1u, std::thread::hardware_concurrency());
-  // A few descriptors go to listeners, the event loops and logs.
-  spdlog::info("open-file limit {} (hard {}): about {} concurrent connections", limit.soft, limit.hard,
-               limit.soft > 64 + threads * 2 ? limit.soft - 64 - threads * 2 : 0);
-
+  if (settings->workers > 1 && settings->redis.empty()) {
+    spdlog::critical("--workers {} needs --redis: workers reach each other through Redis", settings->workers);
+    return 2;
+  }
   try {
-    net::LoopPool pool(threads);
-    socketio::Server io(pool, socketio_config(*settings));
-    push::Config push_config;
-    push_config.nsp = settings->push_namespace;
-    push_config.single_session = settings->single_session;
-    push_config.default_ack_timeout = std::chrono::milliseconds(settings->ack_timeout_ms);
-    push_config.login_webhook = settings->login_webhook;
-    push::Service service(io, push_config);
-    api::PushApi push_api(service, api::Config{settings->api_token, settings->max_api_body});
-    net::HttpRouter router;
-    io.attach(router);
-    push_api.attach(router);
-    auto listeners = net::listen_on_every_loop(pool, router, settings->host, settings->port);
-    spdlog::info("herald listening on {}:{} ({} threads, Socket.IO at {})", settings->host, listeners.front()->port(),
-                 threads, io.config().engine.path);
-
-    boost::asio::signal_set signals(pool.loop(0), SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-      if (ec) return;
-      spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
-      shut_down(pool, io, listeners, std::chrono::milliseconds(settings->shutdown_grace_ms));
-    });
-    pool.run();
+    return run_server(*settings);
   } catch (const std::exception& e) {
     spdlog::critical("herald: {}", e.what());
     return 1;
   }
-  return 0;
 }

@@ -92,6 +92,8 @@ void Server::handle(const std::shared_ptr<net::HttpExchange>& exchange) {
     return handshake(exchange, websocket);
   }
   auto route = parse_sid(*sid);
+  if (route && route->process != config_.process_tag && foreign_session_)
+    return foreign_session_(exchange, route->process);
   if (!route || route->process != config_.process_tag || route->loop >= pool_.size())
     return reply_error(exchange, ErrorCode::UnknownSid);
   if (route->loop != exchange->loop()) {

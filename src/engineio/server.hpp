@@ -54,6 +54,11 @@ class Server {
   // Sessions on all loops; readable from any thread.
   size_t live_sessions() const { return live_sessions_.load(std::memory_order_relaxed); }
 
+  // Requests for sessions of another process (the sid says which) go here; without a handler they
+  // are refused as unknown. Set before the loops run.
+  using ForeignSessionHandler = std::function<void(const std::shared_ptr<net::HttpExchange>&, uint32_t process)>;
+  void on_foreign_session(ForeignSessionHandler handler) { foreign_session_ = std::move(handler); }
+
   // Adds CORS headers when the request's Origin is allowed.
   void add_cors_headers(const net::HttpRequest& request, net::HttpResponse& response) const;
   void remove(const Session& session);
@@ -67,6 +72,7 @@ class Server {
   net::LoopPool& pool_;
   Config config_;
   ConnectionHandler on_connection_;
+  ForeignSessionHandler foreign_session_;
   net::WebSocketLimits ws_limits_;
   std::vector<std::unordered_map<std::string, std::shared_ptr<Session>>> sessions_;
   std::atomic<size_t> live_sessions_{0};

@@ -1,5 +1,6 @@
 #include "net/http.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace herald::net {
@@ -54,7 +55,7 @@ const HttpRouter::Route* HttpRouter::match(std::string_view path) const {
   return nullptr;
 }
 
-std::string percent_decode(std::string_view text) {
+std::string percent_decode(std::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
   auto hex = [](char c) -> int {
@@ -67,7 +68,7 @@ std::string percent_decode(std::string_view text) {
     if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
       out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
       i += 2;
-    } else if (text[i] == '+') {
+    } else if (text[i] == '+' && plus_is_space) {
       out += ' ';
     } else {
       out += text[i];

@@ -63,6 +63,9 @@ class HttpExchange {
   virtual std::shared_ptr<WebSocket> accept_websocket(const WebSocketLimits& limits) = 0;
   // Moves the connection to another loop; `then` runs there with the same request.
   virtual void move_to(size_t loop, std::function<void(std::shared_ptr<HttpExchange>)> then) = 0;
+  // Hands the connection to another process: the request is replayed to host:port and the
+  // connection relays bytes both ways from then on.
+  virtual void tunnel_to(const std::string& host, uint16_t port) = 0;
 };
 
 using HttpHandler = std::function<void(std::shared_ptr<HttpExchange>)>;
@@ -82,6 +85,7 @@ class HttpRouter {
   std::vector<Route> routes_;
 };
 
-std::string percent_decode(std::string_view text);
+// Form values (`plus_is_space`) turn '+' into ' '; URL paths keep it.
+std::string percent_decode(std::string_view text, bool plus_is_space = true);
 
 }  // namespace herald::net

@@ -7,9 +7,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <limits>
 #include <optional>
 
 #include "engineio/base64.hpp"
+#include "metrics/metrics.hpp"
+#include "net/tunnel.hpp"
 #include "net/websocket.hpp"
 
 namespace herald::net {
@@ -77,6 +80,7 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
     for (auto& [name, value] : response.headers) message->set(name, value);
     message->body() = std::move(response.body);
     message->keep_alive(request_.keep_alive && !request_.body_too_large);
+    metrics::global().bytes_out.fetch_add(message->body().size(), std::memory_order_relaxed);
     message->prepare_payload();
     stream_.expires_after(kRequestTimeout);
     http::async_write(stream_, *message,
@@ -141,10 +145,26 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
     });
   }
 
+  void tunnel_to(const std::string& host, uint16_t port) override {
+    if (!awaiting_response_ || taken_) return;
+    awaiting_response_ = false;
+    taken_ = true;
+    std::string bytes = request_.method + " " + request_.target + " HTTP/1.1\r\n";
+    for (const auto& [name, value] : request_.headers) bytes += name + ": " + value + "\r\n";
+    bytes += "\r\n";
+    bytes += request_.body;
+    auto data = buffer_.data();
+    bytes.append(static_cast<const char*>(data.data()), data.size());
+    start_tunnel(stream_.release_socket(), std::move(bytes), host, port);
+  }
+
  private:
   void read_request() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
+    // Beast would check Content-Length against its default limit while parsing the header, before
+    // the route (and its limit) is known: lift it here and apply the route's limit in on_header.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(kRequestTimeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
@@ -205,6 +225,7 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
     request_.keep_alive = message.keep_alive();
     request_.body_too_large = body_too_large_;
     if (!body_too_large_) request_.body = std::move(message.body());
+    metrics::global().bytes_in.fetch_add(request_.body.size(), std::memory_order_relaxed);
     request_.remote_address = remote_address_;
     body_too_large_ = false;
     parser_.reset();

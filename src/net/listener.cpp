@@ -43,6 +43,9 @@ void Listener::accept() {
       timer->async_wait([self, timer](const boost::system::error_code&) { self->accept(); });
       return;
     }
+    // Small frames (pings, acks, API replies) must not wait for Nagle's algorithm.
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     serve_http(std::move(socket), self->router_, self->pool_, self->loop_);
     self->accept();
   });

@@ -20,6 +20,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void start();
   void stop();
   uint16_t port() const;
+  size_t loop() const { return loop_; }
 
  private:
   void accept();

@@ -4,6 +4,7 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "metrics/metrics.hpp"
 #include "net/utf8.hpp"
 
 namespace herald::net {
@@ -85,6 +86,7 @@ void WebSocket::on_readable() {
       notify_closed();
       return;
     }
+    metrics::global().bytes_in.fetch_add(n, std::memory_order_relaxed);
     if (!consume(buffer, n)) return;
     if (n < kReadChunk) break;
   }
@@ -221,7 +223,8 @@ void WebSocket::write_queued() {
     buffers_.emplace_back(item.bytes->data(), item.bytes->size());
   }
   asio::async_write(socket_, buffers_,
-                    [self = shared_from_this()](const boost::system::error_code& ec, size_t /*written*/) {
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t written) {
+                      metrics::global().bytes_out.fetch_add(written, std::memory_order_relaxed);
                       self->writing_ = false;
                       for (const auto& item : self->inflight_) self->queued_bytes_ -= item.bytes->size();
                       self->inflight_.clear();

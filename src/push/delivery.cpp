@@ -3,6 +3,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <unordered_set>
 
+#include "metrics/metrics.hpp"
 #include "push/users.hpp"
 
 namespace herald::push {
@@ -27,6 +28,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   bool finished = false;
 
   void on_reached(std::vector<socketio::SocketInfo>& sockets) {
+    metrics::global().deliveries.fetch_add(sockets.size(), std::memory_order_relaxed);
     for (const auto& socket : sockets) {
       ++result.sockets_reached;
       auto uid = socket.data.find("uid");
@@ -38,6 +40,9 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
 
   void on_ack(const socketio::SocketInfo& socket) {
     if (finished) return;
+    auto& metrics = metrics::global();
+    metrics.receipts.fetch_add(1, std::memory_order_relaxed);
+    metrics.delivery_latency.observe(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started));
     ++result.sockets_acked;
     auto uid = socket.data.find("uid");
     if (uid != socket.data.end() && uid->is_string() && acked_users.insert(uid->get<std::string>()).second)
@@ -45,8 +50,9 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     check_complete();
   }
 
-  void on_remote_nodes(size_t nodes) {
+  void on_remote_nodes(size_t nodes, bool reachable) {
     loops_pending += nodes;
+    if (!reachable) result.cluster_unreachable = true;
     remote_known = true;
     check_complete();
   }
@@ -64,6 +70,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     result.users_reached = reached_users.size();
     for (const auto& uid : reached_users)
       if (!acked_users.contains(uid)) result.timed_out.push_back(uid);
+    metrics::global().receipt_timeouts.fetch_add(result.timed_out.size(), std::memory_order_relaxed);
     if (kind == PushRequest::Kind::Users) {
       for (const auto& uid : targets)
         if (!reached_users.contains(uid)) result.offline.push_back(uid);
@@ -90,6 +97,11 @@ std::function<bool(const Socket&)> push_filter(const Json& flags, const std::vec
 }
 
 void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) {
+  auto& metrics = metrics::global();
+  (request.kind == PushRequest::Kind::Users   ? metrics.pushes_users
+   : request.kind == PushRequest::Kind::Rooms ? metrics.pushes_rooms
+                                              : metrics.pushes_all)
+      .fetch_add(1, std::memory_order_relaxed);
   socketio::Target target;
   if (request.kind != PushRequest::Kind::All) target.rooms = request.targets;
   // Only logged-in sockets get pushes (the seed sent junk events to anonymous ones). The flag
@@ -103,6 +115,7 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
     broadcast.emit(request.event, std::move(args));
     PushResult result;
     result.complete = true;
+    result.cluster_unreachable = nsp_.adapter() && !nsp_.adapter()->reachable();
     return done(result);
   }
 
@@ -120,7 +133,7 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
   socketio::BroadcastAckHandlers handlers{
       [receipt](std::vector<socketio::SocketInfo>& reached) { receipt->on_reached(reached); },
       [receipt](const socketio::SocketInfo& socket, Json&) { receipt->on_ack(socket); },
-      [receipt](size_t nodes) { receipt->on_remote_nodes(nodes); }};
+      [receipt](size_t nodes, bool reachable) { receipt->on_remote_nodes(nodes, reachable); }};
   broadcast.emit_with_ack(request.event, std::move(args), request.timeout, std::move(handlers));
 }
 

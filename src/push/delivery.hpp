@@ -31,7 +31,8 @@ struct PushResult {
   size_t users_reached = 0;
   size_t sockets_reached = 0;
   size_t sockets_acked = 0;
-  bool complete = false;  // every user reached acknowledged
+  bool complete = false;             // every user reached acknowledged
+  bool cluster_unreachable = false;  // Redis was down: only this node's users were reached
   std::chrono::microseconds elapsed{0};
 };
 

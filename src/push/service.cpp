@@ -7,17 +7,17 @@ namespace herald::push {
 using socketio::Json;
 using socketio::Socket;
 
-Service::Service(socketio::Server& io, Config config)
+Service::Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirectory> directory)
     : io_(io),
       config_(std::move(config)),
       nsp_(io.of(config_.nsp)),
-      directory_(std::make_unique<MemoryRoomDirectory>()),
+      directory_(directory ? std::move(directory) : std::make_unique<MemoryRoomDirectory>()),
       users_(nsp_, config_, *directory_, webhooks_),
       delivery_(nsp_, config_) {
   users_.attach();
   nsp_.set_filter_factory(push_filter);
-  nsp_.on_server_side("herald:changeRoom", [this](Json& args) {
-    if (args.empty() || !args[0].is_object()) return;
+  nsp_.on_server_side("herald:changeRoom", [this](Json& args) -> Json {
+    if (args.empty() || !args[0].is_object()) return nullptr;
     const Json& change = args[0];
     auto list = [&](const char* key) {
       std::vector<std::string> items;
@@ -27,6 +27,7 @@ Service::Service(socketio::Server& io, Config config)
       return items;
     };
     change_room_local(list("users"), list("joins"), list("leaves"), [](ChangeRoomResult&) {});
+    return nullptr;
   });
 }
 

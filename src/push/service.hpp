@@ -39,7 +39,8 @@ struct Stats {
 
 class Service {
  public:
-  Service(socketio::Server& io, Config config);
+  // `directory`: where users' rooms live (null: in this process).
+  Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirectory> directory = nullptr);
 
   const Config& config() const { return config_; }
   Users& users() { return users_; }

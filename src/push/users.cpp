@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "metrics/metrics.hpp"
+
 namespace herald::push {
 
 using socketio::Ack;
@@ -48,10 +50,15 @@ void Users::attach() {
     logout(socket);
     if (ack) ack(Json::array({Json{{"code", 0}, {"msg", "logout success"}}}));
   });
-  nsp_.on_server_side("herald:kick", [this](Json& args) {
-    if (args.empty() || !args[0].is_object()) return;
+  // A disconnect counts as a logout.
+  nsp_.on_disconnect([this](Socket& socket, std::string_view) {
+    if (presence_ && !uid_of(socket).empty()) presence_->logged_out(std::string(uid_of(socket)), socket.id());
+  });
+  nsp_.on_server_side("herald:kick", [this](Json& args) -> Json {
+    if (args.empty() || !args[0].is_object()) return nullptr;
     const Json& kick = args[0];
     kick_local(kick.value("uid", ""), kick.value("seq", 0ULL), kick.value("socketId", ""));
+    return nullptr;
   });
   nsp_.on_connection([this](const std::shared_ptr<Socket>& socket) {
     auto found = socket->auth().find("uid");
@@ -88,6 +95,8 @@ void Users::login(Socket& socket, const std::string& uid) {
         });
       });
   if (config_.single_session) kick_older_sessions(uid, seq, socket.id());
+  if (presence_) presence_->logged_in(uid, socket.id());
+  metrics::global().logins.fetch_add(1, std::memory_order_relaxed);
   publish_login(socket, uid);
   spdlog::debug("push: socket {} logged in as {}", socket.id(), uid);
 }
@@ -95,6 +104,7 @@ void Users::login(Socket& socket, const std::string& uid) {
 void Users::logout(Socket& socket) {
   if (uid_of(socket).empty()) return;
   spdlog::debug("push: socket {} logged out from {}", socket.id(), uid_of(socket));
+  if (presence_) presence_->logged_out(std::string(uid_of(socket)), socket.id());
   auto rooms = socket.rooms();
   for (const auto& room : rooms) socket.leave(room);
   socket.data = nullptr;

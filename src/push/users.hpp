@@ -18,12 +18,22 @@ namespace herald::push {
 // The user a socket is logged in as, or empty.
 std::string_view uid_of(const socketio::Socket& socket);
 
+// Where logins are recorded beyond this process (a cluster keeps them in Redis).
+class Presence {
+ public:
+  virtual ~Presence() = default;
+  virtual void logged_in(const std::string& uid, const std::string& socket_id) = 0;
+  virtual void logged_out(const std::string& uid, const std::string& socket_id) = 0;
+};
+
 class Users {
  public:
   Users(socketio::Namespace& nsp, const Config& config, RoomDirectory& directory, notify::WebhookSender& webhooks);
 
   // Registers the login/logout handlers on the namespace.
   void attach();
+  // Set before the loops run; called on the socket's loop.
+  void set_presence(Presence* presence) { presence_ = presence; }
   // Sockets of `uid` on every loop; `done` runs on the calling loop.
   void count_sockets(const std::string& uid, std::function<void(size_t)> done);
   // Validates a user id from a client or the API; returns an error text or empty.
@@ -41,6 +51,7 @@ class Users {
   const Config& config_;
   RoomDirectory& directory_;
   notify::WebhookSender& webhooks_;
+  Presence* presence_ = nullptr;
   std::atomic<uint64_t> login_seq_{0};
 };
 

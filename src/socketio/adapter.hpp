@@ -34,6 +34,8 @@ class RemoteAdapter {
                              std::function<void(std::vector<SocketInfo>& sockets, bool complete)> done) = 0;
   // Runs the namespace's server-side handler for data[0] on every other node.
   virtual void server_side_emit(const Json& data) = 0;
+  // False while the other nodes cannot be reached (Redis down): operations reach this node only.
+  virtual bool reachable() const = 0;
 };
 
 }  // namespace herald::socketio

@@ -67,7 +67,7 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
     nsp_.adapter()->broadcast_with_ack(packet, target_, timeout, shared);
   } else {
     nsp_.post_to_loop(origin, [shared] {
-      if (shared->on_remote_nodes) shared->on_remote_nodes(0);
+      if (shared->on_remote_nodes) shared->on_remote_nodes(0, true);
     });
   }
   Namespace* nsp = &nsp_;
@@ -153,7 +153,16 @@ void Broadcast::fetch_sockets(std::function<void(std::vector<SocketInfo>& socket
       [](const std::vector<Socket*>& sockets) {
         std::vector<SocketInfo> infos;
         infos.reserve(sockets.size());
-        for (Socket* socket : sockets) infos.push_back(SocketInfo{socket->id(), socket->data});
+        for (Socket* socket : sockets) {
+          std::vector<std::string> rooms{socket->id()};
+          rooms.insert(rooms.end(), socket->rooms().begin(), socket->rooms().end());
+          const auto& handshake = socket->handshake();
+          infos.push_back(SocketInfo{socket->id(), socket->data, std::move(rooms),
+                                     Json{{"address", handshake.address},
+                                          {"query", handshake.query},
+                                          {"auth", socket->auth()},
+                                          {"transport", socket->transport()}}});
+        }
         return infos;
       },
       [state](std::vector<std::vector<SocketInfo>>& parts) {
@@ -215,13 +224,13 @@ Target Namespace::remote_target(std::vector<std::string> rooms, std::vector<std:
   return target;
 }
 
-void Namespace::server_side_received(Json& data) {
-  if (!data.is_array() || data.empty() || !data[0].is_string()) return;
+Json Namespace::server_side_received(Json& data) {
+  if (!data.is_array() || data.empty() || !data[0].is_string()) return nullptr;
   auto found = server_side_handlers_.find(data[0].get<std::string>());
-  if (found == server_side_handlers_.end()) return;
+  if (found == server_side_handlers_.end()) return nullptr;
   Json args = Json::array();
   for (size_t i = 1; i < data.size(); ++i) args.push_back(std::move(data[i]));
-  found->second(args);
+  return found->second(args);
 }
 
 size_t Namespace::origin_loop() {

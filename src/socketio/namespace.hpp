@@ -41,6 +41,9 @@ using SharedPackets = std::shared_ptr<const std::vector<engineio::OutPacket>>;
 struct SocketInfo {
   std::string id;
   Json data;
+  // Filled by fetch_sockets only: the rooms (with the socket's own id) and the handshake.
+  std::vector<std::string> rooms = {};
+  Json handshake = nullptr;
 };
 
 // Progress of a broadcast with acknowledgements, reported on the loop that started it.
@@ -49,8 +52,9 @@ struct BroadcastAckHandlers {
   std::function<void(std::vector<SocketInfo>& reached)> on_reached;
   // Once per client acknowledgement.
   std::function<void(const SocketInfo& socket, Json& args)> on_ack;
-  // Exactly once: how many other nodes will report (0 without a cluster, or when it is unreachable).
-  std::function<void(size_t nodes)> on_remote_nodes;
+  // Exactly once: how many other nodes will report (0 without a cluster), and whether the cluster
+  // could be reached at all (false: only this node was reached).
+  std::function<void(size_t nodes, bool reachable)> on_remote_nodes;
 };
 
 // Encodes a Socket.IO packet into the Engine.IO packets that carry it (text, then attachments).
@@ -142,12 +146,13 @@ class Namespace {
   void set_filter_factory(FilterFactory factory) { filter_factory_ = std::move(factory); }
   // Rebuilds a target that came from another node.
   Target remote_target(std::vector<std::string> rooms, std::vector<std::string> except, Json flags) const;
-  // Server-side events (Node's serverSideEmit): run for events from other nodes.
-  using ServerSideHandler = std::function<void(Json& args)>;
+  // Server-side events (Node's serverSideEmit): run for events from other nodes. The returned value
+  // answers a sender that asked for an acknowledgement (null: none).
+  using ServerSideHandler = std::function<Json(Json& args)>;
   void on_server_side(std::string event, ServerSideHandler handler) {
     server_side_handlers_[std::move(event)] = std::move(handler);
   }
-  void server_side_received(Json& data);
+  Json server_side_received(Json& data);
   void server_side_emit(const Json& data) {
     if (adapter_) adapter_->server_side_emit(data);
   }

@@ -1,0 +1,146 @@
+#include "cluster/cluster.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "cluster/redis_adapter.hpp"
+#include "engineio/sid.hpp"
+#include "metrics/metrics.hpp"
+
+namespace herald::cluster {
+
+Cluster::Cluster(net::LoopPool& pool, Config config)
+    : pool_(pool), config_(std::move(config)), uid_(engineio::random_id().substr(0, 6)) {
+  redis::Options options;
+  options.client_name = "herald-" + uid_;
+  pub_ = redis::Connection::create(pool_.loop(kRedisLoop), config_.endpoint, options);
+  sub_ = redis::Connection::create(pool_.loop(kRedisLoop), config_.endpoint, options);
+  metrics::global().redis_up.store(0, std::memory_order_relaxed);
+  auto log_state = [this](const char* role) {
+    return [this, role](redis::State state, std::string_view error) {
+      metrics::global().redis_up.store(connected() ? 1 : 0, std::memory_order_relaxed);
+      reachable_.store(connected(), std::memory_order_relaxed);
+      snapshot();
+      if (state == redis::State::Connected)
+        spdlog::info("redis {} connection to {} up", role, redis::describe(config_.endpoint));
+      else if (state == redis::State::Disconnected)
+        spdlog::warn("redis {} connection to {} down: {}", role, redis::describe(config_.endpoint), error);
+    };
+  };
+  pub_->on_state(log_state("command"));
+  sub_->on_state(log_state("subscriber"));
+  snapshot();
+  sub_->on_message([this](std::string_view pattern, std::string_view channel, std::string_view payload) {
+    on_message(pattern, channel, payload);
+  });
+}
+
+Cluster::~Cluster() = default;
+
+void Cluster::attach(socketio::Namespace& nsp) {
+  auto adapter = std::make_shared<RedisAdapter>(*this, nsp);
+  nsp.set_adapter(adapter);
+  adapters_.push_back(adapter);
+  sub_->psubscribe(adapter->pattern());
+  for (const auto& channel : adapter->channels()) sub_->subscribe(channel);
+}
+
+void Cluster::start() {
+  post([this] {
+    pub_->start();
+    sub_->start();
+    probe_timer_ = std::make_unique<boost::asio::steady_timer>(pool_.loop(kRedisLoop));
+    probe();
+  });
+}
+
+void Cluster::probe() {
+  auto sent = std::chrono::steady_clock::now();
+  pub_->command({"PING"}, [this, sent](const redis::Reply& reply) {
+    auto& metrics = metrics::global();
+    latency_micros_ =
+        reply.is_error()
+            ? -1
+            : std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sent).count();
+    metrics.redis_latency_micros.store(latency_micros_, std::memory_order_relaxed);
+    metrics.redis_reconnects.store(pub_->reconnects() + sub_->reconnects(), std::memory_order_relaxed);
+  });
+  pub_->command({"ROLE"}, [this](const redis::Reply& reply) {
+    if (reply.type == redis::Reply::Type::Array && !reply.elements.empty())
+      role_ = reply.elements[0].str;
+    else if (reply.is_error())
+      role_ = "unknown";
+    master_ = role_ == "master";
+    metrics::global().redis_master.store(master_, std::memory_order_relaxed);
+    snapshot();
+  });
+  probe_timer_->expires_after(std::chrono::seconds(2));
+  probe_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) probe();
+  });
+}
+
+void Cluster::snapshot() {
+  auto state_name = [](redis::State state) {
+    switch (state) {
+      case redis::State::Connected:
+        return "connected";
+      case redis::State::Connecting:
+        return "connecting";
+      case redis::State::Disconnected:
+        return "down";
+      case redis::State::Stopped:
+        return "stopped";
+    }
+    return "unknown";
+  };
+  nlohmann::json status{{"url", redis::describe(config_.endpoint)},
+                        {"node", uid_},
+                        {"commands", state_name(pub_->state())},
+                        {"subscriptions", state_name(sub_->state())},
+                        {"role", role_},
+                        {"reconnects", pub_->reconnects() + sub_->reconnects()}};
+  status["latencyMs"] = latency_micros_ < 0 ? nlohmann::json(nullptr) : nlohmann::json(latency_micros_ / 1000.0);
+  if (!connected()) status["lastError"] = pub_->last_error().empty() ? sub_->last_error() : pub_->last_error();
+  std::lock_guard lock(status_mutex_);
+  status_ = std::move(status);
+}
+
+nlohmann::json Cluster::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+void Cluster::stop() {
+  post([this] {
+    if (probe_timer_) probe_timer_->cancel();
+    pub_->stop();
+    sub_->stop();
+  });
+}
+
+bool Cluster::connected() const {
+  return pub_->state() == redis::State::Connected && sub_->state() == redis::State::Connected;
+}
+
+void Cluster::publish(const std::string& channel, std::string payload) {
+  pub_->command({"PUBLISH", channel, std::move(payload)}, [channel](const redis::Reply& reply) {
+    if (reply.is_error()) spdlog::debug("redis: publish to {} failed: {}", channel, reply.str);
+  });
+}
+
+void Cluster::command(std::vector<std::string> args, redis::Connection::ReplyHandler done) {
+  pub_->command(std::move(args), std::move(done));
+}
+
+void Cluster::on_message(std::string_view pattern, std::string_view channel, std::string_view payload) {
+  for (auto& adapter : adapters_) {
+    if (!adapter->owns(channel)) continue;
+    if (!pattern.empty())
+      adapter->on_broadcast(channel, payload);
+    else
+      adapter->on_request_or_response(channel, payload);
+    return;
+  }
+}
+
+}  // namespace herald::cluster

@@ -1,0 +1,85 @@
+// A Herald node's membership in a cluster through Redis. Owns the process's two Redis
+// connections (one for commands and publishing, one subscriber fanned out to every namespace's
+// adapter), both on loop 0, and the node's identity. Nodes keep no shared state but Redis.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "net/loop_pool.hpp"
+#include "redis/connection.hpp"
+#include "socketio/server.hpp"
+
+namespace herald::cluster {
+
+class RedisAdapter;
+
+struct Config {
+  redis::Endpoint endpoint;
+  std::string prefix = "socket.io";  // as @socket.io/redis-adapter's `key` option
+  std::chrono::milliseconds requests_timeout{5000};
+};
+
+class Cluster {
+ public:
+  static constexpr size_t kRedisLoop = 0;
+
+  Cluster(net::LoopPool& pool, Config config);
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  // Joins `nsp` to the cluster (before start()).
+  void attach(socketio::Namespace& nsp);
+  void start();
+  void stop();
+
+  const std::string& uid() const { return uid_; }
+  const Config& config() const { return config_; }
+  net::LoopPool& pool() { return pool_; }
+
+  // Runs on the Redis loop; from any thread.
+  void post(std::function<void()> work) { pool_.post(kRedisLoop, std::move(work)); }
+  // Redis loop only.
+  void publish(const std::string& channel, std::string payload);
+  void command(std::vector<std::string> args, redis::Connection::ReplyHandler done);
+  bool connected() const;
+  // Any thread: both connections were up at the last change.
+  bool reachable() const { return reachable_.load(std::memory_order_relaxed); }
+  // Health of the Redis side, for /ready: state of both connections, role, latency, last error.
+  // Any thread: reads a snapshot the Redis loop keeps up to date.
+  nlohmann::json status() const;
+  redis::Connection* commands() { return pub_.get(); }
+  redis::Connection* subscriber() { return sub_.get(); }
+
+ private:
+  void on_message(std::string_view pattern, std::string_view channel, std::string_view payload);
+  // Every few seconds: PING for latency and ROLE for the master role.
+  void probe();
+  // Redis loop: refreshes the snapshot status() returns.
+  void snapshot();
+
+  net::LoopPool& pool_;
+  Config config_;
+  std::string uid_;
+  std::shared_ptr<redis::Connection> pub_;
+  std::shared_ptr<redis::Connection> sub_;
+  std::vector<std::shared_ptr<RedisAdapter>> adapters_;
+  std::unique_ptr<boost::asio::steady_timer> probe_timer_;
+  int64_t latency_micros_ = -1;
+  bool master_ = false;
+  std::string role_ = "unknown";
+  std::atomic<bool> reachable_{false};
+  mutable std::mutex status_mutex_;
+  nlohmann::json status_;
+};
+
+}  // namespace herald::cluster

@@ -1,0 +1,54 @@
+// Users and nodes recorded in Redis, so a backend (and every node) can see who is online where:
+//   user@<uid>               the user's latest socket id (the seed's key, for its backends)
+//   herald:user:<uid>        hash socket id -> node uid, every device
+//   herald:node:<node>       the node's heartbeat (expires if the node dies), JSON {address, pid}
+//   herald:node:<node>:sockets  hash socket id -> uid, for cleaning up after a dead node
+//   herald:nodes             set of node uids
+// Each node sweeps now and then: entries of a node whose heartbeat expired are removed.
+// Logins are also published on the seed's `login` channel.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+
+#include "cluster/cluster.hpp"
+#include "push/room_directory.hpp"
+#include "push/users.hpp"
+
+namespace herald::cluster {
+
+class Presence : public push::Presence, public std::enable_shared_from_this<Presence> {
+ public:
+  Presence(Cluster& cluster, std::string nsp, std::string address);
+  void start();
+  void logged_in(const std::string& uid, const std::string& socket_id) override;
+  void logged_out(const std::string& uid, const std::string& socket_id) override;
+  // Removes what this node recorded (graceful shutdown).
+  void forget_node();
+
+ private:
+  void heartbeat();
+  void sweep();
+
+  Cluster& cluster_;
+  std::string nsp_;
+  std::string address_;
+  std::unique_ptr<boost::asio::steady_timer> timer_;
+  int ticks_ = 0;
+};
+
+// The seed's `room@<uid>` (a comma-separated list written by the backend) as the room directory.
+class RedisRoomDirectory : public push::RoomDirectory {
+ public:
+  explicit RedisRoomDirectory(Cluster& cluster) : cluster_(cluster) {}
+  void rooms_of(const std::string& uid, std::function<void(std::vector<std::string>)> done) override;
+  void set_rooms(const std::string& uid, std::vector<std::string> rooms) override;
+  void change_rooms(const std::string& uid, const std::vector<std::string>& joins,
+                    const std::vector<std::string>& leaves) override;
+
+ private:
+  Cluster& cluster_;
+};
+
+}  // namespace herald::cluster

@@ -1,0 +1,99 @@
+// One namespace's side of the cluster, wire-compatible with @socket.io/redis-adapter (classic
+// pub/sub) and @socket.io/redis-emitter, so Node servers, Node emitters and Herald nodes share a
+// cluster. Channels (prefix "socket.io"): broadcasts on `<prefix>#<nsp>#` and
+// `<prefix>#<nsp>#<room>#` (msgpack [uid, packet, opts]); requests on `<prefix>-request#<nsp>#`
+// and responses on `<prefix>-response#<nsp>#` (JSON, or msgpack when not starting with '{').
+// Herald adds fields Node ignores: `herald` in responses (who acked, whom a broadcast reached)
+// and `heraldFilter` in opts.flags (push filters). All state lives on the Redis loop.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "socketio/adapter.hpp"
+#include "socketio/namespace.hpp"
+
+namespace herald::cluster {
+
+class Cluster;
+
+// Request types of @socket.io/redis-adapter.
+enum class RequestType : int {
+  Sockets = 0,
+  AllRooms = 1,
+  RemoteJoin = 2,
+  RemoteLeave = 3,
+  RemoteDisconnect = 4,
+  RemoteFetch = 5,
+  ServerSideEmit = 6,
+  Broadcast = 7,
+  BroadcastClientCount = 8,
+  BroadcastAck = 9,
+};
+
+class RedisAdapter : public socketio::RemoteAdapter, public std::enable_shared_from_this<RedisAdapter> {
+ public:
+  RedisAdapter(Cluster& cluster, socketio::Namespace& nsp);
+
+  // ---- RemoteAdapter (any loop) ----
+  void broadcast(const socketio::Packet& packet, const socketio::Target& target) override;
+  void broadcast_with_ack(const socketio::Packet& packet, const socketio::Target& target,
+                          std::chrono::milliseconds timeout,
+                          std::shared_ptr<socketio::BroadcastAckHandlers> handlers) override;
+  void sockets_join(const socketio::Target& target, const std::vector<std::string>& rooms) override;
+  void sockets_leave(const socketio::Target& target, const std::vector<std::string>& rooms) override;
+  void disconnect_sockets(const socketio::Target& target, bool close) override;
+  void fetch_sockets(const socketio::Target& target,
+                     std::function<void(std::vector<socketio::SocketInfo>& sockets, bool complete)> done) override;
+  void server_side_emit(const socketio::Json& data) override;
+  bool reachable() const override;
+
+  // ---- subscriptions (Redis loop) ----
+  std::vector<std::string> channels() const;
+  std::string pattern() const { return channel_ + "*"; }
+  bool owns(std::string_view channel) const;
+  void on_broadcast(std::string_view channel, std::string_view payload);
+  void on_request_or_response(std::string_view channel, std::string_view payload);
+
+ private:
+  struct AckRequest {
+    std::shared_ptr<socketio::BroadcastAckHandlers> handlers;
+    size_t origin;
+    std::chrono::steady_clock::time_point expires;
+  };
+  struct FetchRequest {
+    std::vector<socketio::SocketInfo> sockets;
+    size_t awaiting;
+    std::function<void(std::vector<socketio::SocketInfo>&, bool)> done;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+
+  void on_request(socketio::Json& request);
+  void on_response(socketio::Json& response);
+  void answer(const socketio::Json& request, const socketio::Json& response, bool msgpack = false);
+  void room_request(const socketio::Json& request, RequestType type);
+  void fetch_request(const socketio::Json& request);
+  void ack_broadcast_request(socketio::Json& request);
+  void drop_expired_acks();
+  // Counts the servers subscribed to the request channel (this one included).
+  void server_count(std::function<void(size_t count, bool ok)> done);
+  socketio::Json opts_json(const socketio::Target& target) const;
+  socketio::Target target_from(const socketio::Json& opts) const;
+
+  Cluster& cluster_;
+  socketio::Namespace& nsp_;
+  std::string channel_;
+  std::string request_channel_;
+  std::string response_channel_;
+  std::string specific_response_channel_;
+  std::unordered_map<std::string, AckRequest> ack_requests_;
+  std::unordered_map<std::string, std::shared_ptr<FetchRequest>> fetch_requests_;
+};
+
+// Socket.IO packets as the Node adapter carries them: {type, data, nsp[, id]}.
+socketio::Json packet_to_json(const socketio::Packet& packet);
+std::optional<socketio::Packet> packet_from_json(const socketio::Json& json);
+
+}  // namespace herald::cluster

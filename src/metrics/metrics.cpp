@@ -1,0 +1,99 @@
+#include "metrics/metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace herald::metrics {
+
+Metrics& global() {
+  static Metrics metrics;
+  return metrics;
+}
+
+void Histogram::observe(std::chrono::microseconds value) {
+  double seconds = static_cast<double>(value.count()) / 1e6;
+  size_t bucket = 0;
+  while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) ++bucket;
+  counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+  sum_micros_.fetch_add(static_cast<uint64_t>(std::max<int64_t>(0, value.count())), std::memory_order_relaxed);
+  total_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Histogram::render(std::string& out, const std::string& name, const std::string& help) const {
+  out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    cumulative += counts_[i].load(std::memory_order_relaxed);
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBuckets[i], cumulative);
+  }
+  cumulative += counts_[kBuckets.size()].load(std::memory_order_relaxed);
+  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
+  out += fmt::format("{}_sum {}\n{}_count {}\n", name,
+                     static_cast<double>(sum_micros_.load(std::memory_order_relaxed)) / 1e6, name,
+                     total_.load(std::memory_order_relaxed));
+}
+
+namespace {
+
+void metric(std::string& out, const char* type, const std::string& name, const std::string& help,
+            const std::string& lines) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{}", name, help, name, type, lines);
+}
+
+std::string value(const std::string& name, uint64_t v, const std::string& labels = {}) {
+  return labels.empty() ? fmt::format("{} {}\n", name, v) : fmt::format("{}{{{}}} {}\n", name, labels, v);
+}
+
+uint64_t get(const Counter& counter) { return counter.load(std::memory_order_relaxed); }
+
+}  // namespace
+
+std::string render(const std::string& extra) {
+  const Metrics& m = global();
+  std::string out;
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - m.started);
+  metric(out, "gauge", "herald_uptime_seconds", "Seconds since the process started",
+         value("herald_uptime_seconds", static_cast<uint64_t>(uptime.count())));
+  metric(out, "gauge", "herald_connections", "Open Engine.IO sessions by transport",
+         value("herald_connections", get(m.polling_sessions), "transport=\"polling\"") +
+             value("herald_connections", get(m.websocket_sessions), "transport=\"websocket\""));
+  metric(out, "counter", "herald_sessions_opened_total", "Engine.IO sessions opened",
+         value("herald_sessions_opened_total", get(m.sessions_opened)));
+  metric(out, "counter", "herald_slow_clients_dropped_total", "Clients disconnected because they could not keep up",
+         value("herald_slow_clients_dropped_total", get(m.slow_clients_dropped)));
+  metric(out, "counter", "herald_connections_refused_total", "Connections refused by per-IP or handshake-rate limits",
+         value("herald_connections_refused_total", get(m.connections_refused)));
+  metric(out, "counter", "herald_bytes_total", "Bytes received from and sent to clients",
+         value("herald_bytes_total", get(m.bytes_in), "direction=\"in\"") +
+             value("herald_bytes_total", get(m.bytes_out), "direction=\"out\""));
+  metric(out, "counter", "herald_logins_total", "User logins", value("herald_logins_total", get(m.logins)));
+  metric(out, "counter", "herald_pushes_total", "Pushes accepted by kind",
+         value("herald_pushes_total", get(m.pushes_users), "kind=\"users\"") +
+             value("herald_pushes_total", get(m.pushes_rooms), "kind=\"rooms\"") +
+             value("herald_pushes_total", get(m.pushes_all), "kind=\"all\""));
+  metric(out, "counter", "herald_deliveries_total", "Sockets reached by pushes (this node)",
+         value("herald_deliveries_total", get(m.deliveries)));
+  metric(out, "counter", "herald_receipts_total", "Delivery receipts (client acks) received",
+         value("herald_receipts_total", get(m.receipts)));
+  metric(out, "counter", "herald_receipt_timeouts_total", "Users reached who did not acknowledge in time",
+         value("herald_receipt_timeouts_total", get(m.receipt_timeouts)));
+  m.delivery_latency.render(out, "herald_delivery_latency_seconds", "From push accepted to client ack");
+  int up = m.redis_up.load(std::memory_order_relaxed);
+  if (up >= 0) {
+    metric(out, "gauge", "herald_redis_up", "1 when both Redis connections are up", value("herald_redis_up", up));
+    metric(out, "gauge", "herald_redis_master", "1 when Redis reports the master role",
+           value("herald_redis_master", m.redis_master.load(std::memory_order_relaxed) ? 1 : 0));
+    metric(out, "counter", "herald_redis_reconnects_total", "Redis reconnection attempts",
+           value("herald_redis_reconnects_total", get(m.redis_reconnects)));
+    int64_t latency = m.redis_latency_micros.load(std::memory_order_relaxed);
+    out += fmt::format(
+        "# HELP herald_redis_latency_seconds Last PING round trip\n# TYPE herald_redis_latency_seconds gauge\n"
+        "herald_redis_latency_seconds {}\n",
+        latency < 0 ? -1.0 : static_cast<double>(latency) / 1e6);
+  }
+  metric(out, "counter", "herald_worker_restarts_total", "Workers restarted by the supervisor",
+         value("herald_worker_restarts_total", get(m.worker_restarts)));
+  out += extra;
+  return out;
+}
+
+}  // namespace herald::metrics

@@ -1,0 +1,60 @@
+// Process-wide counters for /metrics (Prometheus text format). Plain relaxed atomics: every loop
+// adds to them without locks; a scrape reads them all.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace herald::metrics {
+
+using Counter = std::atomic<uint64_t>;
+
+// A latency histogram with fixed buckets (seconds), as Prometheus wants them: cumulative on output.
+class Histogram {
+ public:
+  static constexpr std::array<double, 14> kBuckets = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                                      0.1,    0.2,   0.5,   1,     2,    5,    10};
+  void observe(std::chrono::microseconds value);
+  void render(std::string& out, const std::string& name, const std::string& help) const;
+
+ private:
+  std::array<Counter, kBuckets.size() + 1> counts_{};
+  Counter sum_micros_{0};
+  Counter total_{0};
+};
+
+struct Metrics {
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // Connections.
+  Counter polling_sessions{0};  // gauges kept as counters of opens minus closes
+  Counter websocket_sessions{0};
+  Counter sessions_opened{0};
+  Counter slow_clients_dropped{0};
+  Counter bytes_in{0};
+  Counter bytes_out{0};
+  Counter connections_refused{0};  // limits (per IP, handshake rate)
+  // Push service.
+  Counter logins{0};
+  Counter pushes_users{0}, pushes_rooms{0}, pushes_all{0};
+  Counter deliveries{0};        // sockets a push reached
+  Counter receipts{0};          // acks received for pushes
+  Counter receipt_timeouts{0};  // users reached who did not ack in time
+  Histogram delivery_latency;   // push accepted -> ack received
+  // Redis.
+  std::atomic<int> redis_up{-1};  // -1: not configured
+  Counter redis_reconnects{0};
+  std::atomic<int64_t> redis_latency_micros{-1};
+  std::atomic<bool> redis_master{false};
+  // Supervisor.
+  Counter worker_restarts{0};
+};
+
+Metrics& global();
+
+// The whole exposition, with `extra` (already formatted lines) appended.
+std::string render(const std::string& extra = {});
+
+}  // namespace herald::metrics

@@ -1,0 +1,869 @@
+// Engine.IO session state machine over HTTP long-polling, driven through engineio::Server::handle()
+// with an in-memory HttpExchange on a one-loop LoopPool: one test per protocol rule. Also the
+// session ids (engineio/sid.hpp).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engineio/config.hpp"
+#include "engineio/packet.hpp"
+#include "engineio/server.hpp"
+#include "engineio/session.hpp"
+#include "engineio/sid.hpp"
+#include "net/http.hpp"
+#include "net/loop_pool.hpp"
+
+namespace herald::engineio {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kPath = "/engine.io/";
+
+// ---------------------------------------------------------------------------------------------
+// Test doubles
+// ---------------------------------------------------------------------------------------------
+
+// One HTTP request that records its response. Lives on loop 0 of a one-loop pool, so the server
+// never needs to move it; the WebSocket handshake is refused (nullptr), as polling tests need none.
+class FakeExchange : public net::HttpExchange {
+ public:
+  explicit FakeExchange(net::HttpRequest request) : request_(std::move(request)) {}
+
+  const net::HttpRequest& request() const override { return request_; }
+  net::HttpRequest& mutable_request() { return request_; }
+  size_t loop() const override { return 0; }
+  void respond(net::HttpResponse response) override {
+    ++responses;
+    response_ = std::move(response);
+  }
+  void on_abort(std::function<void()> callback) override { abort_ = std::move(callback); }
+  std::shared_ptr<net::WebSocket> accept_websocket(const net::WebSocketLimits&) override {
+    ++websocket_accepts;
+    return nullptr;
+  }
+  void move_to(size_t loop, std::function<void(std::shared_ptr<net::HttpExchange>)>) override {
+    ADD_FAILURE() << "move_to(" << loop << ") called on a one-loop pool";
+  }
+  void tunnel_to(const std::string& host, uint16_t port) override {
+    ADD_FAILURE() << "tunnel_to(" << host << ":" << port << ") called without a foreign-session handler";
+  }
+
+  // The client goes away before an answer.
+  void abort() {
+    if (abort_ && !response_) {
+      auto callback = std::move(abort_);
+      abort_ = nullptr;
+      callback();
+    }
+  }
+
+  bool answered() const { return response_.has_value(); }
+  const net::HttpResponse& response() const {
+    EXPECT_TRUE(response_) << request_.method << " " << request_.target << " has no response";
+    static const net::HttpResponse none{-1, {}, "(no response)"};
+    return response_ ? *response_ : none;
+  }
+  int status() const { return response_ ? response_->status : -1; }
+  const std::string& body() const { return response().body; }
+  // A response header by case-insensitive name, nullopt when absent.
+  std::optional<std::string> header(std::string_view name) const {
+    if (!response_) return std::nullopt;
+    for (const auto& [key, value] : response_->headers) {
+      if (key.size() != name.size()) continue;
+      bool same = true;
+      for (size_t i = 0; i < key.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(key[i])) != std::tolower(static_cast<unsigned char>(name[i])))
+          same = false;
+      if (same) return value;
+    }
+    return std::nullopt;
+  }
+
+  int responses = 0;
+  int websocket_accepts = 0;
+
+ private:
+  net::HttpRequest request_;
+  std::optional<net::HttpResponse> response_;
+  std::function<void()> abort_;
+};
+
+// What the layer above sees: messages and close reasons, in order.
+class RecordingHandler : public SessionHandler {
+ public:
+  struct Message {
+    std::string data;
+    bool binary;
+  };
+  void on_message(std::string_view data, bool binary) override { messages.push_back({std::string(data), binary}); }
+  void on_close(std::string_view reason) override { closes.emplace_back(reason); }
+
+  std::vector<Message> messages;
+  std::vector<std::string> closes;
+};
+
+std::vector<std::string> split_payload(const std::string& body) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t end = body.find(kRecordSeparator, start);
+    parts.push_back(body.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return parts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixture: a one-loop pool, an Engine.IO server on it, and every session it opens.
+// ---------------------------------------------------------------------------------------------
+
+class EngineioPolling : public ::testing::Test {
+ protected:
+  static Config default_config() {
+    Config config;
+    config.path = std::string(kPath);
+    // Long enough never to fire in a test unless a test shortens them.
+    config.ping_interval = 10s;
+    config.ping_timeout = 10s;
+    return config;
+  }
+
+  void SetUp() override { start(default_config()); }
+
+  void TearDown() override {
+    sessions_.clear();
+    handlers_.clear();
+    server_.reset();
+  }
+
+  void start(Config config) {
+    sessions_.clear();
+    handlers_.clear();
+    server_ = std::make_unique<Server>(pool_, std::move(config), [this](const std::shared_ptr<Session>& session) {
+      auto handler = std::make_shared<RecordingHandler>();
+      session->set_handler(handler);
+      sessions_.push_back(session);
+      handlers_.push_back(handler);
+    });
+  }
+
+  Server& server() { return *server_; }
+  boost::asio::io_context& loop() { return pool_.loop(0); }
+
+  std::shared_ptr<FakeExchange> make(std::string method, std::string query, std::string body = "",
+                                     net::Headers headers = {}) {
+    net::HttpRequest request;
+    request.method = std::move(method);
+    request.path = std::string(kPath);
+    request.query = std::move(query);
+    request.target = request.path + (request.query.empty() ? "" : "?" + request.query);
+    request.headers = std::move(headers);
+    request.body = std::move(body);
+    request.remote_address = "127.0.0.1";
+    return std::make_shared<FakeExchange>(std::move(request));
+  }
+
+  // Sends a request through the server and runs whatever it posted.
+  std::shared_ptr<FakeExchange> send(std::string method, std::string query, std::string body = "",
+                                     net::Headers headers = {}) {
+    auto exchange = make(std::move(method), std::move(query), std::move(body), std::move(headers));
+    server().handle(exchange);
+    loop().poll();
+    return exchange;
+  }
+
+  std::shared_ptr<FakeExchange> get(const std::string& sid, net::Headers headers = {}) {
+    return send("GET", "EIO=4&transport=polling&sid=" + sid, "", std::move(headers));
+  }
+  std::shared_ptr<FakeExchange> post(const std::string& sid, std::string body, net::Headers headers = {}) {
+    return send("POST", "EIO=4&transport=polling&sid=" + sid, std::move(body), std::move(headers));
+  }
+
+  // Opens a polling session; returns its id (checked against the open packet).
+  std::string open() {
+    size_t before = sessions_.size();
+    auto exchange = send("GET", "EIO=4&transport=polling");
+    EXPECT_EQ(exchange->status(), 200) << exchange->body();
+    EXPECT_EQ(sessions_.size(), before + 1) << "the connection handler was not called";
+    if (sessions_.size() != before + 1) return "";
+    const std::string& body = exchange->body();
+    EXPECT_TRUE(body.starts_with("0{")) << body;
+    auto open = nlohmann::json::parse(body.substr(1), nullptr, false);
+    EXPECT_FALSE(open.is_discarded()) << body;
+    EXPECT_EQ(open.value("sid", ""), sessions_.back()->id());
+    return sessions_.back()->id();
+  }
+
+  Session& session(size_t i = 0) { return *sessions_.at(i); }
+  RecordingHandler& handler(size_t i = 0) { return *handlers_.at(i); }
+
+  void send_text(Session& s, std::string_view text) { s.send(make_text_packet(PacketType::Message, text)); }
+
+  // Runs the loop until `done` or `limit` passes; true if `done`.
+  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    auto deadline = Clock::now() + limit;
+    while (!done()) {
+      if (Clock::now() >= deadline) return false;
+      loop().run_for(1ms);
+    }
+    return true;
+  }
+
+  static void expect_error(const FakeExchange& exchange, int code) {
+    EXPECT_EQ(exchange.status(), 400) << exchange.body();
+    auto json = nlohmann::json::parse(exchange.body(), nullptr, false);
+    ASSERT_FALSE(json.is_discarded()) << exchange.body();
+    EXPECT_EQ(json.value("code", -1), code) << exchange.body();
+    EXPECT_TRUE(json.contains("message")) << exchange.body();
+  }
+
+  net::LoopPool pool_{1};
+  std::unique_ptr<Server> server_;
+  std::vector<std::shared_ptr<Session>> sessions_;
+  std::vector<std::shared_ptr<RecordingHandler>> handlers_;
+};
+
+// --- handshake ---
+
+TEST_F(EngineioPolling, HandshakeAnswersAnOpenPacketWithSidTimingsAndUpgrades) {
+  Config config = default_config();
+  config.ping_interval = 1234ms;
+  config.ping_timeout = 567ms;
+  config.max_payload = 4321;
+  config.process_tag = 0xa1b2c3d4;
+  start(config);
+  auto exchange = send("GET", "EIO=4&transport=polling");
+  ASSERT_EQ(exchange->status(), 200);
+  ASSERT_EQ(exchange->responses, 1);
+  const std::string& body = exchange->body();
+  ASSERT_TRUE(body.starts_with("0{")) << body;
+  EXPECT_EQ(body.find(kRecordSeparator), std::string::npos) << "the open packet comes alone: " << body;
+  auto open = nlohmann::json::parse(body.substr(1));
+  ASSERT_TRUE(open["sid"].is_string());
+  std::string sid = open["sid"];
+  EXPECT_EQ(sid.size(), 20u);
+  auto route = parse_sid(sid);
+  ASSERT_TRUE(route);
+  EXPECT_EQ(route->process, 0xa1b2c3d4u);
+  EXPECT_EQ(route->loop, 0);
+  EXPECT_EQ(open["upgrades"], nlohmann::json::array({"websocket"}));
+  EXPECT_EQ(open["pingInterval"], 1234);
+  EXPECT_EQ(open["pingTimeout"], 567);
+  EXPECT_EQ(open["maxPayload"], 4321);
+  ASSERT_EQ(sessions_.size(), 1u);
+  EXPECT_EQ(session().id(), sid);
+  EXPECT_EQ(session().transport(), TransportKind::Polling);
+  EXPECT_TRUE(session().is_open());
+  EXPECT_EQ(server().session_count(0), 1u);
+  EXPECT_EQ(server().live_sessions(), 1u);
+}
+
+TEST_F(EngineioPolling, HandshakeOffersNoUpgradeWhenUpgradesOrWebSocketAreOff) {
+  for (int variant = 0; variant < 2; ++variant) {
+    Config config = default_config();
+    if (variant == 0) config.allow_upgrades = false;
+    if (variant == 1) config.allow_websocket = false;
+    start(config);
+    auto exchange = send("GET", "EIO=4&transport=polling");
+    ASSERT_EQ(exchange->status(), 200) << variant;
+    auto open = nlohmann::json::parse(exchange->body().substr(1));
+    EXPECT_EQ(open["upgrades"], nlohmann::json::array()) << variant;
+  }
+}
+
+TEST_F(EngineioPolling, EachHandshakeGetsItsOwnSid) {
+  std::set<std::string> sids;
+  for (int i = 0; i < 5; ++i) sids.insert(open());
+  EXPECT_EQ(sids.size(), 5u);
+  EXPECT_EQ(server().session_count(0), 5u);
+}
+
+// --- refused requests ---
+
+TEST_F(EngineioPolling, MissingOrOldEioIsRefusedWithCode5) {
+  expect_error(*send("GET", "transport=polling"), 5);
+  expect_error(*send("GET", "EIO=3&transport=polling"), 5);
+  expect_error(*send("GET", "EIO=5&transport=polling"), 5);
+  EXPECT_TRUE(sessions_.empty());
+  EXPECT_EQ(server().session_count(0), 0u);
+}
+
+TEST_F(EngineioPolling, UnknownOrMissingTransportIsRefusedWithCode0) {
+  expect_error(*send("GET", "EIO=4&transport=flashsocket"), 0);
+  expect_error(*send("GET", "EIO=4"), 0);
+  expect_error(*send("GET", "EIO=4&transport=Polling"), 0);
+  EXPECT_TRUE(sessions_.empty());
+}
+
+TEST_F(EngineioPolling, DisabledPollingTransportIsRefusedWithCode0) {
+  Config config = default_config();
+  config.allow_polling = false;
+  start(config);
+  expect_error(*send("GET", "EIO=4&transport=polling"), 0);
+  EXPECT_TRUE(sessions_.empty());
+}
+
+TEST_F(EngineioPolling, PostWithoutSidIsRefusedWithCode2) {
+  auto exchange = send("POST", "EIO=4&transport=polling", "4hello");
+  expect_error(*exchange, 2);
+  EXPECT_TRUE(sessions_.empty());
+  EXPECT_EQ(server().session_count(0), 0u);
+}
+
+TEST_F(EngineioPolling, WebSocketHandshakeWithoutUpgradeHeaderIsRefusedWithCode3) {
+  auto exchange = send("GET", "EIO=4&transport=websocket");
+  expect_error(*exchange, 3);
+  EXPECT_EQ(exchange->websocket_accepts, 0);
+  EXPECT_TRUE(sessions_.empty());
+}
+
+TEST_F(EngineioPolling, UnknownSidIsRefusedWithCode1) {
+  std::string sid = open();
+  // Well-formed for this process and loop, but no such session.
+  std::string other = make_sid(SidRoute{0, 0});
+  ASSERT_NE(other, sid);
+  expect_error(*get(other), 1);
+  expect_error(*post(other, "4x"), 1);
+  // Malformed ids.
+  expect_error(*get("nope"), 1);
+  expect_error(*get(""), 1);
+  expect_error(*get(sid + "A"), 1);
+  // The real session is unaffected.
+  EXPECT_TRUE(session().is_open());
+  EXPECT_TRUE(handler().closes.empty());
+}
+
+TEST_F(EngineioPolling, SidOfAnotherProcessOrLoopIsRefusedWithCode1) {
+  Config config = default_config();
+  config.process_tag = 77;
+  start(config);
+  std::string sid = open();
+  auto route = parse_sid(sid);
+  ASSERT_TRUE(route);
+  EXPECT_EQ(route->process, 77u);
+  // Another process's id, no foreign-session handler set (FakeExchange::move_to and tunnel_to
+  // fail the test if the server tries to hand the request over).
+  expect_error(*get(make_sid(SidRoute{78, 0})), 1);
+  expect_error(*get(make_sid(SidRoute{0, 0})), 1);
+  // A loop this pool does not have.
+  expect_error(*get(make_sid(SidRoute{77, 1})), 1);
+  expect_error(*post(make_sid(SidRoute{77, 255}), "4x"), 1);
+  EXPECT_TRUE(session().is_open());
+}
+
+TEST_F(EngineioPolling, SidOfAnotherProcessGoesToTheForeignSessionHandlerWhenSet) {
+  Config config = default_config();
+  config.process_tag = 77;
+  start(config);
+  std::vector<uint32_t> foreign;
+  server().on_foreign_session(
+      [&](const std::shared_ptr<net::HttpExchange>&, uint32_t process) { foreign.push_back(process); });
+  std::string sid = open();
+  auto exchange = get(make_sid(SidRoute{78, 0}));
+  EXPECT_FALSE(exchange->answered()) << "the foreign handler owns the request: " << exchange->body();
+  EXPECT_EQ(foreign, std::vector<uint32_t>{78});
+  // This process's own sessions, known or not, are not foreign.
+  EXPECT_FALSE(get(sid)->answered());
+  expect_error(*get(make_sid(SidRoute{77, 0})), 1);
+  expect_error(*get(make_sid(SidRoute{77, 1})), 1);
+  expect_error(*get("malformed"), 1);
+  EXPECT_EQ(foreign, std::vector<uint32_t>{78});
+}
+
+TEST_F(EngineioPolling, UnsupportedMethodOnASessionIsRefusedWithCode3) {
+  std::string sid = open();
+  expect_error(*send("PUT", "EIO=4&transport=polling&sid=" + sid, "4x"), 3);
+  EXPECT_TRUE(handler().messages.empty());
+}
+
+// --- GET ---
+
+TEST_F(EngineioPolling, GetReturnsBufferedPacketsJoinedByRecordSeparator) {
+  std::string sid = open();
+  send_text(session(), "one");
+  send_text(session(), "two");
+  session().send(make_binary_packet(std::string("\x01\x02\xff", 3)));
+  send_text(session(), "three");
+  auto exchange = get(sid);
+  ASSERT_EQ(exchange->status(), 200);
+  EXPECT_EQ(exchange->body(), "4one\x1e" "4two\x1e" "bAQL/\x1e" "4three");
+  // Nothing is sent twice.
+  auto next = get(sid);
+  EXPECT_FALSE(next->answered()) << next->body();
+}
+
+TEST_F(EngineioPolling, GetWaitsUntilSomethingIsSentThenAnswers) {
+  std::string sid = open();
+  auto exchange = get(sid);
+  EXPECT_FALSE(exchange->answered()) << "an empty session answered at once: " << exchange->body();
+  loop().run_for(10ms);
+  EXPECT_FALSE(exchange->answered()) << exchange->body();
+  send_text(session(), "hello");
+  send_text(session(), "world");
+  loop().poll();
+  ASSERT_TRUE(exchange->answered());
+  EXPECT_EQ(exchange->status(), 200);
+  // Everything sent in one loop turn goes out in one response.
+  EXPECT_EQ(exchange->body(), "4hello\x1e" "4world");
+  EXPECT_EQ(exchange->responses, 1);
+}
+
+TEST_F(EngineioPolling, OverlappingGetIsRefusedAndClosesTheSession) {
+  std::string sid = open();
+  auto first = get(sid);
+  ASSERT_FALSE(first->answered());
+  auto second = get(sid);
+  expect_error(*second, 3);
+  ASSERT_TRUE(first->answered());
+  EXPECT_EQ(first->status(), 200);
+  EXPECT_EQ(first->body(), "1");
+  EXPECT_EQ(handler().closes, std::vector<std::string>{"transport error"});
+  EXPECT_FALSE(session().is_open());
+  EXPECT_EQ(server().session_count(0), 0u);
+  EXPECT_EQ(server().live_sessions(), 0u);
+  expect_error(*get(sid), 1);
+}
+
+TEST_F(EngineioPolling, AbortedGetClosesTheSession) {
+  std::string sid = open();
+  auto exchange = get(sid);
+  ASSERT_FALSE(exchange->answered());
+  exchange->abort();
+  loop().poll();
+  EXPECT_EQ(handler().closes, std::vector<std::string>{"transport close"});
+  EXPECT_EQ(server().session_count(0), 0u);
+  expect_error(*get(sid), 1);
+}
+
+// --- POST ---
+
+TEST_F(EngineioPolling, HandlerReceivesTextAndBinaryMessagesInOrder) {
+  std::string sid = open();
+  auto first = post(sid, "4hello\x1e" "bAAEC/w==\x1e" "4");
+  EXPECT_EQ(first->status(), 200);
+  EXPECT_EQ(first->body(), "ok");
+  auto second = post(sid, "4wörld\x1e" "6\x1e" "4last");
+  EXPECT_EQ(second->status(), 200);
+  ASSERT_EQ(handler().messages.size(), 5u);
+  EXPECT_EQ(handler().messages[0].data, "hello");
+  EXPECT_FALSE(handler().messages[0].binary);
+  EXPECT_EQ(handler().messages[1].data, std::string("\x00\x01\x02\xff", 4));
+  EXPECT_TRUE(handler().messages[1].binary);
+  EXPECT_EQ(handler().messages[2].data, "");
+  EXPECT_FALSE(handler().messages[2].binary);
+  EXPECT_EQ(handler().messages[3].data, "wörld");
+  EXPECT_EQ(handler().messages[4].data, "last");
+  EXPECT_TRUE(handler().closes.empty());
+  EXPECT_TRUE(session().is_open());
+}
+
+TEST_F(EngineioPolling, PostedCloseAnswersThePendingGetWithNoopAndRemovesTheSession) {
+  std::string sid = open();
+  auto poll = get(sid);
+  ASSERT_FALSE(poll->answered());
+  auto closing = post(sid, "1");
+  EXPECT_EQ(closing->status(), 200);
+  ASSERT_TRUE(poll->answered());
+  EXPECT_EQ(poll->status(), 200);
+  EXPECT_EQ(poll->body(), "6");
+  EXPECT_EQ(handler().closes, std::vector<std::string>{"transport close"});
+  EXPECT_EQ(server().session_count(0), 0u);
+  EXPECT_EQ(server().live_sessions(), 0u);
+  expect_error(*get(sid), 1);
+}
+
+TEST_F(EngineioPolling, PacketsAfterAPostedCloseAreIgnored) {
+  std::string sid = open();
+  post(sid, "4before\x1e" "1\x1e" "4after");
+  ASSERT_EQ(handler().messages.size(), 1u);
+  EXPECT_EQ(handler().messages[0].data, "before");
+  EXPECT_EQ(handler().closes, std::vector<std::string>{"transport close"});
+  EXPECT_EQ(server().session_count(0), 0u);
+}
+
+TEST_F(EngineioPolling, InvalidPostBodyIsRefusedAndRemovesTheSession) {
+  const std::vector<std::string> bodies = {"9x", "", "4ok\x1e", "bnot base64!", "hello"};
+  for (const auto& body : bodies) {
+    size_t index = sessions_.size();
+    std::string sid = open();
+    auto exchange = post(sid, body);
+    EXPECT_EQ(exchange->status(), 400) << "body " << testing::PrintToString(body);
+    EXPECT_TRUE(handler(index).messages.empty()) << testing::PrintToString(body);
+    EXPECT_EQ(handler(index).closes, std::vector<std::string>{"parse error"}) << testing::PrintToString(body);
+    expect_error(*get(sid), 1);
+  }
+  EXPECT_EQ(server().session_count(0), 0u);
+}
+
+TEST_F(EngineioPolling, BodyTooLargeAnswers413AndRemovesTheSession) {
+  std::string sid = open();
+  auto exchange = make("POST", "EIO=4&transport=polling&sid=" + sid);
+  exchange->mutable_request().body_too_large = true;
+  server().handle(exchange);
+  loop().poll();
+  EXPECT_EQ(exchange->status(), 413);
+  EXPECT_TRUE(handler().messages.empty());
+  EXPECT_EQ(handler().closes, std::vector<std::string>{"transport error"});
+  EXPECT_EQ(server().session_count(0), 0u);
+  expect_error(*get(sid), 1);
+}
+
+// --- heartbeat ---
+
+TEST_F(EngineioPolling, PingIsSentAfterPingInterval) {
+  Config config = default_config();
+  config.ping_interval = 20ms;
+  config.ping_timeout = 500ms;
+  start(config);
+  auto opened = Clock::now();
+  std::string sid = open();
+  auto poll = get(sid);
+  EXPECT_FALSE(poll->answered()) << "pinged at once: " << poll->body();
+  ASSERT_TRUE(run_until([&] { return poll->answered(); }, 150ms)) << "no ping within 150 ms";
+  auto elapsed = Clock::now() - opened;
+  EXPECT_EQ(poll->body(), "2");
+  EXPECT_GE(elapsed, 20ms) << "pinged before pingInterval";
+  EXPECT_TRUE(handler().closes.empty());
+}
+
+TEST_F(EngineioPolling, NoPongWithinPingTimeoutClosesWithPingTimeout) {
+  Config config = default_config();
+  config.ping_interval = 20ms;
+  config.ping_timeout = 20ms;
+  start(config);
+  auto opened = Clock::now();
+  std::string sid = open();
+  ASSERT_TRUE(run_until([&] { return !handler().closes.empty(); }, 150ms)) << "still open after 150 ms";
+  auto elapsed = Clock::now() - opened;
+  EXPECT_EQ(handler().closes, std::vector<std::string>{"ping timeout"});
+  EXPECT_GE(elapsed, 40ms) << "closed before pingInterval + pingTimeout";
+  EXPECT_FALSE(session().is_open());
+  EXPECT_EQ(server().session_count(0), 0u);
+  expect_error(*get(sid), 1);
+}
+
+TEST_F(EngineioPolling, PingTimeoutAnswersAPendingGetWithClose) {
+  Config config = default_config();
+  config.ping_interval = 20ms;
+  config.ping_timeout = 20ms;
+  start(config);
+  std::string sid = open();
+  auto ping = get(sid);
+  ASSERT_TRUE(run_until([&] { return ping->answered(); }, 100ms));
+  EXPECT_EQ(ping->body(), "2");
+  auto poll = get(sid);  // the client polls again but never answers the ping
+  ASSERT_TRUE(run_until([&] { return poll->answered(); }, 100ms));
+  EXPECT_EQ(poll->body(), "1");
+  EXPECT_EQ(handler().closes, std::vector<std::string>{"ping timeout"});
+  EXPECT_EQ(server().session_count(0), 0u);
+}
+
+TEST_F(EngineioPolling, PongResetsTheHeartbeat) {
+  Config config = default_config();
+  config.ping_interval = 20ms;
+  config.ping_timeout = 30ms;
+  start(config);
+  std::string sid = open();
+  int pings = 0;
+  auto end = Clock::now() + 150ms;  // three times pingInterval + pingTimeout
+  while (Clock::now() < end) {
+    auto poll = get(sid);
+    if (!run_until([&] { return poll->answered(); }, 100ms)) break;
+    ASSERT_EQ(poll->body(), "2") << "after " << pings << " pings";
+    ++pings;
+    auto pong = post(sid, "3");
+    ASSERT_EQ(pong->status(), 200);
+  }
+  EXPECT_GE(pings, 3);
+  EXPECT_TRUE(handler().closes.empty()) << handler().closes.front();
+  EXPECT_TRUE(session().is_open());
+  EXPECT_EQ(server().session_count(0), 1u);
+}
+
+// --- server-side close ---
+
+TEST_F(EngineioPolling, CloseWithoutPendingGetDeliversCloseOnTheNextGetThenForgetsTheSession) {
+  std::string sid = open();
+  session().close("forced close");
+  EXPECT_EQ(handler().closes, std::vector<std::string>{"forced close"});
+  EXPECT_FALSE(session().is_open());
+  // Still reachable: the close packet has not been fetched.
+  EXPECT_EQ(server().session_count(0), 1u);
+  // A POST to a closing session is refused.
+  expect_error(*post(sid, "4late"), 1);
+  EXPECT_TRUE(handler().messages.empty());
+  auto poll = get(sid);
+  ASSERT_TRUE(poll->answered());
+  EXPECT_EQ(poll->status(), 200);
+  EXPECT_EQ(poll->body(), "1");
+  EXPECT_EQ(server().session_count(0), 0u);
+  EXPECT_EQ(server().live_sessions(), 0u);
+  expect_error(*get(sid), 1);
+  EXPECT_EQ(handler().closes.size(), 1u);
+}
+
+TEST_F(EngineioPolling, CloseWithPendingGetAnswersItWithClose) {
+  std::string sid = open();
+  auto poll = get(sid);
+  ASSERT_FALSE(poll->answered());
+  send_text(session(), "last words");
+  session().close("forced close");
+  loop().poll();
+  ASSERT_TRUE(poll->answered());
+  EXPECT_EQ(poll->body(), "4last words\x1e" "1");
+  EXPECT_EQ(handler().closes, std::vector<std::string>{"forced close"});
+  EXPECT_EQ(server().session_count(0), 0u);
+  expect_error(*get(sid), 1);
+}
+
+TEST_F(EngineioPolling, CloseAllClosesEverySession) {
+  std::string a = open();
+  std::string b = open();
+  server().close_all("server shutting down");
+  loop().poll();
+  EXPECT_EQ(handler(0).closes, std::vector<std::string>{"server shutting down"});
+  EXPECT_EQ(handler(1).closes, std::vector<std::string>{"server shutting down"});
+  EXPECT_EQ(get(a)->body(), "1");
+  EXPECT_EQ(get(b)->body(), "1");
+  EXPECT_EQ(server().live_sessions(), 0u);
+}
+
+TEST_F(EngineioPolling, SendAfterCloseIsDropped) {
+  std::string sid = open();
+  session().close("forced close");
+  send_text(session(), "too late");
+  EXPECT_EQ(get(sid)->body(), "1");
+}
+
+// --- flow control ---
+
+TEST_F(EngineioPolling, MaxPayloadSplitsALargeBacklogAcrossSeveralGets) {
+  Config config = default_config();
+  config.max_payload = 64;
+  start(config);
+  std::string sid = open();
+  std::vector<std::string> sent;
+  for (int i = 0; i < 10; ++i) {
+    std::string text = "message-" + std::to_string(i) + std::string(11, 'x');  // 20 bytes, 21 with the type
+    ASSERT_EQ(text.size(), 20u);
+    sent.push_back("4" + text);
+    send_text(session(), text);
+  }
+  std::vector<std::string> received;
+  int gets = 0;
+  while (received.size() < sent.size() && gets < 20) {
+    auto poll = get(sid);
+    ASSERT_TRUE(poll->answered()) << "GET " << gets << " not answered with " << received.size() << " received";
+    ++gets;
+    EXPECT_LE(poll->body().size(), 64u) << poll->body();
+    for (auto& part : split_payload(poll->body())) received.push_back(part);
+  }
+  EXPECT_EQ(received, sent);
+  EXPECT_EQ(gets, 5) << "two 21-byte packets fit in 64 bytes, three do not";
+  EXPECT_FALSE(get(sid)->answered());
+}
+
+TEST_F(EngineioPolling, APacketLargerThanMaxPayloadStillGoesOutAlone) {
+  Config config = default_config();
+  config.max_payload = 10;
+  start(config);
+  std::string sid = open();
+  send_text(session(), std::string(30, 'y'));
+  send_text(session(), "small");
+  EXPECT_EQ(get(sid)->body(), "4" + std::string(30, 'y'));
+  EXPECT_EQ(get(sid)->body(), "4small");
+}
+
+TEST_F(EngineioPolling, SlowClientPastMaxBufferedBytesIsClosedWithTransportError) {
+  Config config = default_config();
+  config.max_buffered_bytes = 1000;
+  start(config);
+  std::string sid = open();
+  const std::string chunk(100, 'z');  // 101 bytes per packet
+  for (int i = 0; i < 9; ++i) send_text(session(), chunk);
+  loop().poll();
+  EXPECT_TRUE(session().is_open()) << "closed at 909 unsent bytes";
+  EXPECT_TRUE(handler().closes.empty());
+  send_text(session(), chunk);  // 1010 > 1000
+  loop().poll();
+  EXPECT_EQ(handler().closes, std::vector<std::string>{"transport error"});
+  EXPECT_FALSE(session().is_open());
+  EXPECT_EQ(server().session_count(0), 0u);
+  expect_error(*get(sid), 1);
+}
+
+TEST_F(EngineioPolling, FetchedPacketsNoLongerCountAsUnsent) {
+  Config config = default_config();
+  config.max_buffered_bytes = 1000;
+  start(config);
+  std::string sid = open();
+  const std::string chunk(100, 'z');
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 5; ++i) send_text(session(), chunk);  // 505 bytes per round
+    auto poll = get(sid);
+    ASSERT_TRUE(poll->answered());
+    EXPECT_EQ(split_payload(poll->body()).size(), 5u);
+  }
+  EXPECT_TRUE(session().is_open());
+  EXPECT_TRUE(handler().closes.empty());
+}
+
+// --- CORS ---
+
+TEST_F(EngineioPolling, CorsHeadersOnlyForAllowedOrigins) {
+  Config config = default_config();
+  config.cors_origins = {"https://allowed.example"};
+  start(config);
+  auto allowed = send("GET", "EIO=4&transport=polling", "", {{"origin", "https://allowed.example"}});
+  ASSERT_EQ(allowed->status(), 200);
+  EXPECT_EQ(allowed->header("Access-Control-Allow-Origin"), "https://allowed.example");
+  EXPECT_EQ(allowed->header("Access-Control-Allow-Credentials"), "true");
+  std::string sid = sessions_.back()->id();
+
+  auto other = send("GET", "EIO=4&transport=polling", "", {{"origin", "https://evil.example"}});
+  ASSERT_EQ(other->status(), 200);
+  EXPECT_EQ(other->header("Access-Control-Allow-Origin"), std::nullopt);
+  EXPECT_EQ(other->header("Access-Control-Allow-Credentials"), std::nullopt);
+
+  auto no_origin = send("GET", "EIO=4&transport=polling");
+  EXPECT_EQ(no_origin->header("Access-Control-Allow-Origin"), std::nullopt);
+
+  // Polls, posts and errors carry them too.
+  auto posted = post(sid, "4x", {{"origin", "https://allowed.example"}});
+  EXPECT_EQ(posted->header("Access-Control-Allow-Origin"), "https://allowed.example");
+  send_text(session(0), "y");
+  auto polled = get(sid, {{"origin", "https://allowed.example"}});
+  EXPECT_EQ(polled->body(), "4y");
+  EXPECT_EQ(polled->header("Access-Control-Allow-Origin"), "https://allowed.example");
+  auto refused = send("GET", "EIO=3&transport=polling", "", {{"origin", "https://allowed.example"}});
+  EXPECT_EQ(refused->status(), 400);
+  EXPECT_EQ(refused->header("Access-Control-Allow-Origin"), "https://allowed.example");
+}
+
+TEST_F(EngineioPolling, CorsWildcardReflectsTheOrigin) {
+  Config config = default_config();
+  config.cors_origins = {"*"};
+  start(config);
+  auto exchange = send("GET", "EIO=4&transport=polling", "", {{"origin", "https://any.example"}});
+  EXPECT_EQ(exchange->header("Access-Control-Allow-Origin"), "https://any.example");
+  EXPECT_EQ(exchange->header("Access-Control-Allow-Credentials"), "true");
+}
+
+TEST_F(EngineioPolling, NoCorsHeadersWithoutCorsOrigins) {
+  auto exchange = send("GET", "EIO=4&transport=polling", "", {{"origin", "https://any.example"}});
+  ASSERT_EQ(exchange->status(), 200);
+  EXPECT_EQ(exchange->header("Access-Control-Allow-Origin"), std::nullopt);
+}
+
+TEST_F(EngineioPolling, OptionsPreflightAnswers204WithoutOpeningASession) {
+  Config config = default_config();
+  config.cors_origins = {"https://allowed.example"};
+  start(config);
+  auto preflight = send("OPTIONS", "EIO=4&transport=polling", "",
+                        {{"origin", "https://allowed.example"},
+                         {"access-control-request-method", "POST"},
+                         {"access-control-request-headers", "content-type, x-token"}});
+  EXPECT_EQ(preflight->status(), 204);
+  EXPECT_EQ(preflight->body(), "");
+  EXPECT_EQ(preflight->header("Access-Control-Allow-Origin"), "https://allowed.example");
+  auto methods = preflight->header("Access-Control-Allow-Methods");
+  ASSERT_TRUE(methods);
+  EXPECT_NE(methods->find("POST"), std::string::npos) << *methods;
+  EXPECT_NE(methods->find("GET"), std::string::npos) << *methods;
+  EXPECT_EQ(preflight->header("Access-Control-Allow-Headers"), "content-type, x-token");
+  EXPECT_TRUE(sessions_.empty());
+  EXPECT_EQ(server().session_count(0), 0u);
+
+  auto disallowed = send("OPTIONS", "EIO=4&transport=polling", "", {{"origin", "https://evil.example"}});
+  EXPECT_EQ(disallowed->status(), 204);
+  EXPECT_EQ(disallowed->header("Access-Control-Allow-Origin"), std::nullopt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session ids
+// ---------------------------------------------------------------------------------------------
+
+bool url_safe(std::string_view text) {
+  for (char c : text)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+      return false;
+  return true;
+}
+
+TEST(EngineioSid, RoundTripKeepsProcessAndLoop) {
+  const std::vector<SidRoute> routes = {{0, 0},          {1, 1},          {0xffffffffu, 255}, {0x12345678u, 7},
+                                        {0x80000000u, 128}, {0x000000ffu, 0}, {0xdeadbeefu, 42}};
+  for (const auto& route : routes) {
+    for (int i = 0; i < 50; ++i) {
+      std::string sid = make_sid(route);
+      auto parsed = parse_sid(sid);
+      ASSERT_TRUE(parsed) << sid;
+      EXPECT_EQ(parsed->process, route.process) << sid;
+      EXPECT_EQ(parsed->loop, route.loop) << sid;
+    }
+  }
+}
+
+TEST(EngineioSid, IsTwentyUrlSafeCharacters) {
+  // Enough ids that '+' and '/' would show up if they were not replaced.
+  for (int i = 0; i < 500; ++i) {
+    std::string sid = make_sid(SidRoute{0xfbfffbffu, 0xff});
+    EXPECT_EQ(sid.size(), 20u) << sid;
+    EXPECT_TRUE(url_safe(sid)) << sid;
+  }
+}
+
+TEST(EngineioSid, RandomPartDiffers) {
+  std::set<std::string> sids;
+  std::set<std::string> random_parts;
+  for (int i = 0; i < 200; ++i) {
+    std::string sid = make_sid(SidRoute{5, 3});
+    sids.insert(sid);
+    random_parts.insert(sid.substr(8));  // past the 5 route bytes (the first 7 characters)
+  }
+  EXPECT_EQ(sids.size(), 200u);
+  EXPECT_EQ(random_parts.size(), 200u);
+}
+
+TEST(EngineioSid, MalformedIdsAreRefused) {
+  std::string good = make_sid(SidRoute{9, 2});
+  ASSERT_TRUE(parse_sid(good));
+  EXPECT_FALSE(parse_sid(""));
+  EXPECT_FALSE(parse_sid(good.substr(0, 19)));
+  EXPECT_FALSE(parse_sid(good + "A"));
+  EXPECT_FALSE(parse_sid(std::string(40, 'A')));
+  // Standard base64 characters that the URL-safe alphabet replaces.
+  for (char bad : {'+', '/', '=', '!', ' ', '.', '%', '\0', '\x80'}) {
+    std::string sid = good;
+    sid[10] = bad;
+    EXPECT_FALSE(parse_sid(sid)) << "character " << static_cast<int>(static_cast<unsigned char>(bad));
+  }
+  // Padded base64 of fewer bytes.
+  EXPECT_FALSE(parse_sid("AAAAAAAAAAAAAAAAAA=="));
+  EXPECT_FALSE(parse_sid("AAAAAAAAAAAAAAAAAAA="));
+}
+
+TEST(EngineioSid, RandomIdIsTwentyUrlSafeCharactersAndDiffers) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 200; ++i) {
+    std::string id = random_id();
+    EXPECT_EQ(id.size(), 20u);
+    EXPECT_TRUE(url_safe(id)) << id;
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 200u);
+}
+
+}  // namespace
+}  // namespace herald::engineio

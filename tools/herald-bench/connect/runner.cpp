@@ -1,0 +1,410 @@
+// The parent process of `herald-bench connect`: checks the options, forks the workers, prints
+// their aggregated counters every second, settles each message ("all received" or "receive timed
+// out"), decides when to stop, and merges the workers' final statistics into the report.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+#include <fmt/core.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/clock.hpp"
+#include "common/net.hpp"
+#include "common/url.hpp"
+#include "connect/options.hpp"
+#include "connect/report.hpp"
+#include "connect/worker.hpp"
+
+namespace herald::bench {
+namespace {
+
+constexpr std::chrono::milliseconds kSettleCheckEvery{100};
+constexpr std::chrono::seconds kPrintEvery{1};
+constexpr uint64_t kSpareDescriptors = 64;  // what a worker needs besides its clients' sockets
+
+struct WorkerLink {
+  pid_t pid = -1;
+  int fd = -1;  // read end of its report pipe
+  std::unique_ptr<asio::posix::stream_descriptor> pipe;
+  std::string buffer;
+  Counters counters;  // from its latest tick
+  std::optional<nlohmann::json> final_report;
+  bool closed = false;
+};
+
+enum class Settled { Pending, AllReceived, TimedOut };
+
+// A message as the parent follows it while the test runs.
+struct TrackedMessage {
+  std::string id;
+  SteadyClock::time_point first_seen;
+  std::vector<uint64_t> received_by_worker;
+  uint64_t received = 0;
+  uint64_t expected = 0;
+  Settled settled = Settled::Pending;
+};
+
+class Coordinator {
+ public:
+  Coordinator(const ConnectOptions& options, std::vector<WorkerLink> workers)
+      : options_(options), workers_(std::move(workers)) {}
+
+  ConnectResult run() {
+    start_ = SteadyClock::now();
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      workers_[i].pipe = std::make_unique<asio::posix::stream_descriptor>(io_, workers_[i].fd);
+      read_from(i);
+    }
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal) { on_signal(ec, signal); });
+    if (options_.duration_s > 0) {
+      duration_timer_.expires_after(
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(options_.duration_s)));
+      duration_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) begin_stop("duration reached", true);
+      });
+    }
+    schedule_print();
+    schedule_settle();
+    io_.run();
+    for (auto& worker : workers_) ::waitpid(worker.pid, nullptr, 0);
+    return result();
+  }
+
+ private:
+  void read_from(size_t index) {
+    auto& worker = workers_[index];
+    asio::async_read_until(*worker.pipe, asio::dynamic_buffer(worker.buffer), '\n',
+                           [this, index](const boost::system::error_code& ec, size_t length) {
+                             auto& link = workers_[index];
+                             if (ec) return on_worker_closed(index);
+                             auto message = nlohmann::json::parse(link.buffer.substr(0, length - 1), nullptr, false);
+                             link.buffer.erase(0, length);
+                             if (message.is_object()) on_report(index, message);
+                             read_from(index);
+                           });
+  }
+
+  void on_report(size_t index, const nlohmann::json& report) {
+    auto& worker = workers_[index];
+    if (report.value("type", "") == "final") {
+      worker.final_report = report;
+      return;
+    }
+    worker.counters = Counters::from_json(report.at("counters"));
+    for (const auto& [id, received] : report.at("messages").items()) {
+      auto found = message_index_.find(id);
+      if (found == message_index_.end()) {
+        found = message_index_.emplace(id, messages_.size()).first;
+        messages_.push_back({id, SteadyClock::now(), std::vector<uint64_t>(workers_.size(), 0)});
+        pending_.push_back(found->second);
+      }
+      auto& message = messages_[found->second];
+      auto count = received.get<uint64_t>();
+      message.received += count - message.received_by_worker[index];
+      message.received_by_worker[index] = count;
+    }
+  }
+
+  void on_worker_closed(size_t index) {
+    workers_[index].closed = true;
+    if (!stopping_) begin_stop(fmt::format("worker {} exited", workers_[index].pid), false);
+    if (std::all_of(workers_.begin(), workers_.end(), [](const WorkerLink& w) { return w.closed; })) io_.stop();
+  }
+
+  void on_signal(const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    begin_stop(signal == SIGINT ? "interrupted" : "terminated", false);
+    signals_.async_wait([this](const boost::system::error_code& again, int s) { on_signal(again, s); });
+  }
+
+  Counters totals() const {
+    Counters sum;
+    for (const auto& worker : workers_) sum.add(worker.counters);
+    return sum;
+  }
+
+  uint64_t expected_receivers() const { return options_.expect ? options_.expect : totals().connected; }
+
+  // Settles every pending message that every expected client received, or whose time ran out.
+  void settle() {
+    auto now = SteadyClock::now();
+    auto timeout = std::chrono::milliseconds(options_.receive_timeout_ms);
+    uint64_t expected = expected_receivers();
+    std::vector<size_t> still_pending;
+    for (size_t index : pending_) {
+      auto& message = messages_[index];
+      if (expected > 0 && message.received >= expected)
+        message.settled = Settled::AllReceived;
+      else if (now - message.first_seen >= timeout)
+        message.settled = Settled::TimedOut;
+      else {
+        still_pending.push_back(index);
+        continue;
+      }
+      message.expected = expected;
+      if (!options_.quiet)
+        fmt::print(stderr, "message {}: {} ({} of {} clients)\n", message.id,
+                   message.settled == Settled::AllReceived ? "all received" : "receive timed out", message.received,
+                   expected);
+    }
+    pending_ = std::move(still_pending);
+    if (options_.messages && messages_.size() >= options_.messages && pending_.empty())
+      begin_stop(fmt::format("{} messages received", messages_.size()), false);
+    if (draining_ && pending_.empty()) stop_workers();
+  }
+
+  void schedule_settle() {
+    settle_timer_.expires_after(kSettleCheckEvery);
+    settle_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      settle();
+      schedule_settle();
+    });
+  }
+
+  void print_counters() {
+    Counters c = totals();
+    std::string errors = std::to_string(c.error_total());
+    std::string kinds;
+    for (size_t i = 0; i < kErrorKinds; ++i)
+      if (c.errors[i]) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", error_kind_name(i), c.errors[i]);
+    if (!kinds.empty()) errors += " (" + kinds + ")";
+    fmt::print(
+        stderr, "[{:5.0f}s] created {} connected {} disconnected {} reconnected {} errors {} | messages {} acks {}\n",
+        seconds_since(start_), c.created, c.connected, c.disconnected, c.reconnected, errors, c.messages, c.acks);
+  }
+
+  void schedule_print() {
+    print_timer_.expires_after(kPrintEvery);
+    print_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      print_counters();
+      schedule_print();
+    });
+  }
+
+  // Stops the test; with `drain`, first waits (at most --time) for pending messages to settle.
+  void begin_stop(const std::string& why, bool drain) {
+    if (stopping_) {
+      if (!drain) stop_workers();  // a second request does not wait
+      return;
+    }
+    stopping_ = true;
+    fmt::print(stderr, "stopping: {}\n", why);
+    if (drain && !pending_.empty()) {
+      draining_ = true;
+      fmt::print(stderr, "waiting for {} message(s) to settle\n", pending_.size());
+      return;
+    }
+    stop_workers();
+  }
+
+  void stop_workers() {
+    if (workers_told_) return;
+    workers_told_ = true;
+    run_seconds_ = seconds_since(start_);
+    print_counters();
+    for (const auto& worker : workers_)
+      if (!worker.closed) ::kill(worker.pid, SIGTERM);
+  }
+
+  ConnectResult result() {
+    ConnectResult r;
+    r.amount = options_.amount;
+    r.run_seconds = run_seconds_ > 0 ? run_seconds_ : seconds_since(start_);
+    int64_t first_start = 0;
+    int64_t last_connect = 0;
+    // Per message id, each worker's final statistics.
+    std::unordered_map<std::string, std::vector<const nlohmann::json*>> per_message;
+    for (const auto& worker : workers_) {
+      if (!worker.final_report) {
+        r.problems.push_back(fmt::format("worker {} exited without a final report", worker.pid));
+        r.counters.add(worker.counters);
+        continue;
+      }
+      const auto& report = *worker.final_report;
+      r.counters.add(Counters::from_json(report.at("counters")));
+      r.initial_failures += report.at("initial_failures").get<uint64_t>();
+      r.connect_latency.merge(LatencyHistogram::from_json(report.at("connect_latency")));
+      auto started = report.at("first_start_us").get<int64_t>();
+      if (!first_start || started < first_start) first_start = started;
+      last_connect = std::max(last_connect, report.at("last_first_connect_us").get<int64_t>());
+      for (const auto& [id, stats] : report.at("messages").items()) {
+        if (!message_index_.count(id)) {  // only in the final report: track it now
+          message_index_.emplace(id, messages_.size());
+          messages_.push_back({id, SteadyClock::now(), {}});
+        }
+        per_message[id].push_back(&stats);
+      }
+    }
+    if (last_connect > first_start) r.connect_seconds = static_cast<double>(last_connect - first_start) / 1e6;
+
+    for (const auto& tracked : messages_) {
+      MessageResult m;
+      m.id = tracked.id;
+      const auto& stats = per_message[tracked.id];
+      // Unstamped messages are timed from each worker's first receipt: align them on the earliest.
+      int64_t first_receipt = 0;
+      for (const auto* s : stats) {
+        auto at = s->at("first_receipt_us").get<int64_t>();
+        if (!first_receipt || at < first_receipt) first_receipt = at;
+      }
+      for (const auto* s : stats) {
+        m.received += s->at("received").get<uint64_t>();
+        m.stamped = s->at("stamped").get<bool>();
+        int64_t shift = m.stamped ? 0 : s->at("first_receipt_us").get<int64_t>() - first_receipt;
+        m.latency.merge(LatencyHistogram::from_json(s->at("latency")), shift);
+      }
+      if (tracked.settled == Settled::Pending) {
+        m.expected = options_.expect ? options_.expect : r.counters.connected;
+        m.all_received = m.expected > 0 && m.received >= m.expected;
+      } else {
+        m.expected = tracked.expected;
+        m.all_received = tracked.settled == Settled::AllReceived;
+      }
+      r.all_latency.merge(m.latency);
+      r.messages.push_back(std::move(m));
+    }
+    return r;
+  }
+
+  const ConnectOptions& options_;
+  std::vector<WorkerLink> workers_;
+  asio::io_context io_{1};
+  asio::signal_set signals_{io_, SIGINT, SIGTERM};
+  asio::steady_timer duration_timer_{io_};
+  asio::steady_timer settle_timer_{io_};
+  asio::steady_timer print_timer_{io_};
+  SteadyClock::time_point start_;
+  std::vector<TrackedMessage> messages_;  // in order of first receipt
+  std::unordered_map<std::string, size_t> message_index_;
+  std::vector<size_t> pending_;  // messages not settled yet
+  bool stopping_ = false;
+  bool draining_ = false;
+  bool workers_told_ = false;
+  double run_seconds_ = 0;
+};
+
+// Raises the soft open-file limit to the hard one; returns the limit now in force.
+uint64_t raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return limit.rlim_cur;
+}
+
+// How many local ports the kernel hands out per local address (ip_local_port_range).
+uint64_t ephemeral_port_count() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  uint64_t low = 0, high = 0;
+  if (!(range >> low >> high) || high < low) return 28000;
+  return high - low + 1;
+}
+
+// Checks the options; returns an error message, or nothing when they can run.
+std::optional<std::string> check(const ConnectOptions& options) {
+  std::string error;
+  auto url = parse_url(options.path, error);
+  if (!url) return "--path: " + error;
+  if (url->scheme != "ws") return "--path must be ws://host:port[/namespace]";
+  if (!parse_source_addresses(options.source_ips, error)) return "--source-ips: " + error;
+  if (options.socketio_path.empty() || options.socketio_path.front() != '/') return "--socketio-path must start with /";
+  try {
+    asio::io_context io;
+    resolve_endpoint(io, url->host, url->port);
+  } catch (const std::exception& e) {
+    return fmt::format("cannot resolve {}: {}", url->host, e.what());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int run_connect(const ConnectOptions& given) {
+  ConnectOptions options = given;
+  if (auto error = check(options)) {
+    fmt::print(stderr, "herald-bench connect: {}\n", *error);
+    return 2;
+  }
+  options.workers = static_cast<unsigned>(std::min<uint64_t>(options.workers, options.amount));
+
+  // One process can hold only as many sockets as its open-file limit.
+  uint64_t open_files = raise_open_file_limit();
+  uint64_t per_client = options.transport == "polling" ? 2 : 1;  // polling keeps a GET and a POST connection
+  uint64_t largest_share = (options.amount + options.workers - 1) / options.workers;
+  if (largest_share * per_client + kSpareDescriptors > open_files) {
+    fmt::print(stderr,
+               "herald-bench connect: a worker would hold {} clients ({} sockets) but the open-file limit is {}; "
+               "use more --workers (at least {}) or raise the hard limit (ulimit -Hn)\n",
+               largest_share, largest_share * per_client, open_files,
+               (options.amount * per_client + open_files - kSpareDescriptors - 1) / (open_files - kSpareDescriptors));
+    return 2;
+  }
+  std::string ignored;
+  auto locals = parse_source_addresses(options.source_ips, ignored);
+  uint64_t ports = ephemeral_port_count() * std::max<size_t>(1, locals->size());
+  if (options.amount * per_client > ports)
+    fmt::print(stderr,
+               "warning: {} connections from {} local address(es) exceed the {} ephemeral ports; "
+               "spread them with --source-ips 127.0.0.2-127.0.0.N\n",
+               options.amount * per_client, std::max<size_t>(1, locals->size()), ports);
+
+  std::signal(SIGPIPE, SIG_IGN);
+  std::vector<WorkerLink> workers;
+  uint64_t next_index = 0;
+  for (unsigned w = 0; w < options.workers; ++w) {
+    WorkerPlan plan;
+    plan.first_index = next_index;
+    plan.share = options.amount / options.workers + (w < options.amount % options.workers ? 1 : 0);
+    plan.rate = options.concurrency / options.workers;
+    next_index += plan.share;
+    int fds[2];
+    if (::pipe(fds) != 0) {
+      fmt::print(stderr, "herald-bench connect: pipe: {}\n", std::strerror(errno));
+      return 2;
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      fmt::print(stderr, "herald-bench connect: fork: {}\n", std::strerror(errno));
+      return 2;
+    }
+    if (pid == 0) {
+      ::close(fds[0]);
+      for (const auto& earlier : workers) ::close(earlier.fd);
+      plan.report_fd = fds[1];
+      run_worker(options, plan);
+    }
+    ::close(fds[1]);
+    WorkerLink link;
+    link.pid = pid;
+    link.fd = fds[0];
+    workers.push_back(std::move(link));
+  }
+
+  Coordinator coordinator(options, std::move(workers));
+  ConnectResult result = coordinator.run();
+  print_connect_report(result, options);
+  if (!options.output.empty()) {
+    std::ofstream out(options.output);
+    out << connect_report_json(result, options).dump(2) << "\n";
+    if (!out) fmt::print(stderr, "herald-bench connect: cannot write {}\n", options.output);
+  }
+  return result.verdict() == "receive timed out" ? 1 : 0;
+}
+
+}  // namespace herald::bench

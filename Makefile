@@ -12,7 +12,7 @@ BUILD_PACKAGES := cmake ninja-build g++ ccache pkg-config libboost-dev libboost-
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libhiredis-dev \
   libmsgpack-cxx-dev libcurl4-openssl-dev
 TEST_PACKAGES := googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev \
-  redis-server haproxy nodejs npm
+  redis-server haproxy
 
 .PHONY: all build run test deps test-deps unit fuzz integration format tidy clean
 
@@ -28,12 +28,15 @@ define apt_install
 	fi
 endef
 
+apt_install_now = { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(1); }
+
 deps:
 	$(call apt_install,$(BUILD_PACKAGES))
 
 test-deps: deps
 	$(call apt_install,$(TEST_PACKAGES))
-	@command -v node >/dev/null || { echo "node is required for the integration tests"; exit 1; }
+	@# Node and npm come with the machine; Debian's own are only a fallback (they conflict with others).
+	@command -v npm >/dev/null || $(call apt_install_now,nodejs npm)
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 
 $(BUILD)/build.ninja:

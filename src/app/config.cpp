@@ -1,5 +1,6 @@
 #include "app/config.hpp"
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <CLI/CLI.hpp>
@@ -50,6 +51,33 @@ SettingSpec number(std::string key, std::string help, T Settings::*field, T min,
       key, std::move(help),
       [key, field, min, max](Settings& s, const std::string& text) { s.*field = parse_number<T>(key, text, min, max); },
       [field](const Settings& s) { return std::to_string(s.*field); }};
+}
+
+SettingSpec boolean(std::string key, std::string help, bool Settings::*field) {
+  return SettingSpec{key, std::move(help),
+                     [key, field](Settings& s, const std::string& v) {
+                       if (v == "true" || v == "1")
+                         s.*field = true;
+                       else if (v == "false" || v == "0")
+                         s.*field = false;
+                       else
+                         throw std::invalid_argument(key + ": expected true or false, got '" + v + "'");
+                     },
+                     [field](const Settings& s) { return std::string(s.*field ? "true" : "false"); }};
+}
+
+SettingSpec list(std::string key, std::string help, std::vector<std::string> Settings::*field) {
+  return SettingSpec{key, std::move(help), [field](Settings& s, const std::string& v) { s.*field = split_list(v); },
+                     [field](const Settings& s) { return join_list(s.*field); }};
+}
+
+void check_url(const std::string& key, const std::string& value, std::initializer_list<const char*> schemes) {
+  if (value.empty()) return;
+  for (const char* scheme : schemes)
+    if (value.starts_with(scheme)) return;
+  std::string wanted;
+  for (const char* scheme : schemes) wanted += (wanted.empty() ? "" : " or ") + std::string(scheme);
+  throw std::invalid_argument(key + ": expected a URL starting with " + wanted + ", got '" + value + "'");
 }
 
 SettingSpec text(std::string key, std::string help, std::string Settings::*field,
@@ -124,29 +152,19 @@ const std::vector<SettingSpec>& setting_specs() {
                        &Settings::max_payload, 1, 1ULL << 30),
       number<uint64_t>("max_buffered_bytes", "Unsent bytes after which a slow client is disconnected",
                        &Settings::max_buffered_bytes, 1024, 1ULL << 34),
-      SettingSpec{"cors_origins", "Origins allowed by CORS, comma-separated (* for any); none: no CORS headers",
-                  [](Settings& s, const std::string& v) { s.cors_origins = split_list(v); },
-                  [](const Settings& s) { return join_list(s.cors_origins); }},
+      list("cors_origins", "Origins allowed by CORS, comma-separated (* for any); none: no CORS headers",
+           &Settings::cors_origins),
       text("push_namespace", "Namespace the push API delivers into (the seed used /heikuai)", &Settings::push_namespace,
            [](const std::string& v) { check_path("push_namespace", v); }),
-      SettingSpec{"single_session", "One socket per user: a new login kicks the older one with repeat(\"-1\", text)",
-                  [](Settings& s, const std::string& v) {
-                    if (v == "true" || v == "1")
-                      s.single_session = true;
-                    else if (v == "false" || v == "0")
-                      s.single_session = false;
-                    else
-                      throw std::invalid_argument("single_session: expected true or false, got '" + v + "'");
-                  },
-                  [](const Settings& s) { return std::string(s.single_session ? "true" : "false"); }},
+      boolean("single_session", "One socket per user: a new login kicks the older one with repeat(\"-1\", text)",
+              &Settings::single_session),
       number<uint64_t>("ack_timeout_ms", "Default wait for delivery receipts (the API's timeout field)",
                        &Settings::ack_timeout_ms, 1, 120000),
       text("api_token", "Token the HTTP API requires (Authorization: Bearer ...) when set", &Settings::api_token),
       text("login_webhook", "URL that gets a JSON POST {uid, socketId, nsp, time} on every login",
            &Settings::login_webhook,
            [](const std::string& v) {
-             if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://"))
-               throw std::invalid_argument("login_webhook: expected an http:// or https:// URL, got '" + v + "'");
+             check_url("login_webhook", v, {"http://", "https://"});
            }),
       number<uint64_t>("max_api_body", "Largest HTTP API request body in bytes", &Settings::max_api_body, 1024,
                        64ULL << 20),
@@ -164,6 +182,47 @@ const std::vector<SettingSpec>& setting_specs() {
       number<size_t>("workers",
                      "Worker processes sharing the port (the supervisor restarts them); needs redis when > 1",
                      &Settings::workers, 1, 256),
+      number<uint64_t>("node_heartbeat_ms",
+                       "Cluster heartbeat: a node silent for three is dead and its users are removed from Redis",
+                       &Settings::node_heartbeat_ms, 50, 600000),
+      text("smtp_url", "Alert e-mail server: smtp://host:port or smtps://host:port", &Settings::smtp_url,
+           [](const std::string& v) {
+             check_url("smtp_url", v, {"smtp://", "smtps://"});
+           }),
+      text("smtp_tls", "STARTTLS on smtp://: off, try or on", &Settings::smtp_tls,
+           [](const std::string& v) {
+             if (v != "off" && v != "try" && v != "on")
+               throw std::invalid_argument("smtp_tls: expected off, try or on; got '" + v + "'");
+           }),
+      boolean("smtp_insecure", "Accept any certificate from the SMTP server", &Settings::smtp_insecure),
+      text("smtp_user", "SMTP user name", &Settings::smtp_user),
+      text("smtp_pass", "SMTP password", &Settings::smtp_pass),
+      text("alert_from", "Sender of alert e-mails", &Settings::alert_from),
+      list("alert_to", "Recipients of alert e-mails, comma-separated", &Settings::alert_to),
+      text("alert_webhook", "URL that gets a JSON POST {kind, state, text, node, time} per alert and recovery",
+           &Settings::alert_webhook,
+           [](const std::string& v) {
+             check_url("alert_webhook", v, {"http://", "https://"});
+           }),
+      text("node_name", "Name of this node in alerts (default: the host name)", &Settings::node_name),
+      number<uint64_t>("monitor_interval_ms", "herald monitor: how often Redis is checked",
+                       &Settings::monitor_interval_ms, 100, 3600000),
+      number<size_t>("max_sessions_per_ip", "Connections allowed from one address (0: no limit)",
+                     &Settings::max_sessions_per_ip, 0, 10000000),
+      SettingSpec{"handshakes_per_ip_per_second", "New connections per second allowed from one address (0: no limit)",
+                  [](Settings& s, const std::string& v) {
+                    size_t used = 0;
+                    double rate = -1;
+                    try {
+                      rate = std::stod(v, &used);
+                    } catch (const std::exception&) {
+                    }
+                    if (used != v.size() || !(rate >= 0))
+                      throw std::invalid_argument("handshakes_per_ip_per_second: expected a number >= 0, got '" + v +
+                                                  "'");
+                    s.handshakes_per_ip_per_second = rate;
+                  },
+                  [](const Settings& s) { return fmt::format("{}", s.handshakes_per_ip_per_second); }},
       number<uint64_t>("shutdown_grace_ms", "Time given to close packets on SIGTERM before exit",
                        &Settings::shutdown_grace_ms, 0, 60000),
   };
@@ -175,7 +234,9 @@ std::optional<Settings> load_settings(int argc, char** argv, int& exit_code) {
   CLI::App app{
       "Herald: a real-time push server speaking Socket.IO.\n"
       "Settings come from defaults, then --config FILE (TOML), then HERALD_<NAME> environment\n"
-      "variables, then flags; each setting's name is the same in all three."};
+      "variables, then flags; each setting's name is the same in all three.\n"
+      "`herald monitor [settings]` instead watches the Redis server given by --redis and alerts\n"
+      "(--smtp-url with --alert-to, and/or --alert-webhook) when it fails and when it recovers."};
   app.get_formatter()->column_width(34);
   std::string config_file;
   app.add_option("--config", config_file, "TOML file with settings (keys as the flag names, with _)")

@@ -35,6 +35,20 @@ struct Settings {
   std::string advertise_host = "127.0.0.1";  // where other processes reach this one's sessions
   uint16_t internal_port = 0;                // port for that (0: any free one)
   size_t workers = 1;
+  uint64_t node_heartbeat_ms = 5000;  // cluster: a node silent for 3 of these is dead
+  // Alerts (the seed's monit.js): SMTP and/or a webhook.
+  std::string smtp_url;
+  std::string smtp_tls = "try";
+  bool smtp_insecure = false;
+  std::string smtp_user;
+  std::string smtp_pass;
+  std::string alert_from = "herald@localhost";
+  std::vector<std::string> alert_to;
+  std::string alert_webhook;
+  std::string node_name;                    // names this node in alerts (default: the host name)
+  uint64_t monitor_interval_ms = 2000;      // herald monitor: how often to check Redis
+  size_t max_sessions_per_ip = 0;           // 0: no limit
+  double handshakes_per_ip_per_second = 0;  // 0: no limit (bursts of a few seconds' worth allowed)
 };
 
 // One setting as the three sources name it, with a parser that validates the text form.

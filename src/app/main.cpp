@@ -10,6 +10,7 @@
 #include "api/push_api.hpp"
 #include "app/config.hpp"
 #include "app/logging.hpp"
+#include "app/monitor.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/presence.hpp"
 #include "cluster/session_router.hpp"
@@ -34,6 +35,8 @@ socketio::Config socketio_config(const app::Settings& settings, uint32_t process
   config.engine.cors_origins = settings.cors_origins;
   config.engine.keep_handshake_headers = false;  // saves memory per connection; the push service needs none
   config.engine.process_tag = process_tag;
+  config.engine.max_sessions_per_ip = settings.max_sessions_per_ip;
+  config.engine.handshakes_per_ip_per_second = settings.handshakes_per_ip_per_second;
   config.connect_timeout = std::chrono::milliseconds(settings.connect_timeout_ms);
   return config;
 }
@@ -85,6 +88,7 @@ int run_server(const app::Settings& settings) {
                limit.soft > 64 + threads * 2 ? limit.soft - 64 - threads * 2 : 0);
 
   bool clustered = !settings.redis.empty();
+  auto alerter = std::make_unique<notify::Alerter>(app::alert_config(settings));
   uint32_t process_tag = clustered ? (engineio::random_u32() | 1) : 0;
   net::LoopPool pool(threads);
   socketio::Server io(pool, socketio_config(settings, process_tag));
@@ -98,6 +102,9 @@ int run_server(const app::Settings& settings) {
     cluster_config.endpoint = *redis::parse_url(settings.redis, error);
     cluster_config.prefix = settings.redis_prefix;
     cluster = std::make_unique<cluster::Cluster>(pool, cluster_config);
+    // With workers, one alert per failure: worker 0 speaks for the others.
+    const char* worker = std::getenv("HERALD_WORKER_INDEX");
+    if (alerter && (!worker || std::string_view(worker) == "0")) cluster->set_alerter(alerter.get());
     directory = std::make_unique<cluster::RedisRoomDirectory>(*cluster);
   }
   push::Service service(io, push_config(settings), std::move(directory));
@@ -123,7 +130,8 @@ int run_server(const app::Settings& settings) {
     io.engine().on_foreign_session([session_router](const std::shared_ptr<net::HttpExchange>& exchange,
                                                     uint32_t process) { session_router->route(exchange, process); });
     presence = std::make_shared<cluster::Presence>(*cluster, settings.push_namespace,
-                                                   settings.advertise_host + ":" + std::to_string(internal_port));
+                                                   settings.advertise_host + ":" + std::to_string(internal_port),
+                                                   std::chrono::milliseconds(settings.node_heartbeat_ms));
     service.users().set_presence(presence.get());
     cluster->start();
     presence->start();
@@ -152,10 +160,18 @@ int run_server(const app::Settings& settings) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `herald monitor ...` watches a Redis server instead of serving (the seed's monit.js).
+  bool monitor = argc > 1 && std::string_view(argv[1]) == "monitor";
+  if (monitor) {
+    argv[1] = argv[0];
+    --argc;
+    ++argv;
+  }
   int exit_code = 0;
   auto settings = app::load_settings(argc, argv, exit_code);
   if (!settings) return exit_code;
   app::setup_logging(settings->log_level);
+  if (monitor) return app::run_monitor(*settings);
   if (settings->workers > 1 && settings->redis.empty()) {
     spdlog::critical("--workers {} needs --redis: workers reach each other through Redis", settings->workers);
     return 2;

@@ -16,15 +16,7 @@ Cluster::Cluster(net::LoopPool& pool, Config config)
   sub_ = redis::Connection::create(pool_.loop(kRedisLoop), config_.endpoint, options);
   metrics::global().redis_up.store(0, std::memory_order_relaxed);
   auto log_state = [this](const char* role) {
-    return [this, role](redis::State state, std::string_view error) {
-      metrics::global().redis_up.store(connected() ? 1 : 0, std::memory_order_relaxed);
-      reachable_.store(connected(), std::memory_order_relaxed);
-      snapshot();
-      if (state == redis::State::Connected)
-        spdlog::info("redis {} connection to {} up", role, redis::describe(config_.endpoint));
-      else if (state == redis::State::Disconnected)
-        spdlog::warn("redis {} connection to {} down: {}", role, redis::describe(config_.endpoint), error);
-    };
+    return [this, role](redis::State state, std::string_view error) { on_state_change(role, state, error); };
   };
   pub_->on_state(log_state("command"));
   sub_->on_state(log_state("subscriber"));
@@ -35,6 +27,32 @@ Cluster::Cluster(net::LoopPool& pool, Config config)
 }
 
 Cluster::~Cluster() = default;
+
+void Cluster::on_state_change(const char* role, redis::State state, std::string_view error) {
+  metrics::global().redis_up.store(connected() ? 1 : 0, std::memory_order_relaxed);
+  reachable_.store(connected(), std::memory_order_relaxed);
+  snapshot();
+  std::string where = redis::describe(config_.endpoint);
+  if (state == redis::State::Connected) {
+    spdlog::info("redis {} connection to {} up", role, where);
+    if (alerter_ && connected()) {
+      alerter_->resolve("redis_unreachable", "the Redis server " + where + " is reachable again");
+      alerter_->resolve("redis_error", "the Redis server " + where + " answers normally again");
+    }
+  } else if (state == redis::State::Disconnected) {
+    spdlog::warn("redis {} connection to {} down: {}", role, where, error);
+    if (!alerter_) return;
+    // The seed's two kinds: an unreachable server, and a server that answers with an error.
+    bool server_error = error.starts_with("READONLY") || error.find("WRONGPASS") != std::string_view::npos ||
+                        error.find("NOAUTH") != std::string_view::npos || error.starts_with("ERR");
+    if (server_error)
+      alerter_->raise("redis_error", "Redis server error from " + where + ": " + std::string(error) +
+                                         ". Cross-node delivery is suspended; this node serves its own clients.");
+    else
+      alerter_->raise("redis_unreachable", "cannot connect to the Redis server " + where + ": " + std::string(error) +
+                                               ". Cross-node delivery is suspended; this node serves its own clients.");
+  }
+}
 
 void Cluster::attach(socketio::Namespace& nsp) {
   auto adapter = std::make_shared<RedisAdapter>(*this, nsp);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "net/loop_pool.hpp"
+#include "notify/alerter.hpp"
 #include "redis/connection.hpp"
 #include "socketio/server.hpp"
 
@@ -37,6 +38,8 @@ class Cluster {
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
 
+  // Alerts on Redis trouble go here (before start(); may stay unset).
+  void set_alerter(notify::Alerter* alerter) { alerter_ = alerter; }
   // Joins `nsp` to the cluster (before start()).
   void attach(socketio::Namespace& nsp);
   void start();
@@ -66,6 +69,7 @@ class Cluster {
   void probe();
   // Redis loop: refreshes the snapshot status() returns.
   void snapshot();
+  void on_state_change(const char* role, redis::State state, std::string_view error);
 
   net::LoopPool& pool_;
   Config config_;
@@ -78,6 +82,7 @@ class Cluster {
   bool master_ = false;
   std::string role_ = "unknown";
   std::atomic<bool> reachable_{false};
+  notify::Alerter* alerter_ = nullptr;
   mutable std::mutex status_mutex_;
   nlohmann::json status_;
 };

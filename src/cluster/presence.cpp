@@ -8,9 +8,7 @@
 namespace herald::cluster {
 namespace {
 
-constexpr auto kHeartbeat = std::chrono::seconds(5);
-constexpr int kHeartbeatTtlSeconds = 15;
-constexpr int kSweepEveryTicks = 6;  // 30 s
+constexpr int kSweepEveryTicks = 6;
 
 // Deletes user@<uid> only if it still names this socket (a newer login may have replaced it).
 constexpr const char* kDeleteIfSocket =
@@ -50,8 +48,8 @@ std::string join_rooms(const std::vector<std::string>& rooms) {
 
 }  // namespace
 
-Presence::Presence(Cluster& cluster, std::string nsp, std::string address)
-    : cluster_(cluster), nsp_(std::move(nsp)), address_(std::move(address)) {}
+Presence::Presence(Cluster& cluster, std::string nsp, std::string address, std::chrono::milliseconds heartbeat)
+    : cluster_(cluster), nsp_(std::move(nsp)), address_(std::move(address)), heartbeat_(heartbeat) {}
 
 void Presence::start() {
   cluster_.post([self = shared_from_this()] {
@@ -63,11 +61,11 @@ void Presence::start() {
 void Presence::heartbeat() {
   nlohmann::json node{{"address", address_}, {"pid", ::getpid()}};
   const std::string& uid = cluster_.uid();
-  cluster_.command({"SET", "herald:node:" + uid, node.dump(), "EX", std::to_string(kHeartbeatTtlSeconds)},
+  cluster_.command({"SET", "herald:node:" + uid, node.dump(), "PX", std::to_string(heartbeat_.count() * 3)},
                    [](const redis::Reply& reply) { log_failure(reply, "heartbeat"); });
   cluster_.command({"SADD", "herald:nodes", uid}, [](const redis::Reply& reply) { log_failure(reply, "SADD"); });
   if (ticks_++ % kSweepEveryTicks == 0) sweep();
-  timer_->expires_after(kHeartbeat);
+  timer_->expires_after(heartbeat_);
   timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) self->heartbeat();
   });

@@ -20,7 +20,10 @@ namespace herald::cluster {
 
 class Presence : public push::Presence, public std::enable_shared_from_this<Presence> {
  public:
-  Presence(Cluster& cluster, std::string nsp, std::string address);
+  // Every `heartbeat` the node refreshes its record (which expires after three of them) and every
+  // six it sweeps the records of dead nodes.
+  Presence(Cluster& cluster, std::string nsp, std::string address,
+           std::chrono::milliseconds heartbeat = std::chrono::seconds(5));
   void start();
   void logged_in(const std::string& uid, const std::string& socket_id) override;
   void logged_out(const std::string& uid, const std::string& socket_id) override;
@@ -34,6 +37,7 @@ class Presence : public push::Presence, public std::enable_shared_from_this<Pres
   Cluster& cluster_;
   std::string nsp_;
   std::string address_;
+  std::chrono::milliseconds heartbeat_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   int ticks_ = 0;
 };

@@ -24,6 +24,9 @@ struct Config {
   size_t max_buffered_bytes = 4'000'000;
   // Keep the handshake's HTTP headers for the layers above (costs memory per connection).
   bool keep_handshake_headers = true;
+  // Per client address: open sessions and new sessions per second (0: no limit).
+  size_t max_sessions_per_ip = 0;
+  double handshakes_per_ip_per_second = 0;
   // Identifies this process in session ids; 0 is fine for a single process.
   uint32_t process_tag = 0;
 };

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engineio/sid.hpp"
+#include "metrics/metrics.hpp"
 
 namespace herald::engineio {
 namespace {
@@ -41,7 +42,11 @@ const CommonPackets& common_packets() {
 }
 
 Server::Server(net::LoopPool& pool, Config config, ConnectionHandler on_connection)
-    : pool_(pool), config_(std::move(config)), on_connection_(std::move(on_connection)), sessions_(pool.size()) {
+    : pool_(pool),
+      config_(std::move(config)),
+      on_connection_(std::move(on_connection)),
+      sessions_(pool.size()),
+      admission_(config_.max_sessions_per_ip, config_.handshakes_per_ip_per_second) {
   ws_limits_.max_message = config_.max_payload;
   ws_limits_.max_queued_bytes = config_.max_buffered_bytes;
 }
@@ -137,6 +142,20 @@ std::string Server::open_packet(const std::string& sid, bool websocket) const {
 
 void Server::handshake(const std::shared_ptr<net::HttpExchange>& exchange, bool websocket) {
   const auto& request = exchange->request();
+  auto verdict = admission_.admit(request.remote_address);
+  if (verdict != Admission::Verdict::Admit) {
+    metrics::global().connections_refused.fetch_add(1, std::memory_order_relaxed);
+    bool too_many = verdict == Admission::Verdict::TooManySessions;
+    spdlog::debug("engine.io: refused {}: {}", request.remote_address,
+                  too_many ? "too many sessions" : "too many handshakes");
+    nlohmann::json body{{"code", static_cast<int>(ErrorCode::Forbidden)},
+                        {"message", too_many ? "Too many connections from your address"
+                                             : "Too many new connections from your address; retry later"}};
+    auto response = net::HttpResponse::json(too_many ? 503 : 429, body.dump());
+    if (!too_many) response.with("Retry-After", "1");
+    add_cors_headers(request, response);
+    return exchange->respond(std::move(response));
+  }
   size_t loop = exchange->loop();
   std::string sid = make_sid(SidRoute{config_.process_tag, static_cast<uint8_t>(loop)});
   Handshake handshake{request.remote_address, request.query,
@@ -160,6 +179,7 @@ void Server::remove(const Session& session) {
   auto& table = sessions_[session.loop()];
   auto found = table.find(session.id());
   if (found != table.end() && found->second.get() == &session) {
+    admission_.release(session.handshake().address);
     table.erase(found);
     live_sessions_.fetch_sub(1, std::memory_order_relaxed);
   }

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engineio/admission.hpp"
 #include "engineio/config.hpp"
 #include "engineio/packet.hpp"
 #include "engineio/session.hpp"
@@ -76,6 +77,7 @@ class Server {
   net::WebSocketLimits ws_limits_;
   std::vector<std::unordered_map<std::string, std::shared_ptr<Session>>> sessions_;
   std::atomic<size_t> live_sessions_{0};
+  Admission admission_;
 };
 
 }  // namespace herald::engineio

@@ -8,20 +8,18 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 #include <deque>
-#include <optional>
 #include <random>
 #include <set>
 #include <utility>
 
 #include "redis/resp.hpp"
+#include "redis/transport.hpp"
 
 namespace herald::redis {
 namespace {
@@ -32,7 +30,6 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
-constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kKeptWriteBuffer = 1 << 20;  // a larger write buffer is released after use
 
 std::string ms_text(std::chrono::milliseconds duration) { return std::to_string(duration.count()) + " ms"; }
@@ -43,50 +40,6 @@ std::string describe_error(const error_code& ec) {
   if (ec == asio::error::eof || ec == ssl::error::stream_truncated) return "connection closed by the server";
   return ec.message();
 }
-
-// One connection attempt's socket and I/O buffers. The handlers of its operations hold it, so it
-// outlives them even when the Connection is gone; every attempt gets a new Transport.
-class Transport {
- public:
-  Transport(asio::io_context& loop, ssl::context* tls) : socket_(loop) {
-    if (tls != nullptr) tls_.emplace(socket_, *tls);
-  }
-
-  tcp::socket& socket() { return socket_; }
-  ssl::stream<tcp::socket&>* tls() { return tls_ ? &*tls_ : nullptr; }
-
-  template <class Handler>
-  void read(Handler&& handler) {
-    if (tls_) {
-      tls_->async_read_some(asio::buffer(read_buffer), std::forward<Handler>(handler));
-    } else {
-      socket_.async_read_some(asio::buffer(read_buffer), std::forward<Handler>(handler));
-    }
-  }
-
-  template <class Handler>
-  void write(Handler&& handler) {
-    if (tls_) {
-      asio::async_write(*tls_, asio::buffer(write_buffer), std::forward<Handler>(handler));
-    } else {
-      asio::async_write(socket_, asio::buffer(write_buffer), std::forward<Handler>(handler));
-    }
-  }
-
-  void close() {
-    error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
-  }
-
-  std::array<char, kReadChunk> read_buffer{};
-  std::string write_buffer;  // the bytes of the write in flight
-  bool writing = false;
-
- private:
-  tcp::socket socket_;
-  std::optional<ssl::stream<tcp::socket&>> tls_;  // declared after socket_: destroyed first
-};
 
 class ConnectionImpl final : public Connection {
  public:
@@ -277,7 +230,7 @@ class ConnectionImpl final : public Connection {
   }
 
   void start_tls(const std::shared_ptr<Transport>& transport) {
-    ssl::stream<tcp::socket&>& tls = *transport->tls();
+    Transport::TlsStream& tls = *transport->tls();
     error_code ec;
     asio::ip::make_address(endpoint_.host, ec);
     if (ec) SSL_set_tlsext_host_name(tls.native_handle(), endpoint_.host.c_str());  // SNI: names only

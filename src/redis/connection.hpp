@@ -89,6 +89,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   virtual State state() const = 0;
   virtual const std::string& last_error() const = 0;
+  // Connection attempts after the first one (successful or not).
   virtual uint64_t reconnects() const = 0;
 };
 

@@ -72,6 +72,12 @@ void Session::send(std::span<const OutPacket> packets) {
   if (poll_) schedule_flush();
 }
 
+void Session::reply(net::HttpExchange& exchange, net::HttpResponse response) {
+  // Browsers read error answers too only if they carry the CORS headers.
+  server_.add_cors_headers(exchange.request(), response);
+  exchange.respond(std::move(response));
+}
+
 void Session::buffer_packet(const OutPacket& packet) {
   buffered_bytes_ += packet.bytes->size();
   buffer_.push_back(packet);
@@ -93,11 +99,9 @@ void Session::flush_poll() {
   size_t taken = encode_payload(buffer_, server_.config().max_payload, body);
   for (size_t i = 0; i < taken; ++i) buffered_bytes_ -= buffer_[i].bytes->size();
   buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(taken));
-  auto response = net::HttpResponse::text(200, std::move(body));
-  server_.add_cors_headers(poll_->request(), response);
   auto exchange = std::move(poll_);
   poll_.reset();
-  exchange->respond(std::move(response));
+  reply(*exchange, net::HttpResponse::text(200, std::move(body)));
   if (state_ == State::Closed && buffer_.empty()) unregister();
 }
 
@@ -112,14 +116,14 @@ void Session::answer_poll_with_noop() {
 void Session::on_poll(std::shared_ptr<net::HttpExchange> exchange) {
   if (state_ == State::Closed) {
     // A session the server closed: this GET carries its close packet, if still queued.
-    if (buffer_.empty()) return exchange->respond(error_response(ErrorCode::UnknownSid));
+    if (buffer_.empty()) return reply(*exchange, error_response(ErrorCode::UnknownSid));
     poll_ = std::move(exchange);
     return flush_poll();
   }
   if (poll_) {
     // Two GETs at once break the protocol: refuse the second, close the session.
     spdlog::debug("engine.io: session {} sent overlapping GET requests", id_);
-    exchange->respond(error_response(ErrorCode::BadRequest));
+    reply(*exchange, error_response(ErrorCode::BadRequest));
     return close("transport error");
   }
   if (upgrading_) {
@@ -140,21 +144,19 @@ void Session::on_poll(std::shared_ptr<net::HttpExchange> exchange) {
 void Session::on_post(std::shared_ptr<net::HttpExchange> exchange) {
   auto self = shared_from_this();
   const auto& request = exchange->request();
-  if (state_ == State::Closed) return exchange->respond(error_response(ErrorCode::UnknownSid));
+  if (state_ == State::Closed) return reply(*exchange, error_response(ErrorCode::UnknownSid));
   if (request.body_too_large) {
     spdlog::debug("engine.io: session {} posted more than maxPayload", id_);
-    exchange->respond(net::HttpResponse::text(413, "Payload Too Large"));
+    reply(*exchange, net::HttpResponse::text(413, "Payload Too Large"));
     return terminate("transport error");
   }
   auto packets = decode_payload(request.body);
   if (!packets) {
     spdlog::debug("engine.io: session {} posted an invalid payload", id_);
-    exchange->respond(error_response(ErrorCode::BadRequest));
+    reply(*exchange, error_response(ErrorCode::BadRequest));
     return terminate("parse error");
   }
-  auto response = net::HttpResponse::text(200, "ok", "text/html");
-  server_.add_cors_headers(request, response);
-  exchange->respond(std::move(response));
+  reply(*exchange, net::HttpResponse::text(200, "ok", "text/html"));
   for (const auto& packet : *packets) {
     if (state_ != State::Open) break;
     on_packet(packet.type, packet.data, packet.binary);

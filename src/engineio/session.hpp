@@ -74,6 +74,7 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   void arm_timer(std::chrono::milliseconds delay, bool awaiting_pong);
   void on_timer();
 
+  void reply(net::HttpExchange& exchange, net::HttpResponse response);
   void buffer_packet(const OutPacket& packet);
   void schedule_flush();
   void flush_poll();

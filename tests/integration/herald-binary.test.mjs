@@ -77,10 +77,16 @@ function spawnHerald(args, { env = {} } = {}) {
   child.stderr.setEncoding("utf8");
   child.stdout.on("data", (d) => (h.stdout += d));
   child.stderr.on("data", (d) => (h.stderr += d));
-  child.once("error", (err) => (h.spawnError = err));
   h.exited = new Promise((resolve) => {
     child.once("exit", (code, signal) => {
       h.exit = { code, signal };
+      children.delete(child);
+      resolve(h.exit);
+    });
+    // A spawn failure emits no "exit": settle here so that nothing waits for it forever.
+    child.once("error", (err) => {
+      h.spawnError = err;
+      if (!h.exit) h.exit = { code: null, signal: null, error: err.message };
       children.delete(child);
       resolve(h.exit);
     });
@@ -89,7 +95,7 @@ function spawnHerald(args, { env = {} } = {}) {
     `herald ${args.join(" ")}\n--- stderr ---\n${h.stderr || "(empty)"}\n--- stdout ---\n${h.stdout || "(empty)"}`;
   h.kill = async () => {
     if (!h.exit) child.kill("SIGKILL");
-    await h.exited;
+    await withTimeout(h.exited, 3000, "herald to die after SIGKILL");
   };
   return h;
 }
@@ -101,14 +107,16 @@ function spawnHerald(args, { env = {} } = {}) {
 async function runToExit(args, { env, timeout = 3000 } = {}) {
   const h = spawnHerald(args, { env });
   // A herald that logs "listening on" has started: no need to wait for the timeout.
+  const deadline = Date.now() + timeout;
   const started = new Promise((resolve) => {
     const check = () => {
-      if (/listening on/.test(h.stderr)) resolve(null);
-      else if (!h.exit) setTimeout(check, 20);
+      if (/listening on/.test(h.stderr) || Date.now() > deadline) resolve(null);
+      else if (!h.exit) setTimeout(check, 20).unref();
     };
     check();
   });
-  const exit = await Promise.race([h.exited, started, sleep(timeout).then(() => null)]);
+  const exit = await Promise.race([h.exited, started]);
+  if (h.spawnError) throw new Error(`could not run herald: ${h.spawnError.message}\n${h.describe()}`);
   if (!exit) await sleep(50); // the rest of its startup log
   if (!exit) {
     await h.kill();
@@ -241,10 +249,18 @@ describe("--help", () => {
     const flags = [...help.matchAll(/^\s*(?:-\w,)?--([a-z][a-z0-9-]*)/gm)].map((m) => m[1]);
     const settings = flags.filter((f) => f !== "help" && f !== "config");
     assert.ok(settings.length >= 6, `settings found in --help: ${settings.join(", ")}`);
+    // A setting's entry runs from its flag to the next flag (a long flag wraps its description).
+    const entries = new Map();
+    let current = null;
+    for (const line of help.split("\n")) {
+      const m = line.match(/^\s*(?:-\w,)?--([a-z][a-z0-9-]*)/);
+      if (m) current = m[1];
+      if (current) entries.set(current, `${entries.get(current) ?? ""}${line}\n`);
+    }
     for (const flag of settings) {
-      const line = help.split("\n").find((l) => new RegExp(`--${flag}\\b`).test(l));
       const env = `HERALD_${flag.toUpperCase().replaceAll("-", "_")}`;
-      assert.ok(line.includes(env), `--${flag} documents ${env}: ${line.trim()}`);
+      const entry = entries.get(flag);
+      assert.ok(entry.includes(env), `--${flag} documents ${env}: ${entry.trim()}`);
     }
   });
 });
@@ -384,12 +400,12 @@ describe("refused settings exit with code 2 and name the setting", () => {
     await expectRefused(["--config", writeToml(`port = "abc"\n`)], { names: /port/ });
   });
 
-  it("a TOML boolean for a number setting", T, async () => {
-    // BUG: `threads = true` is accepted as threads = 1 (and `max_payload = false` is reported as
-    // "got '0'"): toml_to_text() in src/app/config.cpp reads the node with the permissive
-    // node.value<int64_t>(), which converts booleans (and integral floats such as `port = 2000.0`)
-    // to integers. A boolean is the wrong type for a number and must exit 2.
+  it("a TOML boolean or float for a whole-number setting", T, async () => {
+    // Regression: `threads = true` was taken as threads = 1 and `port = 2000.0` as 2000 (toml++'s
+    // permissive value<int64_t>() converts booleans and integral floats).
     await expectRefused(["--config", writeToml(`threads = true\n`)], { names: /threads/ });
+    await expectRefused(["--config", writeToml(`max_payload = false\n`)], { names: /max_payload/ });
+    await expectRefused(["--config", writeToml(`threads = 2.0\n`)], { names: /threads/ });
   });
 
   it("a TOML file that does not parse", T, async () => {
@@ -397,8 +413,7 @@ describe("refused settings exit with code 2 and name the setting", () => {
   });
 
   it("--config naming a missing file", T, async () => {
-    // BUG: exits 105 (CLI11's ValidationError code) instead of 2: the ExistingFile check on
-    // --config in src/app/config.cpp fails inside app.parse(), whose exit code is app.exit(e).
+    // Regression: exited 105 (CLI11's ValidationError code) instead of 2.
     await expectRefused(["--config", path.join(os.tmpdir(), "herald-no-such-file.toml")], { names: /config|file/i });
   });
 });
@@ -508,6 +523,7 @@ describe("graceful shutdown", () => {
     const port = await freePort();
     const h = await startHerald(["--host", "127.0.0.1", "--port", port, "--threads", "2"], { port });
     const url = `http://127.0.0.1:${port}`;
+    let ws;
     try {
       const options = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200, randomizationFactor: 0 };
       const clients = [
@@ -516,7 +532,7 @@ describe("graceful shutdown", () => {
       ];
       await Promise.all(clients.map((s) => connected(s)));
       // Raw clients: the Engine.IO close packet itself.
-      const { ws } = await openEngineWebSocket(h.wsUrl, PATH);
+      ({ ws } = await openEngineWebSocket(h.wsUrl, PATH));
       const rawOpen = await request(`${url}${PATH}?EIO=4&transport=polling`);
       const rawSid = JSON.parse(rawOpen.text.slice(1)).sid;
       const rawPoll = request(`${url}${PATH}?EIO=4&transport=polling&sid=${rawSid}`, { timeout: 4000 });
@@ -555,26 +571,30 @@ describe("graceful shutdown", () => {
       assert.match(h.stderr, new RegExp(`received ${signal}`));
       assert.equal(await canConnect(port), false, "nothing listens after the shutdown");
       assert.equal(await portIsFree(port), true, "the port can be bound again");
-      ws.terminate();
     } finally {
+      ws?.terminate();
+      for (const s of sockets) {
+        s.io.reconnection(false);
+        s.disconnect();
+      }
       await h.kill();
     }
   }
 
   it("SIGTERM closes every client with a close packet and exits 0 within 3 s", { timeout: 12000 }, async () => {
-    // BUG: herald dies with SIGSEGV (exit 139) after "stopped (0 sessions left)": in shut_down()
-    // (src/app/main.cpp) the `check` lambda runs `*check = nullptr` and then `pool.stop()`;
-    // assigning nullptr destroys the running lambda, so `pool` is read from a freed closure.
+    // Regression: herald died with SIGSEGV (exit 139) after "stopped (0 sessions left)": the
+    // shutdown check lambda in src/app/main.cpp destroyed itself, then read `pool` from the freed
+    // closure.
     await shutdown("SIGTERM", { websocket: 3, polling: 3 });
   });
 
   it("SIGINT does the same", { timeout: 12000 }, async () => {
-    // BUG: same crash as SIGTERM (exit 139).
+    // Regression: the same crash as SIGTERM.
     await shutdown("SIGINT", { websocket: 1, polling: 2 });
   });
 
   it("an idle herald exits 0 on SIGTERM", T, async () => {
-    // BUG: same crash as above, with no client at all.
+    // Regression: the same crash, with no client at all.
     const port = await freePort();
     const h = await startHerald(["--host", "127.0.0.1", "--port", port, "--threads", "1"], { port });
     h.child.kill("SIGTERM");

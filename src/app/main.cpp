@@ -11,6 +11,7 @@
 #include "app/config.hpp"
 #include "app/logging.hpp"
 #include "app/monitor.hpp"
+#include "app/supervisor.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/presence.hpp"
 #include "cluster/session_router.hpp"
@@ -80,7 +81,7 @@ void shut_down(net::LoopPool& pool, socketio::Server& io, std::vector<std::share
   pool.post(0, [check] { (*check)(); });
 }
 
-int run_server(const app::Settings& settings) {
+int run_server(const app::Settings& settings, const std::function<void()>& ready) {
   auto limit = net::raise_fd_limit();
   size_t threads = settings.threads ? settings.threads : std::max(1u, std::thread::hardware_concurrency());
   // A few descriptors go to listeners, the event loops, Redis and logs.
@@ -142,6 +143,7 @@ int run_server(const app::Settings& settings) {
   spdlog::info("herald listening on {}:{} ({} threads, Socket.IO at {}, push namespace {})", settings.host,
                listeners.front()->port(), threads, io.config().engine.path, settings.push_namespace);
 
+  if (ready) ready();
   boost::asio::signal_set signals(pool.loop(0), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
@@ -176,8 +178,27 @@ int main(int argc, char** argv) {
     spdlog::critical("--workers {} needs --redis: workers reach each other through Redis", settings->workers);
     return 2;
   }
+  if (settings->workers > 1) {
+    app::SupervisorOptions options;
+    options.workers = settings->workers;
+    options.shutdown_grace = std::chrono::milliseconds(settings->shutdown_grace_ms);
+    options.alert = [&settings](const std::string& kind, const std::string& text) {
+      // Runs in a short-lived child: the supervisor itself keeps no threads.
+      notify::Alerter alerter(app::alert_config(*settings));
+      alerter.send(kind, kind == "worker_recovered" ? "recovered" : "alert", text);
+      alerter.flush();
+    };
+    return app::supervise(options, [&settings](size_t, std::function<void()> ready) {
+      try {
+        return run_server(*settings, ready);
+      } catch (const std::exception& e) {
+        spdlog::critical("herald worker: {}", e.what());
+        return 1;
+      }
+    });
+  }
   try {
-    return run_server(*settings);
+    return run_server(*settings, nullptr);
   } catch (const std::exception& e) {
     spdlog::critical("herald: {}", e.what());
     return 1;

@@ -90,8 +90,6 @@ std::string render(const std::string& extra) {
         "herald_redis_latency_seconds {}\n",
         latency < 0 ? -1.0 : static_cast<double>(latency) / 1e6);
   }
-  metric(out, "counter", "herald_worker_restarts_total", "Workers restarted by the supervisor",
-         value("herald_worker_restarts_total", get(m.worker_restarts)));
   out += extra;
   return out;
 }

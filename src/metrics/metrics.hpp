@@ -48,8 +48,6 @@ struct Metrics {
   Counter redis_reconnects{0};
   std::atomic<int64_t> redis_latency_micros{-1};
   std::atomic<bool> redis_master{false};
-  // Supervisor.
-  Counter worker_restarts{0};
 };
 
 Metrics& global();

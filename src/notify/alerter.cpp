@@ -70,6 +70,15 @@ void Alerter::resolve(const std::string& kind, const std::string& text) {
   wake_.notify_one();
 }
 
+void Alerter::send(const std::string& kind, const std::string& state, const std::string& text) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!enabled()) return;
+    queue_.push_back(Message{kind, state, text});
+  }
+  wake_.notify_one();
+}
+
 void Alerter::flush() {
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [this] { return queue_.empty() && !busy_; });

@@ -37,6 +37,9 @@ class Alerter {
   void raise(const std::string& kind, const std::string& text);
   // Sends a "recovered" notice if `kind` was raised.
   void resolve(const std::string& kind, const std::string& text);
+  // Sends one message as is (`state` "alert" or "recovered"), for callers that deduplicate
+  // themselves (the supervisor).
+  void send(const std::string& kind, const std::string& state, const std::string& text);
   // Waits until everything queued has been tried (for tests and for `herald monitor` at exit).
   void flush();
 

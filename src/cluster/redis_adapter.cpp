@@ -141,41 +141,36 @@ void RedisAdapter::broadcast_with_ack(const Packet& packet, const Target& target
       });
 }
 
+void RedisAdapter::publish_request(const Json& request) {
+  cluster_.post(
+      [self = shared_from_this(), message = request.dump(-1, ' ', false, Json::error_handler_t::replace)]() mutable {
+        self->cluster_.publish(self->request_channel_, std::move(message));
+      });
+}
+
 void RedisAdapter::sockets_join(const Target& target, const std::vector<std::string>& rooms) {
-  Json request{{"uid", cluster_.uid()},
-               {"type", static_cast<int>(RequestType::RemoteJoin)},
-               {"opts", opts_json(target)},
-               {"rooms", rooms}};
-  cluster_.post([self = shared_from_this(), message = request.dump()]() mutable {
-    self->cluster_.publish(self->request_channel_, std::move(message));
-  });
+  publish_request({{"uid", cluster_.uid()},
+                   {"type", static_cast<int>(RequestType::RemoteJoin)},
+                   {"opts", opts_json(target)},
+                   {"rooms", rooms}});
 }
 
 void RedisAdapter::sockets_leave(const Target& target, const std::vector<std::string>& rooms) {
-  Json request{{"uid", cluster_.uid()},
-               {"type", static_cast<int>(RequestType::RemoteLeave)},
-               {"opts", opts_json(target)},
-               {"rooms", rooms}};
-  cluster_.post([self = shared_from_this(), message = request.dump()]() mutable {
-    self->cluster_.publish(self->request_channel_, std::move(message));
-  });
+  publish_request({{"uid", cluster_.uid()},
+                   {"type", static_cast<int>(RequestType::RemoteLeave)},
+                   {"opts", opts_json(target)},
+                   {"rooms", rooms}});
 }
 
 void RedisAdapter::disconnect_sockets(const Target& target, bool close) {
-  Json request{{"uid", cluster_.uid()},
-               {"type", static_cast<int>(RequestType::RemoteDisconnect)},
-               {"opts", opts_json(target)},
-               {"close", close}};
-  cluster_.post([self = shared_from_this(), message = request.dump()]() mutable {
-    self->cluster_.publish(self->request_channel_, std::move(message));
-  });
+  publish_request({{"uid", cluster_.uid()},
+                   {"type", static_cast<int>(RequestType::RemoteDisconnect)},
+                   {"opts", opts_json(target)},
+                   {"close", close}});
 }
 
 void RedisAdapter::server_side_emit(const Json& data) {
-  Json request{{"uid", cluster_.uid()}, {"type", static_cast<int>(RequestType::ServerSideEmit)}, {"data", data}};
-  cluster_.post([self = shared_from_this(), message = request.dump()]() mutable {
-    self->cluster_.publish(self->request_channel_, std::move(message));
-  });
+  publish_request({{"uid", cluster_.uid()}, {"type", static_cast<int>(RequestType::ServerSideEmit)}, {"data", data}});
 }
 
 void RedisAdapter::fetch_sockets(const Target& target,
@@ -357,10 +352,12 @@ void RedisAdapter::fetch_request(const Json& request) {
 
 void RedisAdapter::ack_broadcast_request(Json& request) {
   auto packet = packet_from_json(request.value("packet", Json()));
-  if (!packet || !packet->id) {
-    spdlog::debug("cluster: ignoring a broadcast-with-ack request without an ack id");
+  if (!packet) {
+    spdlog::debug("cluster: ignoring a malformed broadcast-with-ack request");
     return;
   }
+  // Node servers publish the packet before numbering it: each receiving node numbers it itself.
+  if (!packet->id) packet->id = nsp_.server().next_ack_id();
   Json opts = request.value("opts", Json::object());
   int64_t timeout = 10000;
   if (opts.contains("flags") && opts["flags"].is_object()) timeout = opts["flags"].value("timeout", int64_t{10000});

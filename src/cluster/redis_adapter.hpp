@@ -70,6 +70,8 @@ class RedisAdapter : public socketio::RemoteAdapter, public std::enable_shared_f
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
 
+  // Publishes a request (JSON) on the request channel, from any loop.
+  void publish_request(const socketio::Json& request);
   void on_request(socketio::Json& request);
   void on_response(socketio::Json& response);
   void answer(const socketio::Json& request, const socketio::Json& response, bool msgpack = false);

@@ -21,6 +21,9 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   size_t loops_pending;
   bool remote_known = false;  // how many other nodes will report is known
   std::unordered_set<std::string> reached_users;
+  // Sockets without a user (a Node server's clients in a shared cluster): counted, not named.
+  size_t anonymous_reached = 0;
+  size_t anonymous_acked = 0;
   std::unordered_set<std::string> acked_users;
   PushResult result;
   std::function<void(PushResult&)> done;
@@ -32,7 +35,10 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     for (const auto& socket : sockets) {
       ++result.sockets_reached;
       auto uid = socket.data.find("uid");
-      if (uid != socket.data.end() && uid->is_string()) reached_users.insert(uid->get<std::string>());
+      if (uid != socket.data.end() && uid->is_string())
+        reached_users.insert(uid->get<std::string>());
+      else
+        ++anonymous_reached;
     }
     --loops_pending;
     check_complete();
@@ -45,7 +51,9 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     metrics.delivery_latency.observe(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started));
     ++result.sockets_acked;
     auto uid = socket.data.find("uid");
-    if (uid != socket.data.end() && uid->is_string() && acked_users.insert(uid->get<std::string>()).second)
+    if (uid == socket.data.end() || !uid->is_string())
+      ++anonymous_acked;
+    else if (acked_users.insert(uid->get<std::string>()).second)
       result.acked.push_back(uid->get<std::string>());
     check_complete();
   }
@@ -59,7 +67,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
 
   void check_complete() {
     if (finished || loops_pending > 0 || !remote_known) return;
-    if (acked_users.size() >= reached_users.size()) finish(true);
+    if (acked_users.size() >= reached_users.size() && anonymous_acked >= anonymous_reached) finish(true);
   }
 
   void finish(bool complete) {

@@ -63,8 +63,9 @@ class HttpExchange {
   virtual std::shared_ptr<WebSocket> accept_websocket(const WebSocketLimits& limits) = 0;
   // Moves the connection to another loop; `then` runs there with the same request.
   virtual void move_to(size_t loop, std::function<void(std::shared_ptr<HttpExchange>)> then) = 0;
-  // Hands the connection to another process: the request is replayed to host:port and the
-  // connection relays bytes both ways from then on.
+  // Serves the request by the process at host:port, which owns its session: the request is
+  // forwarded there and its answer written back, and the connection goes on reading requests here
+  // (a WebSocket upgrade instead hands the connection over: it relays bytes both ways from then on).
   virtual void tunnel_to(const std::string& host, uint16_t port) = 0;
 };
 

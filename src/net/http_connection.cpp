@@ -12,6 +12,7 @@
 
 #include "engineio/base64.hpp"
 #include "metrics/metrics.hpp"
+#include "net/forward.hpp"
 #include "net/tunnel.hpp"
 #include "net/websocket.hpp"
 
@@ -146,7 +147,25 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
   }
 
   void tunnel_to(const std::string& host, uint16_t port) override {
-    if (!awaiting_response_ || taken_) return;
+    if (!awaiting_response_ || taken_ || forward_) return;
+    // A WebSocket belongs to the owner for good, and a refused body ends the connection anyway:
+    // those hand the rest of the connection over. Any other request is forwarded alone, so the
+    // next one on this connection is served here again.
+    if (request_.is_websocket_upgrade() || request_.body_too_large) return start_byte_tunnel(host, port);
+    forward_ = forward_request(stream_.get_executor(), request_, host, port,
+                               [self = shared_from_this()](std::optional<HttpResponse> response) {
+                                 self->forward_.reset();
+                                 if (!response) response = HttpResponse::json(502, std::string(kOwnerUnreachableBody));
+                                 self->respond(std::move(*response));
+                               });
+    on_abort([weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        if (auto forward = std::move(self->forward_)) forward->cancel();
+    });
+  }
+
+ private:
+  void start_byte_tunnel(const std::string& host, uint16_t port) {
     awaiting_response_ = false;
     taken_ = true;
     std::string bytes = request_.method + " " + request_.target + " HTTP/1.1\r\n";
@@ -158,7 +177,6 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
     start_tunnel(stream_.release_socket(), std::move(bytes), host, port);
   }
 
- private:
   void read_request() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
@@ -277,6 +295,7 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
   const HttpRouter::Route* route_ = nullptr;
   std::string remote_address_;
   std::function<void()> on_abort_;
+  std::shared_ptr<Forward> forward_;  // the request in flight to its owner, if forwarded
   bool awaiting_response_ = false;
   bool taken_ = false;  // the socket moved to a WebSocket or another loop
   bool body_too_large_ = false;

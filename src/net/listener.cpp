@@ -28,8 +28,29 @@ uint16_t Listener::port() const { return acceptor_.local_endpoint().port(); }
 void Listener::start() { accept(); }
 
 void Listener::stop() {
+  // With SO_REUSEPORT every listener has a queue of its own, and closing it resets the connections
+  // still waiting there (the kernel moves them to another listener only with the
+  // net.ipv4.tcp_migrate_req sysctl). Take them first, so that a worker being replaced, or a
+  // node shutting down beside others, drops no client that already connected.
+  boost::system::error_code ec;
+  acceptor_.non_blocking(true, ec);
+  size_t taken = 0;
+  while (!ec) {
+    tcp::socket socket(pool_.loop(loop_));
+    acceptor_.accept(socket, ec);
+    if (ec) break;
+    serve(std::move(socket));
+    ++taken;
+  }
+  if (taken > 0) spdlog::debug("listener: served {} queued connections before closing", taken);
+  acceptor_.close(ec);
+}
+
+void Listener::serve(tcp::socket socket) {
+  // Small frames (pings, acks, API replies) must not wait for Nagle's algorithm.
   boost::system::error_code ignored;
-  acceptor_.close(ignored);
+  socket.set_option(tcp::no_delay(true), ignored);
+  serve_http(std::move(socket), router_, pool_, loop_);
 }
 
 void Listener::accept() {
@@ -43,10 +64,7 @@ void Listener::accept() {
       timer->async_wait([self, timer](const boost::system::error_code&) { self->accept(); });
       return;
     }
-    // Small frames (pings, acks, API replies) must not wait for Nagle's algorithm.
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    serve_http(std::move(socket), self->router_, self->pool_, self->loop_);
+    self->serve(std::move(socket));
     self->accept();
   });
 }

@@ -18,12 +18,14 @@ class Listener : public std::enable_shared_from_this<Listener> {
   // Binds and listens; throws boost::system::system_error if the address cannot be used.
   void listen(const std::string& host, uint16_t port);
   void start();
+  // Serves the connections already queued, then closes (on the listener's loop).
   void stop();
   uint16_t port() const;
   size_t loop() const { return loop_; }
 
  private:
   void accept();
+  void serve(asio::ip::tcp::socket socket);
 
   LoopPool& pool_;
   size_t loop_;

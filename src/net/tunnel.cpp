@@ -61,8 +61,8 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   void fail(const std::string& why) {
     spdlog::warn("tunnel: {}", why);
     static const std::string kReply =
-        "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 61\r\n\r\n"
-        "{\"code\":1,\"message\":\"Session ID unknown (owner unreachable)\"}";
+        "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+        std::to_string(kOwnerUnreachableBody.size()) + "\r\n\r\n" + std::string(kOwnerUnreachableBody);
     asio::async_write(client_, asio::buffer(kReply),
                       [self = shared_from_this()](const boost::system::error_code&, size_t) { self->close(); });
   }

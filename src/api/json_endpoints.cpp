@@ -114,8 +114,13 @@ void PushApi::rooms_json(const Exchange& exchange, const Fields& fields) {
   auto joins = fields.list("joins", config.max_targets, config.max_id_length, false);
   auto leaves = fields.list("leaves", config.max_targets, config.max_id_length, false);
   if (joins.empty() && leaves.empty()) throw BadRequest("joins or leaves is required");
-  service_.change_room(users, std::move(joins), std::move(leaves), [exchange](push::ChangeRoomResult& result) {
-    exchange->respond(json_reply(200, {{"socketsMoved", result.sockets}}));
+  service_.change_room(users, std::move(joins), std::move(leaves), true, [exchange](push::ChangeRoomResult& result) {
+    Json body{{"socketsMoved", result.sockets}};
+    if (!result.complete) {
+      body["cluster"] = "incomplete";
+      body["warning"] = "some nodes did not answer: their sockets were not counted";
+    }
+    exchange->respond(json_reply(200, body));
   });
 }
 

@@ -59,13 +59,17 @@ void shut_down(net::LoopPool& pool, socketio::Server& io, std::vector<std::share
   // Each listener belongs to one loop; stopping it there avoids racing its accept.
   for (auto& listener : listeners) pool.post(listener->loop(), [listener] { listener->stop(); });
   io.close();
-  auto deadline = std::chrono::steady_clock::now() + grace;
+  auto now = std::chrono::steady_clock::now();
+  auto deadline = now + grace;
+  // Requests on connections taken just before the listeners closed are still being answered.
+  auto linger_until = now + std::min(grace, std::chrono::milliseconds(250));
   auto timer = std::make_shared<boost::asio::steady_timer>(pool.loop(0));
   auto check = std::make_shared<std::function<void()>>();
   // The pending timer holds the check alive; the check refers to itself weakly, so nothing leaks
   // and nothing is destroyed while it runs.
-  *check = [&pool, &io, timer, weak = std::weak_ptr(check), deadline, before_stop] {
-    if (io.engine().live_sessions() == 0 || std::chrono::steady_clock::now() >= deadline) {
+  *check = [&pool, &io, timer, weak = std::weak_ptr(check), deadline, linger_until, before_stop] {
+    auto time = std::chrono::steady_clock::now();
+    if ((io.engine().live_sessions() == 0 && time >= linger_until) || time >= deadline) {
       spdlog::info("stopped ({} sessions left)", io.engine().live_sessions());
       if (before_stop) before_stop();
       // Give the last close frames and Redis commands a moment on the wire.
@@ -134,9 +138,9 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
                                                    settings.advertise_host + ":" + std::to_string(internal_port),
                                                    std::chrono::milliseconds(settings.node_heartbeat_ms));
     service.users().set_presence(presence.get());
-    cluster->start();
     presence->start();
     session_router->start();
+    cluster->start();
     spdlog::info("cluster node {} (process {}) via {}, sessions routed through {}:{}", cluster->uid(), process_tag,
                  redis::describe(cluster->config().endpoint), settings.advertise_host, internal_port);
   }

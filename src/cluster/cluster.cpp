@@ -15,11 +15,11 @@ Cluster::Cluster(net::LoopPool& pool, Config config)
   pub_ = redis::Connection::create(pool_.loop(kRedisLoop), config_.endpoint, options);
   sub_ = redis::Connection::create(pool_.loop(kRedisLoop), config_.endpoint, options);
   metrics::global().redis_up.store(0, std::memory_order_relaxed);
-  auto log_state = [this](const char* role) {
-    return [this, role](redis::State state, std::string_view error) { on_state_change(role, state, error); };
-  };
-  pub_->on_state(log_state("command"));
-  sub_->on_state(log_state("subscriber"));
+  pub_->on_state([this](redis::State state, std::string_view error) {
+    follow_command_link(state);
+    on_state_change("command", state, error);
+  });
+  sub_->on_state([this](redis::State state, std::string_view error) { on_state_change("subscriber", state, error); });
   snapshot();
   sub_->on_message([this](std::string_view pattern, std::string_view channel, std::string_view payload) {
     on_message(pattern, channel, payload);
@@ -28,9 +28,26 @@ Cluster::Cluster(net::LoopPool& pool, Config config)
 
 Cluster::~Cluster() = default;
 
+void Cluster::follow_command_link(redis::State state) {
+  bool answering = state == redis::State::Connected;
+  if (answering == answering_requests_ || state == redis::State::Connecting) return;
+  answering_requests_ = answering;
+  for (const auto& adapter : adapters_) {
+    if (answering)
+      sub_->subscribe(adapter->request_channel());
+    else
+      sub_->unsubscribe(adapter->request_channel());
+  }
+}
+
 void Cluster::on_state_change(const char* role, redis::State state, std::string_view error) {
-  metrics::global().redis_up.store(connected() ? 1 : 0, std::memory_order_relaxed);
-  reachable_.store(connected(), std::memory_order_relaxed);
+  bool now_connected = connected();
+  metrics::global().redis_up.store(now_connected ? 1 : 0, std::memory_order_relaxed);
+  if (now_connected && !was_connected_) {
+    for (const auto& work : on_connected_) work();
+  }
+  was_connected_ = now_connected;
+  reachable_.store(now_connected, std::memory_order_relaxed);
   snapshot();
   std::string where = redis::describe(config_.endpoint);
   if (state == redis::State::Connected) {

@@ -42,6 +42,10 @@ class Cluster {
   void set_alerter(notify::Alerter* alerter) { alerter_ = alerter; }
   // Joins `nsp` to the cluster (before start()).
   void attach(socketio::Namespace& nsp);
+  // Runs `work` on the Redis loop each time both connections come up (the first time and after
+  // every outage), before /ready reports them up: to re-record what Redis may have lost.
+  // Before start().
+  void on_connected(std::function<void()> work) { on_connected_.push_back(std::move(work)); }
   void start();
   void stop();
 
@@ -70,6 +74,9 @@ class Cluster {
   // Redis loop: refreshes the snapshot status() returns.
   void snapshot();
   void on_state_change(const char* role, redis::State state, std::string_view error);
+  // A node that cannot publish cannot answer requests: it leaves the request channels while its
+  // command connection is down, so that requesters do not count it and wait for it in vain.
+  void follow_command_link(redis::State state);
 
   net::LoopPool& pool_;
   Config config_;
@@ -77,6 +84,9 @@ class Cluster {
   std::shared_ptr<redis::Connection> pub_;
   std::shared_ptr<redis::Connection> sub_;
   std::vector<std::shared_ptr<RedisAdapter>> adapters_;
+  std::vector<std::function<void()>> on_connected_;
+  bool was_connected_ = false;
+  bool answering_requests_ = true;
   std::unique_ptr<boost::asio::steady_timer> probe_timer_;
   int64_t latency_micros_ = -1;
   bool master_ = false;

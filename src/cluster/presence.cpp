@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace herald::cluster {
 namespace {
@@ -52,6 +54,7 @@ Presence::Presence(Cluster& cluster, std::string nsp, std::string address, std::
     : cluster_(cluster), nsp_(std::move(nsp)), address_(std::move(address)), heartbeat_(heartbeat) {}
 
 void Presence::start() {
+  cluster_.on_connected([self = shared_from_this()] { self->restore(); });
   cluster_.post([self = shared_from_this()] {
     self->timer_ = std::make_unique<boost::asio::steady_timer>(self->cluster_.pool().loop(Cluster::kRedisLoop));
     self->heartbeat();
@@ -59,16 +62,48 @@ void Presence::start() {
 }
 
 void Presence::heartbeat() {
-  nlohmann::json node{{"address", address_}, {"pid", ::getpid()}};
-  const std::string& uid = cluster_.uid();
-  cluster_.command({"SET", "herald:node:" + uid, node.dump(), "PX", std::to_string(heartbeat_.count() * 3)},
-                   [](const redis::Reply& reply) { log_failure(reply, "heartbeat"); });
-  cluster_.command({"SADD", "herald:nodes", uid}, [](const redis::Reply& reply) { log_failure(reply, "SADD"); });
+  record_node();
   if (ticks_++ % kSweepEveryTicks == 0) sweep();
   timer_->expires_after(heartbeat_);
   timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) self->heartbeat();
   });
+}
+
+void Presence::record_node() {
+  nlohmann::json node{{"address", address_}, {"pid", ::getpid()}};
+  const std::string& uid = cluster_.uid();
+  cluster_.command({"SET", "herald:node:" + uid, node.dump(), "PX", std::to_string(heartbeat_.count() * 3)},
+                   [](const redis::Reply& reply) { log_failure(reply, "heartbeat"); });
+  cluster_.command({"SADD", "herald:nodes", uid}, [](const redis::Reply& reply) { log_failure(reply, "SADD"); });
+}
+
+void Presence::record_login(const std::string& uid, const std::string& socket_id, bool replace_latest) {
+  const std::string& node = cluster_.uid();
+  cluster_.command({"HSET", "herald:user:" + uid, socket_id, node},
+                   [](const redis::Reply& reply) { log_failure(reply, "HSET user"); });
+  cluster_.command({"HSET", "herald:node:" + node + ":sockets", socket_id, uid},
+                   [](const redis::Reply& reply) { log_failure(reply, "HSET node"); });
+  std::vector<std::string> set{"SET", "user@" + uid, socket_id};
+  if (!replace_latest) set.emplace_back("NX");
+  cluster_.command(std::move(set), [](const redis::Reply& reply) { log_failure(reply, "SET"); });
+}
+
+void Presence::restore() {
+  // Redis may have come back empty (a restart) or stale (logins and logouts made while it was
+  // unreachable): drop what it holds for this node, then write again what this node knows.
+  const std::string& node = cluster_.uid();
+  cluster_.command({"EVAL", kSweepNode, "1", "herald:node:" + node + ":sockets", node},
+                   [](const redis::Reply& reply) { log_failure(reply, "restore sweep"); });
+  record_node();
+  std::vector<const std::pair<const std::string, Login>*> newest_first;
+  newest_first.reserve(logins_.size());
+  for (const auto& entry : logins_) newest_first.push_back(&entry);
+  std::sort(newest_first.begin(), newest_first.end(),
+            [](const auto* a, const auto* b) { return a->second.seq > b->second.seq; });
+  // user@<uid> names the latest login: the newest here, unless another node holds a newer one.
+  for (const auto* entry : newest_first) record_login(entry->second.uid, entry->first, false);
+  if (!logins_.empty()) spdlog::info("presence: recorded {} logins of this node in Redis again", logins_.size());
 }
 
 void Presence::sweep() {
@@ -97,19 +132,15 @@ void Presence::logged_in(const std::string& uid, const std::string& socket_id) {
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count()}};
   cluster_.post([self = shared_from_this(), uid, socket_id, notice = notice.dump()] {
-    const std::string& node = self->cluster_.uid();
-    self->cluster_.command({"HSET", "herald:user:" + uid, socket_id, node},
-                           [](const redis::Reply& reply) { log_failure(reply, "HSET user"); });
-    self->cluster_.command({"HSET", "herald:node:" + node + ":sockets", socket_id, uid},
-                           [](const redis::Reply& reply) { log_failure(reply, "HSET node"); });
-    self->cluster_.command({"SET", "user@" + uid, socket_id},
-                           [](const redis::Reply& reply) { log_failure(reply, "SET"); });
+    self->logins_[socket_id] = Login{uid, ++self->login_seq_};
+    self->record_login(uid, socket_id, true);
     self->cluster_.publish("login", notice);
   });
 }
 
 void Presence::logged_out(const std::string& uid, const std::string& socket_id) {
   cluster_.post([self = shared_from_this(), uid, socket_id] {
+    self->logins_.erase(socket_id);
     const std::string& node = self->cluster_.uid();
     self->cluster_.command({"HDEL", "herald:user:" + uid, socket_id},
                            [](const redis::Reply& reply) { log_failure(reply, "HDEL user"); });

@@ -4,13 +4,15 @@
 //   herald:node:<node>       the node's heartbeat (expires if the node dies), JSON {address, pid}
 //   herald:node:<node>:sockets  hash socket id -> uid, for cleaning up after a dead node
 //   herald:nodes             set of node uids
-// Each node sweeps now and then: entries of a node whose heartbeat expired are removed.
+// Each node sweeps now and then: entries of a node whose heartbeat expired are removed. After a
+// Redis outage each node writes its entries again (Redis may have restarted empty).
 // Logins are also published on the seed's `login` channel.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "cluster/cluster.hpp"
 #include "push/room_directory.hpp"
@@ -31,8 +33,16 @@ class Presence : public push::Presence, public std::enable_shared_from_this<Pres
   void forget_node();
 
  private:
+  struct Login {
+    std::string uid;
+    uint64_t seq;  // login order
+  };
   void heartbeat();
+  void record_node();
   void sweep();
+  void record_login(const std::string& uid, const std::string& socket_id, bool replace_latest);
+  // After every (re)connection to Redis.
+  void restore();
 
   Cluster& cluster_;
   std::string nsp_;
@@ -40,6 +50,10 @@ class Presence : public push::Presence, public std::enable_shared_from_this<Pres
   std::chrono::milliseconds heartbeat_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   int ticks_ = 0;
+  // This node's logins (socket id -> login), kept to record them again after a Redis outage.
+  // Redis loop only.
+  std::unordered_map<std::string, Login> logins_;
+  uint64_t login_seq_ = 0;
 };
 
 // The seed's `room@<uid>` (a comma-separated list written by the backend) as the room directory.

@@ -204,6 +204,42 @@ void RedisAdapter::fetch_sockets(const Target& target,
   });
 }
 
+void RedisAdapter::server_side_emit_with_ack(const Json& data, std::chrono::milliseconds timeout,
+                                             std::function<void(std::vector<Json>& replies, bool complete)> done) {
+  auto emit = std::make_shared<EmitRequest>();
+  emit->origin = socketio::Namespace::origin_loop();
+  emit->done = std::move(done);
+  Json request{{"uid", cluster_.uid()}, {"type", static_cast<int>(RequestType::ServerSideEmit)}, {"data", data}};
+  cluster_.post([self = shared_from_this(), request = std::move(request), emit, timeout]() mutable {
+    self->server_count([self, request = std::move(request), emit, timeout](size_t count, bool ok) mutable {
+      if (!ok || count <= 1) {
+        self->cluster_.pool().post(emit->origin, [emit, ok] { emit->done(emit->replies, ok); });
+        return;
+      }
+      std::string request_id = engineio::random_id().substr(0, 6);
+      request["requestId"] = request_id;
+      emit->awaiting = count - 1;
+      emit->timer =
+          std::make_unique<boost::asio::steady_timer>(self->cluster_.pool().loop(Cluster::kRedisLoop), timeout);
+      emit->timer->async_wait([self, request_id](const boost::system::error_code& ec) {
+        if (!ec) self->finish_emit(request_id, false);
+      });
+      self->emit_requests_[request_id] = emit;
+      self->cluster_.publish(self->request_channel_, request.dump(-1, ' ', false, Json::error_handler_t::replace));
+    });
+  });
+}
+
+void RedisAdapter::finish_emit(const std::string& request_id, bool complete) {
+  auto found = emit_requests_.find(request_id);
+  if (found == emit_requests_.end()) return;
+  auto emit = found->second;
+  emit_requests_.erase(found);
+  emit->timer->cancel();
+  if (!complete) spdlog::warn("cluster: server-side emit timed out with {} nodes silent", emit->awaiting);
+  cluster_.pool().post(emit->origin, [emit, complete] { emit->done(emit->replies, complete); });
+}
+
 bool RedisAdapter::reachable() const { return cluster_.reachable(); }
 
 void RedisAdapter::server_count(std::function<void(size_t count, bool ok)> done) {
@@ -289,22 +325,32 @@ void RedisAdapter::on_request(Json& request) {
     case RequestType::RemoteDisconnect:
       if (!own) room_request(request, type);
       return;
-    case RequestType::ServerSideEmit: {
-      if (own) return;
-      Json data = request.value("data", Json::array());
-      Json reply = nsp_.server_side_received(data);
-      if (request.contains("requestId"))
-        answer(request, Json{{"type", static_cast<int>(RequestType::ServerSideEmit)},
-                             {"requestId", request["requestId"]},
-                             {"data", reply}});
+    case RequestType::ServerSideEmit:
+      if (!own) server_side_request(request);
       return;
-    }
     case RequestType::Broadcast:
       if (!own) ack_broadcast_request(request);
       return;
     default:
       spdlog::debug("cluster: ignoring request type {}", type_field->get<int>());
   }
+}
+
+void RedisAdapter::server_side_request(Json& request) {
+  Json data = request.value("data", Json::array());
+  socketio::Namespace::ServerSideReply reply;
+  if (request.contains("requestId")) {
+    // As a Node server answers: {type, requestId, data: <the handler's reply>}.
+    Json meta{{"uid", request.value("uid", "")}, {"requestId", request["requestId"]}};
+    reply = [self = shared_from_this(), meta = std::move(meta)](Json value) {
+      self->cluster_.post([self, meta, value = std::move(value)] {
+        self->answer(meta, Json{{"type", static_cast<int>(RequestType::ServerSideEmit)},
+                                {"requestId", meta["requestId"]},
+                                {"data", value}});
+      });
+    };
+  }
+  nsp_.server_side_received(data, std::move(reply));
 }
 
 void RedisAdapter::room_request(const Json& request, RequestType type) {
@@ -424,6 +470,13 @@ void RedisAdapter::on_response(Json& response) {
         if (handlers->on_ack) handlers->on_ack(socket, args);
       });
     }
+    return;
+  }
+  if (auto found = emit_requests_.find(request_id); found != emit_requests_.end()) {
+    if (response.value("type", -1) != static_cast<int>(RequestType::ServerSideEmit)) return;
+    auto emit = found->second;
+    emit->replies.push_back(response.value("data", Json()));
+    if (--emit->awaiting == 0) finish_emit(request_id, true);
     return;
   }
   if (auto found = fetch_requests_.find(request_id); found != fetch_requests_.end()) {

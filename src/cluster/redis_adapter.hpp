@@ -48,11 +48,15 @@ class RedisAdapter : public socketio::RemoteAdapter, public std::enable_shared_f
   void fetch_sockets(const socketio::Target& target,
                      std::function<void(std::vector<socketio::SocketInfo>& sockets, bool complete)> done) override;
   void server_side_emit(const socketio::Json& data) override;
+  void server_side_emit_with_ack(
+      const socketio::Json& data, std::chrono::milliseconds timeout,
+      std::function<void(std::vector<socketio::Json>& replies, bool complete)> done) override;
   bool reachable() const override;
 
   // ---- subscriptions (Redis loop) ----
   std::vector<std::string> channels() const;
   std::string pattern() const { return channel_ + "*"; }
+  const std::string& request_channel() const { return request_channel_; }
   bool owns(std::string_view channel) const;
   void on_broadcast(std::string_view channel, std::string_view payload);
   void on_request_or_response(std::string_view channel, std::string_view payload);
@@ -70,6 +74,14 @@ class RedisAdapter : public socketio::RemoteAdapter, public std::enable_shared_f
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
 
+  struct EmitRequest {
+    std::vector<socketio::Json> replies;
+    size_t awaiting;
+    size_t origin;
+    std::function<void(std::vector<socketio::Json>&, bool)> done;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+
   // Publishes a request (JSON) on the request channel, from any loop.
   void publish_request(const socketio::Json& request);
   void on_request(socketio::Json& request);
@@ -78,6 +90,8 @@ class RedisAdapter : public socketio::RemoteAdapter, public std::enable_shared_f
   void room_request(const socketio::Json& request, RequestType type);
   void fetch_request(const socketio::Json& request);
   void ack_broadcast_request(socketio::Json& request);
+  void server_side_request(socketio::Json& request);
+  void finish_emit(const std::string& request_id, bool complete);
   void drop_expired_acks();
   // Counts the servers subscribed to the request channel (this one included).
   void server_count(std::function<void(size_t count, bool ok)> done);
@@ -92,6 +106,7 @@ class RedisAdapter : public socketio::RemoteAdapter, public std::enable_shared_f
   std::string specific_response_channel_;
   std::unordered_map<std::string, AckRequest> ack_requests_;
   std::unordered_map<std::string, std::shared_ptr<FetchRequest>> fetch_requests_;
+  std::unordered_map<std::string, std::shared_ptr<EmitRequest>> emit_requests_;
 };
 
 // Socket.IO packets as the Node adapter carries them: {type, data, nsp[, id]}.

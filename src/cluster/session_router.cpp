@@ -19,9 +19,12 @@ SessionRouter::SessionRouter(Cluster& cluster, uint32_t process_tag, std::string
     : cluster_(cluster), process_tag_(process_tag), own_{std::move(host), port} {}
 
 void SessionRouter::start() {
+  // At once whenever Redis (re)connects: requests for this process's sessions may already be
+  // landing on other nodes, and Redis may have come back empty.
+  cluster_.on_connected([self = shared_from_this()] { self->announce(); });
   cluster_.post([self = shared_from_this()] {
     self->timer_ = std::make_unique<boost::asio::steady_timer>(self->cluster_.pool().loop(Cluster::kRedisLoop));
-    self->announce();
+    self->keep_announcing();
   });
 }
 
@@ -31,9 +34,14 @@ void SessionRouter::announce() {
                    [](const redis::Reply& reply) {
                      if (reply.is_error()) spdlog::debug("session router: announce failed: {}", reply.str);
                    });
+}
+
+void SessionRouter::keep_announcing() {
   timer_->expires_after(kAnnounceEvery);
   timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec) self->announce();
+    if (ec) return;
+    if (self->cluster_.connected()) self->announce();
+    self->keep_announcing();
   });
 }
 

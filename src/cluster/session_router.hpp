@@ -18,6 +18,7 @@ namespace herald::cluster {
 class SessionRouter : public std::enable_shared_from_this<SessionRouter> {
  public:
   SessionRouter(Cluster& cluster, uint32_t process_tag, std::string host, uint16_t port);
+  // Before the cluster starts.
   void start();
   // The Engine.IO server's handler for foreign sessions (any loop).
   void route(const std::shared_ptr<net::HttpExchange>& exchange, uint32_t process);
@@ -28,6 +29,7 @@ class SessionRouter : public std::enable_shared_from_this<SessionRouter> {
     uint16_t port = 0;
   };
   void announce();
+  void keep_announcing();
   void forward(const std::shared_ptr<net::HttpExchange>& exchange, const Address& address);
 
   Cluster& cluster_;

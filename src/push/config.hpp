@@ -13,6 +13,8 @@ struct Config {
   bool single_session = false;
   std::chrono::milliseconds default_ack_timeout{10000};
   std::chrono::milliseconds max_ack_timeout{120000};
+  // How long a request to the other nodes (changeRoom counts) waits for their answers.
+  std::chrono::milliseconds cluster_timeout{5000};
   size_t max_targets = 10000;  // users or rooms in one request
   size_t max_id_length = 256;  // msgId, user id, room name
   size_t max_offline_messages = 1000;

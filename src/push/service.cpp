@@ -16,8 +16,11 @@ Service::Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirect
       delivery_(nsp_, config_) {
   users_.attach();
   nsp_.set_filter_factory(push_filter);
-  nsp_.on_server_side("herald:changeRoom", [this](Json& args) -> Json {
-    if (args.empty() || !args[0].is_object()) return nullptr;
+  nsp_.on_server_side("herald:changeRoom", [this](Json& args, socketio::Namespace::ServerSideReply reply) {
+    if (args.empty() || !args[0].is_object()) {
+      if (reply) reply(nullptr);
+      return;
+    }
     const Json& change = args[0];
     auto list = [&](const char* key) {
       std::vector<std::string> items;
@@ -26,8 +29,10 @@ Service::Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirect
           if (item.is_string()) items.push_back(item.get<std::string>());
       return items;
     };
-    change_room_local(list("users"), list("joins"), list("leaves"), [](ChangeRoomResult&) {});
-    return nullptr;
+    change_room_local(list("users"), list("joins"), list("leaves"),
+                      [reply = std::move(reply)](ChangeRoomResult& moved) {
+                        if (reply) reply(Json{{"socketsMoved", moved.sockets}});
+                      });
   });
 }
 
@@ -64,11 +69,36 @@ void Service::push_offline(const std::string& uid, std::vector<OfflineMessage> m
 }
 
 void Service::change_room(const std::vector<std::string>& uids, std::vector<std::string> joins,
-                          std::vector<std::string> leaves, std::function<void(ChangeRoomResult&)> done) {
+                          std::vector<std::string> leaves, bool count_other_nodes,
+                          std::function<void(ChangeRoomResult&)> done) {
   for (const auto& uid : uids) directory_->change_rooms(uid, joins, leaves);
-  nsp_.server_side_emit(
-      Json::array({"herald:changeRoom", Json{{"users", uids}, {"joins", joins}, {"leaves", leaves}}}));
-  change_room_local(uids, std::move(joins), std::move(leaves), std::move(done));
+  Json event = Json::array({"herald:changeRoom", Json{{"users", uids}, {"joins", joins}, {"leaves", leaves}}});
+  if (!count_other_nodes) {
+    nsp_.server_side_emit(event);
+    return change_room_local(uids, std::move(joins), std::move(leaves), std::move(done));
+  }
+  // Both parts answer on this loop: the sockets moved here, and those the other nodes moved.
+  struct Tally {
+    ChangeRoomResult result;
+    int parts_left = 2;
+    std::function<void(ChangeRoomResult&)> done;
+  };
+  auto tally = std::make_shared<Tally>();
+  tally->done = std::move(done);
+  auto part_done = [tally](size_t sockets, bool complete) {
+    tally->result.sockets += sockets;
+    tally->result.complete = tally->result.complete && complete;
+    if (--tally->parts_left == 0) tally->done(tally->result);
+  };
+  nsp_.server_side_emit_with_ack(event, config_.cluster_timeout,
+                                 [part_done](std::vector<Json>& replies, bool complete) {
+                                   size_t sockets = 0;
+                                   for (const auto& reply : replies)
+                                     if (reply.is_object()) sockets += reply.value("socketsMoved", size_t{0});
+                                   part_done(sockets, complete);
+                                 });
+  change_room_local(uids, std::move(joins), std::move(leaves),
+                    [part_done](ChangeRoomResult& moved) { part_done(moved.sockets, true); });
 }
 
 void Service::change_room_local(const std::vector<std::string>& uids, std::vector<std::string> joins,

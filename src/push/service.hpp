@@ -28,7 +28,8 @@ struct OfflineResult {
 };
 
 struct ChangeRoomResult {
-  size_t sockets = 0;  // sockets moved
+  size_t sockets = 0;    // sockets moved, on every node that answered
+  bool complete = true;  // false: some node did not answer (or the cluster was unreachable)
 };
 
 struct Stats {
@@ -53,8 +54,11 @@ class Service {
   void push_offline(const std::string& uid, std::vector<OfflineMessage> messages, std::chrono::milliseconds timeout,
                     std::function<void(OfflineResult&)> done);
   // The users' sockets join and leave rooms, and are told with changeRoom("-2", {joins, leaves}).
+  // With `count_other_nodes`, `done` waits for the other nodes to say how many sockets they moved
+  // (up to cluster_timeout); without, it counts this node's only and answers at once.
   void change_room(const std::vector<std::string>& uids, std::vector<std::string> joins,
-                   std::vector<std::string> leaves, std::function<void(ChangeRoomResult&)> done);
+                   std::vector<std::string> leaves, bool count_other_nodes,
+                   std::function<void(ChangeRoomResult&)> done);
   void stats(std::function<void(Stats&)> done);
   socketio::Namespace& nsp() { return nsp_; }
   // Runs `work` on an event loop (for results that arrive on other threads).

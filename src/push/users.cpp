@@ -54,11 +54,12 @@ void Users::attach() {
   nsp_.on_disconnect([this](Socket& socket, std::string_view) {
     if (presence_ && !uid_of(socket).empty()) presence_->logged_out(std::string(uid_of(socket)), socket.id());
   });
-  nsp_.on_server_side("herald:kick", [this](Json& args) -> Json {
-    if (args.empty() || !args[0].is_object()) return nullptr;
-    const Json& kick = args[0];
-    kick_local(kick.value("uid", ""), kick.value("seq", 0ULL), kick.value("socketId", ""));
-    return nullptr;
+  nsp_.on_server_side("herald:kick", [this](Json& args, const socketio::Namespace::ServerSideReply& reply) {
+    if (!args.empty() && args[0].is_object()) {
+      const Json& kick = args[0];
+      kick_local(kick.value("uid", ""), kick.value("seq", 0ULL), kick.value("socketId", ""));
+    }
+    if (reply) reply(nullptr);
   });
   nsp_.on_connection([this](const std::shared_ptr<Socket>& socket) {
     auto found = socket->auth().find("uid");

@@ -105,6 +105,10 @@ class ConnectionImpl final : public Connection {
     if (patterns_.insert(pattern).second && writable_) send_subscription("PSUBSCRIBE", pattern);
   }
 
+  void unsubscribe(const std::string& channel) override {
+    if (channels_.erase(channel) > 0 && writable_) send_subscription("UNSUBSCRIBE", channel);
+  }
+
   void on_message(MessageHandler handler) override { message_handler_ = std::move(handler); }
   void on_state(StateHandler handler) override { state_handler_ = std::move(handler); }
 

@@ -84,6 +84,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // re-issued after every reconnect.
   virtual void subscribe(const std::string& channel) = 0;
   virtual void psubscribe(const std::string& pattern) = 0;
+  // Leaves a channel (and stops re-issuing it after reconnects).
+  virtual void unsubscribe(const std::string& channel) = 0;
   virtual void on_message(MessageHandler handler) = 0;
   virtual void on_state(StateHandler handler) = 0;
 

@@ -34,6 +34,9 @@ class RemoteAdapter {
                              std::function<void(std::vector<SocketInfo>& sockets, bool complete)> done) = 0;
   // Runs the namespace's server-side handler for data[0] on every other node.
   virtual void server_side_emit(const Json& data) = 0;
+  // The same, asking every other node for a reply; `done` runs on the calling loop.
+  virtual void server_side_emit_with_ack(const Json& data, std::chrono::milliseconds timeout,
+                                         std::function<void(std::vector<Json>& replies, bool complete)> done) = 0;
   // False while the other nodes cannot be reached (Redis down): operations reach this node only.
   virtual bool reachable() const = 0;
 };

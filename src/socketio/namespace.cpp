@@ -224,13 +224,29 @@ Target Namespace::remote_target(std::vector<std::string> rooms, std::vector<std:
   return target;
 }
 
-Json Namespace::server_side_received(Json& data) {
-  if (!data.is_array() || data.empty() || !data[0].is_string()) return nullptr;
-  auto found = server_side_handlers_.find(data[0].get<std::string>());
-  if (found == server_side_handlers_.end()) return nullptr;
+bool Namespace::server_side_received(Json& data, ServerSideReply reply) {
+  // An event nobody here handles is still answered (null), so a sender waiting for every node's
+  // reply is not kept waiting by this one.
+  auto found = data.is_array() && !data.empty() && data[0].is_string()
+                   ? server_side_handlers_.find(data[0].get<std::string>())
+                   : server_side_handlers_.end();
+  if (found == server_side_handlers_.end()) {
+    if (reply) reply(nullptr);
+    return false;
+  }
   Json args = Json::array();
   for (size_t i = 1; i < data.size(); ++i) args.push_back(std::move(data[i]));
-  return found->second(args);
+  found->second(args, std::move(reply));
+  return true;
+}
+
+void Namespace::server_side_emit_with_ack(const Json& data, std::chrono::milliseconds timeout,
+                                          std::function<void(std::vector<Json>& replies, bool complete)> done) {
+  if (!adapter_) {
+    std::vector<Json> none;
+    return done(none, true);
+  }
+  adapter_->server_side_emit_with_ack(data, timeout, std::move(done));
 }
 
 size_t Namespace::origin_loop() {

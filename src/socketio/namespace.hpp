@@ -146,16 +146,22 @@ class Namespace {
   void set_filter_factory(FilterFactory factory) { filter_factory_ = std::move(factory); }
   // Rebuilds a target that came from another node.
   Target remote_target(std::vector<std::string> rooms, std::vector<std::string> except, Json flags) const;
-  // Server-side events (Node's serverSideEmit): run for events from other nodes. The returned value
-  // answers a sender that asked for an acknowledgement (null: none).
-  using ServerSideHandler = std::function<Json(Json& args)>;
+  // Server-side events (Node's serverSideEmit): run for events from other nodes. When the sender
+  // asked for acknowledgements `reply` is set, and the handler must call it once, from any thread.
+  using ServerSideReply = std::function<void(Json)>;
+  using ServerSideHandler = std::function<void(Json& args, ServerSideReply reply)>;
   void on_server_side(std::string event, ServerSideHandler handler) {
     server_side_handlers_[std::move(event)] = std::move(handler);
   }
-  Json server_side_received(Json& data);
+  // False when no handler takes data[0].
+  bool server_side_received(Json& data, ServerSideReply reply);
   void server_side_emit(const Json& data) {
     if (adapter_) adapter_->server_side_emit(data);
   }
+  // As server_side_emit, then `done` gets every other node's reply on the calling loop; `complete`
+  // is false when some node did not answer within `timeout` (or the cluster is unreachable).
+  void server_side_emit_with_ack(const Json& data, std::chrono::milliseconds timeout,
+                                 std::function<void(std::vector<Json>& replies, bool complete)> done);
   void post_to_loop(size_t loop, std::function<void()> work);
 
   const std::vector<Middleware>& middlewares() const { return middlewares_; }

@@ -273,8 +273,7 @@ describe("rooms joined at login (PUT /api/v1/users/<uid>/rooms)", () => {
   });
 
   it("a '+' in the uid path segment is the character '+', not a space", T, async () => {
-    // BUG: the uid segment of /api/v1/users/<uid> is decoded like a form value ('+' -> ' '):
-    // GET /api/v1/users/a+b reports uid "a b" offline while "a+b" is logged in.
+    // A path segment is percent-decoded only: '+' stays '+' (it means a space in form values only).
     const uid = `a+b${uniq()}`;
     await users.login(server, uid);
     const encoded = await call(server, `/api/v1/users/${encodeURIComponent(uid)}`, undefined, { method: "GET" });

@@ -388,6 +388,34 @@ TEST_F(RedisConnectionTest, SubscribeReceivesPublishedMessages) {
   EXPECT_EQ(subscriber->state(), State::Connected);
 }
 
+TEST_F(RedisConnectionTest, UnsubscribeLeavesTheChannelAndKeepsTheOthers) {
+  auto subscriber = Connection::create(loop_, server_->endpoint(), fast_options());
+  std::vector<Message> messages;
+  collect_messages(*subscriber, messages);
+  subscriber->subscribe("news");
+  subscriber->subscribe("sport");
+  subscriber->unsubscribe("sport");  // before the connection: never subscribed
+  subscriber->start();
+  auto publisher = connect();
+  ASSERT_TRUE(wait_for([&] { return subscriber->state() == State::Connected; }));
+  auto numsub = [&](const std::string& channel) {
+    return call(*publisher, {"PUBSUB", "NUMSUB", channel}).elements.at(1).integer;
+  };
+  EXPECT_EQ(numsub("news"), 1);
+  EXPECT_EQ(numsub("sport"), 0);
+
+  subscriber->subscribe("sport");
+  ASSERT_TRUE(wait_for([&] { return numsub("sport") == 1; }));
+  subscriber->unsubscribe("news");  // while connected: UNSUBSCRIBE at once
+  ASSERT_TRUE(wait_for([&] { return numsub("news") == 0; }));
+  subscriber->unsubscribe("news");  // not subscribed: nothing changes
+  EXPECT_EQ(call(*publisher, {"PUBLISH", "news", "lost"}).integer, 0);
+  EXPECT_EQ(call(*publisher, {"PUBLISH", "sport", "goal"}).integer, 1);
+  ASSERT_TRUE(wait_for([&] { return messages.size() == 1; }));
+  EXPECT_EQ(messages[0].channel, "sport");
+  EXPECT_EQ(subscriber->state(), State::Connected);
+}
+
 TEST_F(RedisConnectionTest, PatternSubscriptionGivesPatternAndChannel) {
   auto subscriber = Connection::create(loop_, server_->endpoint(), fast_options());
   std::vector<Message> messages;

@@ -1,33 +1,25 @@
 // Operator alerts by e-mail (SMTP, as the seed's monit.js sent them) and/or a JSON webhook. One
 // alert per kind of failure until it heals, then one "recovered" notice: an outage of a minute
-// gives two messages, not thousands. Sending happens on a background thread (libcurl).
+// gives two messages, not thousands. Each channel sends on its own background thread (libcurl),
+// so a mail server that hangs does not delay the webhook, nor the other way round.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
-namespace herald::notify {
+#include "notify/alert_channel.hpp"
+#include "notify/alert_config.hpp"
 
-struct AlertConfig {
-  std::string smtp_url;          // smtp://host:port (STARTTLS per smtp_tls) or smtps://host:port
-  std::string smtp_tls = "try";  // off, try, on: STARTTLS on smtp://
-  bool smtp_insecure = false;    // accept any certificate (test servers)
-  std::string smtp_user;
-  std::string smtp_pass;
-  std::string from;
-  std::vector<std::string> to;
-  std::string webhook;  // POSTed {kind, state, text, node, time}
-  std::string node;     // names this process in messages
-};
+namespace herald::notify {
 
 class Alerter {
  public:
   explicit Alerter(AlertConfig config);
+  // Waits for the attempts in flight (at most one timeout); what is still queued is tried only
+  // within that time, so call flush() first to be sure everything went out.
   ~Alerter();
   Alerter(const Alerter&) = delete;
   Alerter& operator=(const Alerter&) = delete;
@@ -40,28 +32,17 @@ class Alerter {
   // Sends one message as is (`state` "alert" or "recovered"), for callers that deduplicate
   // themselves (the supervisor).
   void send(const std::string& kind, const std::string& state, const std::string& text);
-  // Waits until everything queued has been tried (for tests and for `herald monitor` at exit).
+  // Waits until everything queued on every channel has been tried (for tests and for
+  // `herald monitor` at exit).
   void flush();
 
  private:
-  struct Message {
-    std::string kind;
-    std::string state;  // "alert" or "recovered"
-    std::string text;
-  };
-  void run();
-  void send_mail(const Message& message);
-  void send_webhook(const Message& message);
+  void queue(const AlertMessage& message);  // to every channel; with mutex_ held, so in order
 
-  AlertConfig config_;
+  const AlertConfig config_;
   std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable idle_;
-  std::deque<Message> queue_;
   std::set<std::string> raised_;
-  bool busy_ = false;
-  bool stopping_ = false;
-  std::thread worker_;
+  std::vector<std::unique_ptr<AlertChannel>> channels_;  // after config_: they use it
 };
 
 }  // namespace herald::notify

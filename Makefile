@@ -14,7 +14,7 @@ BUILD_PACKAGES := cmake ninja-build g++ ccache pkg-config libboost-dev libboost-
 TEST_PACKAGES := googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev \
   redis-server haproxy
 
-.PHONY: all build run test deps test-deps unit fuzz integration format tidy clean
+.PHONY: all build run test deps test-deps unit fuzz integration sanitize sanitize-address sanitize-thread format tidy clean
 
 all: build
 
@@ -48,7 +48,7 @@ build: deps $(BUILD)/build.ninja
 run: build
 	./$(BUILD)/herald $(ARGS)
 
-test: test-deps build unit fuzz integration
+test: test-deps build unit fuzz integration sanitize
 	@echo "All tests passed."
 
 unit:
@@ -72,6 +72,36 @@ fuzz:
 integration: build
 	npm test
 
+# Sanitizer builds (Debug -O1) run the tests that drive the server's threads: every loop,
+# cross-loop moves, receipts, clusters, shutdown. AddressSanitizer + UBSan take the unit tests, the
+# echo_server protocol suites and the herald tests; ThreadSanitizer, the costliest build, takes
+# herald and its threaded tests.
+ASAN_TESTS := tests/integration/client-upgrade.test.mjs tests/integration/engineio-protocol.test.mjs \
+  tests/integration/socketio-protocol.test.mjs tests/integration/herald-binary.test.mjs \
+  tests/integration/push-receipts.test.mjs tests/integration/push-users.test.mjs \
+  tests/integration/cluster-push.test.mjs
+TSAN_TESTS := tests/integration/herald-binary.test.mjs tests/integration/push-receipts.test.mjs \
+  tests/integration/push-users.test.mjs tests/integration/cluster-push.test.mjs
+
+sanitize: sanitize-address sanitize-thread
+
+sanitize-address:
+	@[ -f build-asan/build.ninja ] || cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DHERALD_SANITIZE=address,undefined
+	cmake --build build-asan -j $(JOBS) --target herald echo_server unit_tests
+	@echo "== unit tests under AddressSanitizer + UBSan"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit_tests --gtest_brief=1
+	@echo "== integration tests under AddressSanitizer + UBSan"
+	HERALD_BIN=build-asan/herald ECHO_SERVER=build-asan/echo_server \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  node --test --test-concurrency=1 $(ASAN_TESTS)
+
+sanitize-thread:
+	@[ -f build-tsan/build.ninja ] || cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DHERALD_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS) --target herald
+	@echo "== integration tests under ThreadSanitizer"
+	HERALD_BIN=build-tsan/herald TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  node --test --test-concurrency=1 $(TSAN_TESTS)
+
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'examples/*.cpp' 'tests/*.cpp' 'tools/*.cpp' 'tools/*.hpp')
 
@@ -79,4 +109,4 @@ tidy: $(BUILD)/build.ninja
 	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'src/*.cpp' 'examples/*.cpp')
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) build-asan build-tsan

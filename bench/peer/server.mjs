@@ -2,7 +2,7 @@
 // through Redis like pm2 + socket.io-redis), rebuilt small and clean so herald-bench can measure
 // Herald against a good Node implementation of the same service. It is not part of the product.
 //
-//   node bench/peer/server.mjs [--port 1994] [--namespace /] [--redis redis://127.0.0.1:6379]
+//   node bench/peer/server.mjs [--host 127.0.0.1] [--port 1994] [--namespace /] [--redis redis://127.0.0.1:6379]
 //
 // Socket: the client emits `login(uid)` (joins room uid, leaving a previous one) and `logout`;
 // the server emits `message(msgId, message)` with an ack callback.
@@ -19,6 +19,7 @@ import { Server } from 'socket.io';
 
 const { values: options } = parseArgs({
   options: {
+    host: { type: 'string' }, // default: every address, as Node's listen does
     port: { type: 'string', default: '1994' },
     namespace: { type: 'string', default: '/' },
     redis: { type: 'string' },
@@ -110,7 +111,7 @@ namespace.on('connection', (socket) => {
   };
 });
 
-server.listen(Number(options.port), () => {
-  console.log(`peer listening on ${options.port}, namespace ${namespaceName}${options.redis ? `, redis ${options.redis}` : ''}`);
+server.listen(Number(options.port), options.host, () => {
+  console.log(`peer listening on ${options.host ?? '*'}:${options.port}, namespace ${namespaceName}${options.redis ? `, redis ${options.redis}` : ''}`);
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0));

@@ -7,12 +7,12 @@ import assert from "node:assert/strict";
 import { fork, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "redis";
 import { NSP, call, eventually, startHerald } from "./herald.mjs";
+import { canConnect, killOnExit } from "./processes.mjs";
 import { freePort } from "./server.mjs";
 import { sleep, withTimeout } from "./wait.mjs";
 
@@ -22,37 +22,6 @@ export const HEARTBEAT_MS = 200;
 export const REQUEST_CHANNEL = `socket.io-request#${NSP}#`;
 
 const LIB_DIR = path.dirname(fileURLToPath(import.meta.url));
-const children = new Set();
-process.on("exit", () => {
-  for (const child of children) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-});
-
-function track(child) {
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  return child;
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: "127.0.0.1", port });
-    const done = (ok) => {
-      sock.removeAllListeners();
-      sock.on("error", () => {});
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(500, () => done(false));
-    sock.once("connect", () => done(true));
-    sock.once("error", () => done(false));
-  });
-}
 
 async function waitListening(port, child, what, output, timeout = 5000) {
   const deadline = Date.now() + timeout;
@@ -88,7 +57,7 @@ export async function startRedis() {
     child: null,
     output: "",
     async start() {
-      const child = track(
+      const child = killOnExit(
         spawn(REDIS_SERVER, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
           stdio: ["ignore", "pipe", "pipe"],
         }),
@@ -318,7 +287,7 @@ listen stats
   const file = path.join(dir, "haproxy.cfg");
   fs.writeFileSync(file, config);
   let output = "";
-  const child = track(spawn(HAPROXY, ["-f", file, "-db"], { stdio: ["ignore", "pipe", "pipe"] }));
+  const child = killOnExit(spawn(HAPROXY, ["-f", file, "-db"], { stdio: ["ignore", "pipe", "pipe"] }));
   child.stdout.setEncoding("utf8");
   child.stderr.setEncoding("utf8");
   child.stdout.on("data", (d) => (output = (output + d).slice(-8000)));
@@ -366,7 +335,7 @@ listen stats
 export async function startNodePeer(redis) {
   const port = await freePort();
   let output = "";
-  const child = track(
+  const child = killOnExit(
     fork(path.join(LIB_DIR, "node-peer.mjs"), [String(port), redis.url, NSP], {
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "advanced", // Buffers cross as Buffers

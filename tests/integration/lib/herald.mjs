@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { io } from "socket.io-client";
+import { canConnect, killOnExit } from "./processes.mjs";
 import { REPO_ROOT, freePort } from "./server.mjs";
 import { WAIT, sleep, waitForEvent, withTimeout } from "./wait.mjs";
 
@@ -25,32 +25,6 @@ const MAX_CAPTURE = 64 * 1024;
 function heraldCommand() {
   const bin = (process.env.HERALD_BIN ?? "").trim() || "build/herald";
   return bin.includes("/") && !path.isAbsolute(bin) ? path.resolve(REPO_ROOT, bin) : bin;
-}
-
-const running = new Set();
-process.on("exit", () => {
-  for (const child of running) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-});
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: "127.0.0.1", port });
-    const done = (ok) => {
-      sock.removeAllListeners();
-      sock.on("error", () => {});
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(500, () => done(false));
-    sock.once("connect", () => done(true));
-    sock.once("error", () => done(false));
-  });
 }
 
 /**
@@ -74,7 +48,7 @@ export async function startHerald(extraArgs = []) {
     ...extraArgs.map(String),
   ];
   const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  running.add(child);
+  killOnExit(child);
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stdout.setEncoding("utf8");
@@ -90,7 +64,6 @@ export async function startHerald(extraArgs = []) {
   const exitPromise = new Promise((resolve) => {
     child.once("exit", (code, signal) => {
       exitInfo = { code, signal };
-      running.delete(child);
       resolve(exitInfo);
     });
   });

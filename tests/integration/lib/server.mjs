@@ -12,6 +12,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { canConnect, killOnExit } from "./processes.mjs";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
@@ -82,32 +83,6 @@ export function freePort() {
   });
 }
 
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: "127.0.0.1", port });
-    const done = (ok) => {
-      sock.removeAllListeners();
-      sock.on("error", () => {});
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(500, () => done(false));
-    sock.once("connect", () => done(true));
-    sock.once("error", () => done(false));
-  });
-}
-
-const running = new Set();
-process.on("exit", () => {
-  for (const child of running) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-});
-
 /**
  * Starts the echo server with `--port <free port>` plus `extraArgs`, and
  * resolves once 127.0.0.1:<port> accepts TCP connections.
@@ -132,7 +107,7 @@ export async function startEchoServer(extraArgs = []) {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  running.add(child);
+  killOnExit(child);
 
   let stderr = "";
   let stdout = "";
@@ -151,7 +126,6 @@ export async function startEchoServer(extraArgs = []) {
   const exitPromise = new Promise((resolve) => {
     child.once("exit", (code, signal) => {
       exitInfo = { code, signal };
-      running.delete(child);
       resolve(exitInfo);
     });
   });

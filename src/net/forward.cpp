@@ -23,9 +23,9 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 constexpr auto kConnectTimeout = std::chrono::seconds(3);
-constexpr size_t kHeaderLimit = 16 * 1024;
+constexpr size_t kHeaderLimit = size_t{16} * 1024;
 // The owner is a peer of this cluster and bounds a polling body by maxPayload (at most 1 GiB).
-constexpr uint64_t kBodyLimit = (uint64_t{1} << 30) + 64 * 1024;
+constexpr uint64_t kBodyLimit = (uint64_t{1} << 30) + uint64_t{64} * 1024;
 
 // Headers about one connection, not the message: each hop sets its own. (The body goes out with
 // the header, so an Expect: 100-continue has nothing left to ask.)
@@ -54,8 +54,10 @@ bool hop_by_hop(http::field field) {
 
 std::string serialize(const HttpRequest& request) {
   std::string bytes = request.method + " " + request.target + " HTTP/1.1\r\n";
-  for (const auto& [name, value] : request.headers)
-    if (!hop_by_hop(name)) bytes += name + ": " + value + "\r\n";
+  for (const auto& [name, value] : request.headers) {
+    if (hop_by_hop(name)) continue;
+    bytes.append(name).append(": ").append(value).append("\r\n");
+  }
   // The body was read whole (and de-chunked): its length is known.
   if (!request.body.empty() || (request.method != "GET" && request.method != "HEAD"))
     bytes += "content-length: " + std::to_string(request.body.size()) + "\r\n";

@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstring>
 #include <string>
 
 #include "notify/mail_message.hpp"
@@ -20,7 +19,8 @@ struct Payload {
 size_t read_payload(char* buffer, size_t size, size_t count, void* user) {
   auto* payload = static_cast<Payload*>(user);
   size_t n = std::min(size * count, payload->data.size() - payload->offset);
-  std::memcpy(buffer, payload->data.data() + payload->offset, n);
+  // libcurl takes a byte count: no terminating NUL.
+  std::copy_n(payload->data.data() + payload->offset, n, buffer);
   payload->offset += n;
   return n;
 }

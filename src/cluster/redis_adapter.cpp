@@ -177,67 +177,75 @@ void RedisAdapter::fetch_sockets(const Target& target,
                                  std::function<void(std::vector<SocketInfo>& sockets, bool complete)> done) {
   Json request{
       {"uid", cluster_.uid()}, {"type", static_cast<int>(RequestType::RemoteFetch)}, {"opts", opts_json(target)}};
-  cluster_.post([self = shared_from_this(), request = std::move(request), done = std::move(done)]() mutable {
-    self->server_count([self, request = std::move(request), done = std::move(done)](size_t count, bool ok) mutable {
-      std::vector<SocketInfo> none;
-      if (!ok) return done(none, false);
-      if (count <= 1) return done(none, true);
-      std::string request_id = engineio::random_id().substr(0, 6);
-      request["requestId"] = request_id;
-      auto fetch = std::make_shared<FetchRequest>();
-      fetch->awaiting = count - 1;
-      fetch->done = std::move(done);
-      fetch->timer = std::make_unique<boost::asio::steady_timer>(self->cluster_.pool().loop(Cluster::kRedisLoop),
-                                                                 self->cluster_.config().requests_timeout);
-      fetch->timer->async_wait([self, request_id](const boost::system::error_code& ec) {
-        if (ec) return;
-        auto found = self->fetch_requests_.find(request_id);
-        if (found == self->fetch_requests_.end()) return;
-        auto pending = found->second;
-        self->fetch_requests_.erase(found);
-        spdlog::warn("cluster: fetchSockets timed out with {} nodes silent", pending->awaiting);
-        pending->done(pending->sockets, false);
-      });
-      self->fetch_requests_[request_id] = fetch;
-      self->cluster_.publish(self->request_channel_, request.dump());
-    });
+  auto collect = [done = std::move(done)](std::vector<Json>& responses, bool complete) {
+    std::vector<SocketInfo> found;
+    for (const auto& response : responses) {
+      auto sockets = response.find("sockets");
+      if (sockets == response.end() || !sockets->is_array()) continue;
+      for (const auto& item : *sockets) {
+        if (item.is_string()) {
+          found.push_back(SocketInfo{item.get<std::string>(), nullptr});
+        } else if (item.is_object()) {
+          found.push_back(SocketInfo{item.value("id", ""), item.value("data", Json()),
+                                     string_list(item.value("rooms", Json::array())), item.value("handshake", Json())});
+        }
+      }
+    }
+    done(found, complete);
+  };
+  cluster_.post([self = shared_from_this(), request = std::move(request), collect = std::move(collect)]() mutable {
+    self->gather(std::move(request), self->cluster_.config().requests_timeout,
+                 Gathering{"fetchSockets", -1, {}, 0, std::move(collect), nullptr});
   });
 }
 
 void RedisAdapter::server_side_emit_with_ack(const Json& data, std::chrono::milliseconds timeout,
                                              std::function<void(std::vector<Json>& replies, bool complete)> done) {
-  auto emit = std::make_shared<EmitRequest>();
-  emit->origin = socketio::Namespace::origin_loop();
-  emit->done = std::move(done);
   Json request{{"uid", cluster_.uid()}, {"type", static_cast<int>(RequestType::ServerSideEmit)}, {"data", data}};
-  cluster_.post([self = shared_from_this(), request = std::move(request), emit, timeout]() mutable {
-    self->server_count([self, request = std::move(request), emit, timeout](size_t count, bool ok) mutable {
-      if (!ok || count <= 1) {
-        self->cluster_.pool().post(emit->origin, [emit, ok] { emit->done(emit->replies, ok); });
-        return;
-      }
-      std::string request_id = engineio::random_id().substr(0, 6);
-      request["requestId"] = request_id;
-      emit->awaiting = count - 1;
-      emit->timer =
-          std::make_unique<boost::asio::steady_timer>(self->cluster_.pool().loop(Cluster::kRedisLoop), timeout);
-      emit->timer->async_wait([self, request_id](const boost::system::error_code& ec) {
-        if (!ec) self->finish_emit(request_id, false);
-      });
-      self->emit_requests_[request_id] = emit;
-      self->cluster_.publish(self->request_channel_, request.dump(-1, ' ', false, Json::error_handler_t::replace));
+  size_t origin = socketio::Namespace::origin_loop();
+  auto collect = [self = shared_from_this(), origin, done = std::move(done)](std::vector<Json>& responses,
+                                                                             bool complete) mutable {
+    std::vector<Json> replies;
+    for (auto& response : responses) replies.push_back(response.value("data", Json()));
+    self->cluster_.pool().post(origin, [done = std::move(done), replies = std::move(replies), complete]() mutable {
+      done(replies, complete);
     });
-  });
+  };
+  cluster_.post(
+      [self = shared_from_this(), request = std::move(request), timeout, collect = std::move(collect)]() mutable {
+        self->gather(
+            std::move(request), timeout,
+            Gathering{
+                "server-side emit", static_cast<int>(RequestType::ServerSideEmit), {}, 0, std::move(collect), nullptr});
+      });
 }
 
-void RedisAdapter::finish_emit(const std::string& request_id, bool complete) {
-  auto found = emit_requests_.find(request_id);
-  if (found == emit_requests_.end()) return;
-  auto emit = found->second;
-  emit_requests_.erase(found);
-  emit->timer->cancel();
-  if (!complete) spdlog::warn("cluster: server-side emit timed out with {} nodes silent", emit->awaiting);
-  cluster_.pool().post(emit->origin, [emit, complete] { emit->done(emit->replies, complete); });
+void RedisAdapter::gather(Json request, std::chrono::milliseconds timeout, Gathering gathering) {
+  auto pending = std::make_shared<Gathering>(std::move(gathering));
+  server_count(
+      [self = shared_from_this(), request = std::move(request), timeout, pending](size_t count, bool ok) mutable {
+        if (!ok || count <= 1) return pending->done(pending->responses, ok);
+        std::string request_id = engineio::random_id().substr(0, 6);
+        request["requestId"] = request_id;
+        pending->awaiting = count - 1;
+        pending->timer =
+            std::make_unique<boost::asio::steady_timer>(self->cluster_.pool().loop(Cluster::kRedisLoop), timeout);
+        pending->timer->async_wait([self, request_id](const boost::system::error_code& ec) {
+          if (!ec) self->finish_gathering(request_id, false);
+        });
+        self->gatherings_[request_id] = pending;
+        self->cluster_.publish(self->request_channel_, request.dump(-1, ' ', false, Json::error_handler_t::replace));
+      });
+}
+
+void RedisAdapter::finish_gathering(const std::string& request_id, bool complete) {
+  auto found = gatherings_.find(request_id);
+  if (found == gatherings_.end()) return;
+  auto pending = found->second;
+  gatherings_.erase(found);
+  pending->timer->cancel();
+  if (!complete) spdlog::warn("cluster: {} timed out with {} nodes silent", pending->what, pending->awaiting);
+  pending->done(pending->responses, complete);
 }
 
 bool RedisAdapter::reachable() const { return cluster_.reachable(); }
@@ -472,30 +480,11 @@ void RedisAdapter::on_response(Json& response) {
     }
     return;
   }
-  if (auto found = emit_requests_.find(request_id); found != emit_requests_.end()) {
-    if (response.value("type", -1) != static_cast<int>(RequestType::ServerSideEmit)) return;
-    auto emit = found->second;
-    emit->replies.push_back(response.value("data", Json()));
-    if (--emit->awaiting == 0) finish_emit(request_id, true);
-    return;
-  }
-  if (auto found = fetch_requests_.find(request_id); found != fetch_requests_.end()) {
-    auto fetch = found->second;
-    if (auto sockets = response.find("sockets"); sockets != response.end() && sockets->is_array()) {
-      for (auto& item : *sockets) {
-        if (item.is_string()) {
-          fetch->sockets.push_back(SocketInfo{item.get<std::string>(), nullptr});
-        } else if (item.is_object()) {
-          fetch->sockets.push_back(SocketInfo{item.value("id", ""), item.value("data", Json()),
-                                              string_list(item.value("rooms", Json::array())),
-                                              item.value("handshake", Json())});
-        }
-      }
-    }
-    if (--fetch->awaiting > 0) return;
-    fetch_requests_.erase(found);
-    fetch->timer->cancel();
-    fetch->done(fetch->sockets, true);
+  if (auto found = gatherings_.find(request_id); found != gatherings_.end()) {
+    auto pending = found->second;
+    if (pending->response_type >= 0 && response.value("type", -1) != pending->response_type) return;
+    pending->responses.push_back(std::move(response));
+    if (--pending->awaiting == 0) finish_gathering(request_id, true);
   }
 }
 

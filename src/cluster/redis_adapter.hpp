@@ -67,18 +67,15 @@ class RedisAdapter : public socketio::RemoteAdapter, public std::enable_shared_f
     size_t origin;
     std::chrono::steady_clock::time_point expires;
   };
-  struct FetchRequest {
-    std::vector<socketio::SocketInfo> sockets;
-    size_t awaiting;
-    std::function<void(std::vector<socketio::SocketInfo>&, bool)> done;
-    std::unique_ptr<boost::asio::steady_timer> timer;
-  };
-
-  struct EmitRequest {
-    std::vector<socketio::Json> replies;
-    size_t awaiting;
-    size_t origin;
-    std::function<void(std::vector<socketio::Json>&, bool)> done;
+  // A request every other server answers once (fetchSockets, serverSideEmit with ack): their
+  // responses are gathered until all have come or the timeout ends.
+  using GatherDone = std::function<void(std::vector<socketio::Json>& responses, bool complete)>;
+  struct Gathering {
+    const char* what;   // for the log
+    int response_type;  // the responses' `type`, or -1 when they carry none
+    std::vector<socketio::Json> responses;
+    size_t awaiting = 0;
+    GatherDone done;
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
 
@@ -91,7 +88,10 @@ class RedisAdapter : public socketio::RemoteAdapter, public std::enable_shared_f
   void fetch_request(const socketio::Json& request);
   void ack_broadcast_request(socketio::Json& request);
   void server_side_request(socketio::Json& request);
-  void finish_emit(const std::string& request_id, bool complete);
+  // Redis loop: publishes `request` with a fresh requestId and gathers the other servers'
+  // responses; `done` runs on the Redis loop (at once, with none, when there are no others).
+  void gather(socketio::Json request, std::chrono::milliseconds timeout, Gathering gathering);
+  void finish_gathering(const std::string& request_id, bool complete);
   void drop_expired_acks();
   // Counts the servers subscribed to the request channel (this one included).
   void server_count(std::function<void(size_t count, bool ok)> done);
@@ -105,8 +105,7 @@ class RedisAdapter : public socketio::RemoteAdapter, public std::enable_shared_f
   std::string response_channel_;
   std::string specific_response_channel_;
   std::unordered_map<std::string, AckRequest> ack_requests_;
-  std::unordered_map<std::string, std::shared_ptr<FetchRequest>> fetch_requests_;
-  std::unordered_map<std::string, std::shared_ptr<EmitRequest>> emit_requests_;
+  std::unordered_map<std::string, std::shared_ptr<Gathering>> gatherings_;
 };
 
 // Socket.IO packets as the Node adapter carries them: {type, data, nsp[, id]}.

@@ -10,15 +10,12 @@ import { after, afterEach, before, describe, it } from "node:test";
 import {
   httpOnce,
   metric,
-  quitClient,
-  redisClient,
   routes,
+  startCluster,
   startHAProxy,
   startNodes,
-  startRedis,
   waitReady,
   waitRouting,
-  waitServers,
 } from "./lib/cluster.mjs";
 import { NSP, PushUser, Users, call, eventually, seedOk, sleep, uniq } from "./lib/herald.mjs";
 import { PollingSession, eioQuery } from "./lib/raw.mjs";
@@ -27,6 +24,7 @@ const PING_INTERVAL_MS = 300;
 const PING_TIMEOUT_MS = 300;
 const T = { timeout: 10_000 };
 
+let cluster;
 let redis;
 let client;
 let A;
@@ -36,11 +34,9 @@ const users = new Users();
 const flags = ["--ping-interval-ms", PING_INTERVAL_MS, "--ping-timeout-ms", PING_TIMEOUT_MS];
 
 before(async () => {
-  redis = await startRedis();
-  client = await redisClient(redis);
-  [A, B] = await startNodes(redis, 2, flags);
-  await waitServers(client, 2);
-  await waitReady([A, B]);
+  cluster = await startCluster(2, flags);
+  ({ redis, client } = cluster);
+  [A, B] = cluster.nodes;
 });
 
 afterEach(async () => {
@@ -61,9 +57,7 @@ afterEach(async () => {
 after(async () => {
   users.closeAll();
   await proxy?.stop();
-  await quitClient(client);
-  await Promise.all([A?.stop(), B?.stop()]);
-  await redis?.stop();
+  await cluster?.stop();
 });
 
 /** Which node answered a request that went through HAProxy. */

@@ -10,7 +10,7 @@ import {
   quitClient,
   readiness,
   redisClient,
-  startNodes,
+  startReadyNodes,
   startRedis,
   waitReady,
   waitServers,
@@ -52,9 +52,7 @@ describe("presence of users in Redis", () => {
   let idA;
   let idB;
   before(async () => {
-    [A, B] = await startNodes(redis, 2);
-    await waitServers(client, 2);
-    await waitReady([A, B]);
+    [A, B] = await startReadyNodes(redis, client, 2);
     [idA, idB] = [await nodeId(A), await nodeId(B)];
     assert.notEqual(idA, idB);
   });
@@ -184,9 +182,7 @@ describe("a Redis restart", () => {
   let C;
   let D;
   before(async () => {
-    [C, D] = await startNodes(redis, 2);
-    await waitServers(client, 2);
-    await waitReady([C, D]);
+    [C, D] = await startReadyNodes(redis, client, 2);
   });
   after(async () => {
     users.closeAll();

@@ -5,10 +5,11 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { quitClient, redisClient, startNodes, startRedis, waitReady, waitServers } from "./lib/cluster.mjs";
+import { startCluster, startNodes, waitServers } from "./lib/cluster.mjs";
 import { T, Users, call, eventually, seedOk, sleep, uniq } from "./lib/herald.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 
+let cluster;
 let redis;
 let client; // a plain redis client for checking keys
 let A;
@@ -16,11 +17,9 @@ let B;
 const users = new Users();
 
 before(async () => {
-  redis = await startRedis();
-  client = await redisClient(redis);
-  [A, B] = await startNodes(redis, 2);
-  await waitServers(client, 2);
-  await waitReady([A, B]);
+  cluster = await startCluster(2);
+  ({ redis, client } = cluster);
+  [A, B] = cluster.nodes;
 });
 
 afterEach(async () => {
@@ -33,9 +32,7 @@ afterEach(async () => {
 
 after(async () => {
   users.closeAll();
-  await quitClient(client);
-  await Promise.all([A?.stop(), B?.stop()]);
-  await redis?.stop();
+  await cluster?.stop();
 });
 
 const sorted = (list) => [...list].sort();

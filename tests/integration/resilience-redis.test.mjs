@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { scrape } from "./lib/alerts.mjs";
-import { quitClient, readiness, redisClient, startNodes, startRedis, waitReady, waitServers } from "./lib/cluster.mjs";
+import { readiness, startCluster, waitReady } from "./lib/cluster.mjs";
 import { Users, call, performance, sleep, uniq } from "./lib/herald.mjs";
 
 // RESILIENCE_OUTAGE_MS=60000 gives the minute-long outage of the acceptance check.
@@ -17,6 +17,7 @@ const PUSH_TIMEOUT_MS = 2000; // the push's receipt timeout; no answer may take 
 const FETCH_TIMEOUT_MS = 4000;
 const HANG_MARGIN_MS = 300; // an answer later than the timeout plus this hung
 
+let cluster;
 let redis;
 let client;
 let A;
@@ -24,18 +25,14 @@ let B;
 const users = new Users();
 
 before(async () => {
-  redis = await startRedis();
-  client = await redisClient(redis);
-  [A, B] = await startNodes(redis, 2);
-  await waitServers(client, 2);
-  await waitReady([A, B]);
+  cluster = await startCluster(2);
+  ({ redis, client } = cluster);
+  [A, B] = cluster.nodes;
 });
 
 after(async () => {
   users.closeAll();
-  await quitClient(client);
-  await Promise.all([A?.stop(), B?.stop()]);
-  await redis?.stop();
+  await cluster?.stop();
 });
 
 /** One push through `api` ("seed" or "json") on `node` to `uid`; never throws. */

@@ -149,6 +149,34 @@ export async function startNodes(redis, count, extra = []) {
 }
 
 /** GET /ready of a node: { status, json }. */
+/** `count` herald nodes (with `flags`) on `redis`, once they joined (as `client` sees) and say ready. */
+export async function startReadyNodes(redis, client, count, flags = []) {
+  const nodes = await startNodes(redis, count, flags);
+  await waitServers(client, count);
+  await waitReady(nodes);
+  return nodes;
+}
+
+/**
+ * A test file's cluster: a private redis-server, a client on it for checking keys, and `count`
+ * herald nodes (with `flags`) that joined and say ready. stop() takes it all down.
+ */
+export async function startCluster(count = 2, flags = []) {
+  const redis = await startRedis();
+  const client = await redisClient(redis);
+  const nodes = await startReadyNodes(redis, client, count, flags);
+  return {
+    redis,
+    client,
+    nodes,
+    async stop() {
+      await quitClient(client);
+      await Promise.all(nodes.map((node) => node.stop()));
+      await redis.stop();
+    },
+  };
+}
+
 export async function readiness(node) {
   const res = await call(node, "/ready", undefined, { method: "GET", timeout: 2000 });
   return res.json ?? { status: `HTTP ${res.status}` };

@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import { io } from "socket.io-client";
+import { canConnect } from "./lib/processes.mjs";
 import { openEngineWebSocket, request } from "./lib/raw.mjs";
 import { REPO_ROOT, freePort } from "./lib/server.mjs";
 import { WAIT, sleep, waitForEvent, withTimeout } from "./lib/wait.mjs";
@@ -123,21 +124,6 @@ async function runToExit(args, { env, timeout = 3000 } = {}) {
     return { code: null, signal: null, stdout: h.stdout, stderr: h.stderr, running: true };
   }
   return { ...exit, stdout: h.stdout, stderr: h.stderr, running: false };
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    const done = (ok) => {
-      socket.removeAllListeners();
-      socket.on("error", () => {});
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
 }
 
 /** True if 127.0.0.1:port can be bound (nobody listens on it). */

@@ -16,6 +16,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { canConnect } from "./lib/processes.mjs";
 import { REPO_ROOT, freePort } from "./lib/server.mjs";
 import { sleep } from "./lib/wait.mjs";
 
@@ -175,21 +176,6 @@ function alive(pid) {
 // ---------------------------------------------------------------------------
 // Network helpers
 // ---------------------------------------------------------------------------
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    const done = (ok) => {
-      socket.removeAllListeners();
-      socket.on("error", () => {});
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
 
 function portIsFree(port) {
   return new Promise((resolve) => {

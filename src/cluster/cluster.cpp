@@ -29,9 +29,9 @@ Cluster::Cluster(net::LoopPool& pool, Config config)
 Cluster::~Cluster() = default;
 
 void Cluster::follow_command_link(redis::State state) {
+  // (Subscribing to a channel twice, or leaving one twice, changes nothing.)
+  if (state == redis::State::Connecting) return;
   bool answering = state == redis::State::Connected;
-  if (answering == answering_requests_ || state == redis::State::Connecting) return;
-  answering_requests_ = answering;
   for (const auto& adapter : adapters_) {
     if (answering)
       sub_->subscribe(adapter->request_channel());

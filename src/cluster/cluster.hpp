@@ -86,7 +86,6 @@ class Cluster {
   std::vector<std::shared_ptr<RedisAdapter>> adapters_;
   std::vector<std::function<void()>> on_connected_;
   bool was_connected_ = false;
-  bool answering_requests_ = true;
   std::unique_ptr<boost::asio::steady_timer> probe_timer_;
   int64_t latency_micros_ = -1;
   bool master_ = false;

@@ -85,9 +85,16 @@ void shut_down(net::LoopPool& pool, socketio::Server& io, std::vector<std::share
   pool.post(0, [check] { (*check)(); });
 }
 
-int run_server(const app::Settings& settings, const std::function<void()>& ready) {
+size_t thread_count(const app::Settings& settings) {
+  return settings.threads ? settings.threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// `listening_fds`: one listening socket per thread, inherited from the supervisor; empty to open
+// them here.
+int run_server(const app::Settings& settings, const std::function<void()>& ready,
+               const std::vector<int>& listening_fds) {
   auto limit = net::raise_fd_limit();
-  size_t threads = settings.threads ? settings.threads : std::max(1u, std::thread::hardware_concurrency());
+  size_t threads = thread_count(settings);
   // A few descriptors go to listeners, the event loops, Redis and logs.
   spdlog::info("open-file limit {} (hard {}): about {} concurrent connections", limit.soft, limit.hard,
                limit.soft > 64 + threads * 2 ? limit.soft - 64 - threads * 2 : 0);
@@ -121,7 +128,8 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
   health.attach(router);
   push_api.attach(router);
 
-  auto listeners = net::listen_on_every_loop(pool, router, settings.host, settings.port);
+  auto listeners = listening_fds.empty() ? net::listen_on_every_loop(pool, router, settings.host, settings.port)
+                                         : net::adopt_on_every_loop(pool, router, listening_fds);
   std::vector<std::shared_ptr<net::Listener>> internal;
   std::shared_ptr<cluster::SessionRouter> session_router;
   if (cluster) {
@@ -192,9 +200,23 @@ int main(int argc, char** argv) {
       alerter.send(kind, kind == "worker_recovered" ? "recovered" : "alert", text);
       alerter.flush();
     };
-    return app::supervise(options, [&settings](size_t, std::function<void()> ready) {
+    // Opened here, before any worker, so that they outlive every worker (see open_listening_socket).
+    try {
+      uint16_t port = settings->port;
+      options.inherited_fds.resize(settings->workers);
+      for (auto& fds : options.inherited_fds) {
+        for (size_t thread = 0; thread < thread_count(*settings); ++thread) {
+          fds.push_back(net::open_listening_socket(settings->host, port));
+          if (port == 0) port = net::local_port(fds.back());
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::critical("herald: cannot listen on {}:{}: {}", settings->host, settings->port, e.what());
+      return 1;
+    }
+    return app::supervise(options, [&settings, &options](size_t index, std::function<void()> ready) {
       try {
-        return run_server(*settings, ready);
+        return run_server(*settings, ready, options.inherited_fds[index]);
       } catch (const std::exception& e) {
         spdlog::critical("herald worker: {}", e.what());
         return 1;
@@ -202,7 +224,7 @@ int main(int argc, char** argv) {
     });
   }
   try {
-    return run_server(*settings, nullptr);
+    return run_server(*settings, nullptr, {});
   } catch (const std::exception& e) {
     spdlog::critical("herald: {}", e.what());
     return 1;

@@ -174,7 +174,7 @@ class Supervisor {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     // The parent may have died before prctl: then nobody would ever stop this worker.
     if (::getppid() != parent) ::_exit(1);
-    forget_parent_state();
+    forget_parent_state(index);
     ::signal(SIGHUP, SIG_IGN);
     ::setenv("HERALD_WORKER_INDEX", std::to_string(index).c_str(), 1);
     auto fd = std::make_shared<std::atomic<int>>(ready_fd);
@@ -200,8 +200,12 @@ class Supervisor {
     ::_exit(code);
   }
 
-  // In a forked child: drops what belongs to the supervisor.
-  void forget_parent_state() {
+  // In a forked child: drops what belongs to the supervisor, and the descriptors meant for other
+  // workers (all of them in a child that is no worker).
+  void forget_parent_state(std::optional<size_t> worker = std::nullopt) {
+    for (size_t i = 0; i < options_.inherited_fds.size(); ++i) {
+      if (i != worker) close_inherited(i);
+    }
     ::close(signal_fd_);
     for (const auto& [pid, child] : children_) {
       if (child.ready_fd >= 0) ::close(child.ready_fd);
@@ -241,6 +245,10 @@ class Supervisor {
     auto delay = next_backoff(slot);
     slot.restart_at = Clock::now() + delay;
     spdlog::warn("worker {} is not running; starting it in {} ms", index, delay.count());
+  }
+
+  void close_inherited(size_t index) {
+    for (int fd : options_.inherited_fds[index]) ::close(fd);
   }
 
   // --- Events -----------------------------------------------------------------------------------
@@ -545,6 +553,9 @@ class Supervisor {
     }
     stopping_ = true;
     reload_ = Reload{};
+    // The workers now take what is queued on their sockets and close them; nothing may keep a
+    // socket open past that, or connections would wait in it for a worker that never comes.
+    for (size_t i = 0; i < options_.inherited_fds.size(); ++i) close_inherited(i);
     for (auto& slot : slots_) slot.restart_at.reset();
     spdlog::info("received {}: stopping {} workers", signal_name(signal), children_.size());
     for (auto& [pid, child] : children_) {

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace herald::app {
 
@@ -26,6 +27,10 @@ struct SupervisorOptions {
   // null. It runs in a short-lived child process, so it may block or start threads (notify::Alerter
   // does) without making the supervisor's later forks unsafe; it cannot change the parent's state.
   std::function<void(const std::string& kind, const std::string& text)> alert;
+  // Descriptors opened for the workers (their listening sockets): worker i keeps inherited_fds[i]
+  // and closes the others. The supervisor holds them all until it shuts down, so they outlive every
+  // worker and pass from a worker to its replacement.
+  std::vector<std::vector<int>> inherited_fds;
 };
 
 // Runs in the parent process, which must not have started any thread (it forks). Forks

@@ -1,6 +1,9 @@
 #include "net/listener.hpp"
 
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/http_connection.hpp"
@@ -12,15 +15,17 @@ using tcp = asio::ip::tcp;
 Listener::Listener(LoopPool& pool, size_t loop, const HttpRouter& router)
     : pool_(pool), loop_(loop), router_(router), acceptor_(pool.loop(loop)) {}
 
-void Listener::listen(const std::string& host, uint16_t port) {
-  tcp::endpoint endpoint(asio::ip::make_address(host), port);
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  int one = 1;
-  if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-    throw boost::system::system_error(errno, boost::system::system_category(), "SO_REUSEPORT");
-  acceptor_.bind(endpoint);
-  acceptor_.listen(4096);
+void Listener::listen(const std::string& host, uint16_t port) { adopt(open_listening_socket(host, port)); }
+
+void Listener::adopt(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    int error = errno;
+    ::close(fd);
+    throw boost::system::system_error(error, boost::system::system_category(), "getsockname");
+  }
+  acceptor_.assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd);
 }
 
 uint16_t Listener::port() const { return acceptor_.local_endpoint().port(); }
@@ -29,9 +34,9 @@ void Listener::start() { accept(); }
 
 void Listener::stop() {
   // With SO_REUSEPORT every listener has a queue of its own, and closing it resets the connections
-  // still waiting there (the kernel moves them to another listener only with the
-  // net.ipv4.tcp_migrate_req sysctl). Take them first, so that a worker being replaced, or a
-  // node shutting down beside others, drops no client that already connected.
+  // still waiting there (see open_listening_socket). Take them first, so that a node shutting down
+  // beside others drops no client that already connected. (A socket inherited from the supervisor
+  // stays open after this; its queue then waits for the next worker.)
   boost::system::error_code ec;
   acceptor_.non_blocking(true, ec);
   size_t taken = 0;
@@ -73,6 +78,39 @@ void Listener::accept() {
 
 namespace herald::net {
 
+int open_listening_socket(const std::string& host, uint16_t port) {
+  tcp::endpoint endpoint(asio::ip::make_address(host), port);
+  asio::io_context unused;
+  tcp::acceptor acceptor(unused);
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  int one = 1;
+  if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    throw boost::system::system_error(errno, boost::system::system_category(), "SO_REUSEPORT");
+  acceptor.bind(endpoint);
+  acceptor.listen(4096);
+  return acceptor.release();
+}
+
+uint16_t local_port(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    throw boost::system::system_error(errno, boost::system::system_category(), "getsockname");
+  if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+}
+
+namespace {
+
+std::vector<std::shared_ptr<Listener>> start_every(LoopPool& pool, std::vector<std::shared_ptr<Listener>> listeners) {
+  for (size_t loop = 0; loop < listeners.size(); ++loop)
+    pool.post(loop, [listener = listeners[loop]] { listener->start(); });
+  return listeners;
+}
+
+}  // namespace
+
 std::vector<std::shared_ptr<Listener>> listen_on_every_loop(LoopPool& pool, const HttpRouter& router,
                                                             const std::string& host, uint16_t port) {
   std::vector<std::shared_ptr<Listener>> listeners;
@@ -82,9 +120,18 @@ std::vector<std::shared_ptr<Listener>> listen_on_every_loop(LoopPool& pool, cons
     if (port == 0) port = listener->port();
     listeners.push_back(listener);
   }
-  for (size_t loop = 0; loop < listeners.size(); ++loop)
-    pool.post(loop, [listener = listeners[loop]] { listener->start(); });
-  return listeners;
+  return start_every(pool, std::move(listeners));
+}
+
+std::vector<std::shared_ptr<Listener>> adopt_on_every_loop(LoopPool& pool, const HttpRouter& router,
+                                                           const std::vector<int>& fds) {
+  std::vector<std::shared_ptr<Listener>> listeners;
+  for (size_t loop = 0; loop < pool.size(); ++loop) {
+    auto listener = std::make_shared<Listener>(pool, loop, router);
+    listener->adopt(fds.at(loop));
+    listeners.push_back(listener);
+  }
+  return start_every(pool, std::move(listeners));
 }
 
 }  // namespace herald::net

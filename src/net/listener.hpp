@@ -1,5 +1,7 @@
-// Accepts TCP connections on one loop. Every loop opens its own acceptor on the same address with
+// Accepts TCP connections on one loop. Every loop has its own acceptor on the same address with
 // SO_REUSEPORT, so the kernel spreads new connections across loops (and across worker processes).
+// Under the supervisor the listening sockets are opened once by the supervisor and inherited by
+// the workers, so a worker that exits never closes one (see open_listening_socket).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -17,6 +19,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   Listener(LoopPool& pool, size_t loop, const HttpRouter& router);
   // Binds and listens; throws boost::system::system_error if the address cannot be used.
   void listen(const std::string& host, uint16_t port);
+  // Takes a listening socket made by open_listening_socket (in this or a parent process).
+  void adopt(int fd);
   void start();
   // Serves the connections already queued, then closes (on the listener's loop).
   void stop();
@@ -37,9 +41,26 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
 namespace herald::net {
 
+// A bound SO_REUSEPORT socket listening on host:port (close-on-exec). Throws
+// boost::system::system_error if the address cannot be used.
+//
+// Why the supervisor opens them: a listening socket has a queue of its own in its SO_REUSEPORT
+// group, and when its last descriptor closes the kernel resets every connection still queued or
+// half-open there (unless net.ipv4.tcp_migrate_req is set). If each worker opened its own, every
+// worker replaced by a reload would reset the clients that connected in its last instant. A socket
+// the supervisor keeps open outlives the worker: the worker that replaces it inherits the same
+// socket and accepts what is waiting.
+int open_listening_socket(const std::string& host, uint16_t port);
+// The port a bound socket got (for port 0).
+uint16_t local_port(int fd);
+
 // Opens one SO_REUSEPORT listener per loop on host:port and starts accepting. With port 0 the
 // first listener picks a port and the others share it.
 std::vector<std::shared_ptr<Listener>> listen_on_every_loop(LoopPool& pool, const HttpRouter& router,
                                                             const std::string& host, uint16_t port);
+
+// Starts accepting on listening sockets opened elsewhere, one per loop (fds.size() == pool.size()).
+std::vector<std::shared_ptr<Listener>> adopt_on_every_loop(LoopPool& pool, const HttpRouter& router,
+                                                           const std::vector<int>& fds);
 
 }  // namespace herald::net

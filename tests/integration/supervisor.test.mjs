@@ -369,7 +369,11 @@ describe("herald --workers 2", () => {
       const renewed = workersOf(h);
       assert.equal(renewed.length, WORKERS, `workers after the reload: ${renewed}`);
       assert.deepEqual(renewed.filter((pid) => initial.includes(pid)), [], `every worker replaced: ${initial} -> ${renewed}`);
-      assert.deepEqual(result.failures, [], `failed requests during the reload (${result.ok} succeeded)\n${h.describe()}`);
+      assert.deepEqual(
+        result.failures,
+        [],
+        `failed requests during the reload (${result.ok} succeeded): ${result.failures.slice(0, 5).join("; ")}\n${h.describe()}`,
+      );
       assert.ok(result.ok >= 20, `requests answered during the reload: ${result.ok}`);
       const answered = [...result.pids.keys()];
       for (const pid of renewed) assert.ok(answered.includes(pid), `new worker ${pid} answered (answers: ${answered})`);
@@ -436,11 +440,51 @@ describe("herald --workers 2", () => {
     });
   }
 
-  it("workers that die at start are restarted with a growing backoff; one crash-loop alert", { timeout: 30_000 }, async () => {
-    const webhook = await webhookReceiver();
+  it("a port in use stops the supervisor at once with a clear error, before any worker", { timeout: 20_000 }, async () => {
     const port = await freePort();
     const blocker = await occupy(port);
-    const h = spawnSupervisor(port, ["--alert-webhook", webhook.url]);
+    const h = spawnSupervisor(port);
+    try {
+      const exit = await Promise.race([h.exited, sleep(5000).then(() => null)]);
+      assert.deepEqual(exit, { code: 1, signal: null }, `exit of the supervisor\n${h.describe()}`);
+      assert.match(h.log, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: .*in use`, "i"), h.describe());
+      assert.doesNotMatch(h.log, /worker \d+ \(pid \d+\) started/, h.describe());
+    } finally {
+      await h.stop();
+      await blocker.close();
+    }
+  });
+
+  it("connections queued while a worker is gone wait for its replacement instead of being reset", { timeout: 30_000 }, async () => {
+    const h = await startSupervisor();
+    try {
+      // A stopped worker accepts nothing, so connections pile up in its sockets' queues; killing it
+      // then would reset them all if its sockets closed with it.
+      const victims = workersOf(h);
+      for (const pid of victims) process.kill(pid, "SIGSTOP");
+      const pending = Array.from({ length: 20 }, () => health(h.port, 5000).then(
+        ({ pid }) => ({ pid }),
+        (err) => ({ error: `${err.code ?? ""} ${err.message}` }),
+      ));
+      await sleep(300);
+      for (const pid of victims) process.kill(pid, "SIGKILL");
+      const results = await Promise.all(pending);
+      const errors = results.filter((r) => r.error).map((r) => r.error);
+      assert.deepEqual(errors, [], `requests made while no worker ran\n${h.describe()}`);
+      const served = new Set(results.map((r) => r.pid));
+      for (const pid of victims) assert.ok(!served.has(pid), `killed worker ${pid} answered nothing`);
+      assert.match(h.log, /was killed by SIGKILL; restarting in \d+ ms/);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it("workers that die at start are restarted with a growing backoff; one crash-loop alert", { timeout: 30_000 }, async () => {
+    const webhook = await webhookReceiver();
+    // Workers cannot open their own port for routed requests while something else holds it.
+    const internal = await freePort();
+    const blocker = await occupy(internal);
+    const h = spawnSupervisor(await freePort(), ["--alert-webhook", webhook.url, "--internal-port", internal]);
     try {
       await waitForLog(h, /crash loop:/, 10_000);
       await waitFor(() => webhook.received.length > 0, 5000, "the crash-loop webhook").catch((err) => {
@@ -477,9 +521,9 @@ describe("herald --workers 2", () => {
     { timeout: 90_000, skip: !SLOW && "takes about 45 s; set SUPERVISOR_SLOW_TESTS=1" },
     async () => {
       const webhook = await webhookReceiver();
-      const port = await freePort();
-      const blocker = await occupy(port);
-      const h = spawnSupervisor(port, ["--alert-webhook", webhook.url]);
+      const internal = await freePort();
+      const blocker = await occupy(internal);
+      const h = spawnSupervisor(await freePort(), ["--alert-webhook", webhook.url, "--internal-port", internal]);
       try {
         await waitForLog(h, /crash loop:/, 10_000);
         await blocker.close();

@@ -472,13 +472,13 @@ function splitCount(total, parts) {
 // Clients of one phase: one `herald-bench connect` per node URL (so a cluster's clients are split
 // across its nodes), with user ids prefix+index, prefix u (single) or a/b (one per node).
 class ClientGroup {
-  constructor(label, server, total, { rate = cfg.connectRate, minWorkers = 1, sourceIps, receiveTimeoutMs = 10000, expect, maxSeconds }) {
+  constructor(label, server, total, { rate = cfg.connectRate, minWorkers = 1, sourceIps, receiveTimeoutMs = 10000, expect, maxSeconds, uidPrefix = '' }) {
     this.label = label;
     this.total = total;
     this.parts = [];
     const counts = splitCount(total, server.connectUrls.length);
     server.connectUrls.forEach((url, i) => {
-      const prefix = server.connectUrls.length === 1 ? 'u' : String.fromCharCode(97 + i);
+      const prefix = uidPrefix + (server.connectUrls.length === 1 ? 'u' : String.fromCharCode(97 + i));
       const amount = counts[i];
       const workers = Math.max(Math.ceil(minWorkers / server.connectUrls.length), Math.ceil(amount / cfg.fdPerClientProcess));
       const output = path.join(outDir, `${label}-connect${server.connectUrls.length > 1 ? `-${prefix}` : ''}.json`);
@@ -603,9 +603,19 @@ async function perfStop() {
 // ---------------------------------------------------------------------------------------------
 // Phases
 
+const WARMUP_CLIENTS = 100;
+
 // 1-2: N clients connect, stay idle, are counted; RSS before and after.
 async function phaseIdle(server, label, redis) {
   const n = cfg.clients;
+  // The first connections touch code and per-thread buffers once, which is no memory per
+  // connection: a few warm-up clients connect first and stay, and RSS is read after them.
+  const warmup = new ClientGroup(`${label}-warmup`, server, WARMUP_CLIENTS, {
+    sourceIps: '127.0.0.3',
+    uidPrefix: 'w',
+    maxSeconds: Math.ceil(n / cfg.connectRate + cfg.idleSeconds + 300),
+  });
+  if (!(await warmup.waitConnected(60_000))) log(`${label}: not every warm-up client connected`);
   await sleep(500);
   const rssBefore = rssKiB(server.pids());
   const redisBefore = redis ? rssKiB([redis.entry.child.pid]) : null;
@@ -623,6 +633,7 @@ async function phaseIdle(server, label, redis) {
   const redisAfter = redis ? rssKiB([redis.entry.child.pid]) : null;
   const liveConnected = group.sum('connected');
   const reports = await group.stop();
+  await warmup.stop();
   const counters = reports.map((r) => r?.counters ?? {});
   const held = counters.reduce((s, c) => s + (c.connected ?? 0), 0);
   const disconnected = counters.reduce((s, c) => s + (c.disconnected ?? 0), 0);

@@ -46,7 +46,7 @@ SocketInfo info_from_herald(const Json& herald) {
   SocketInfo info;
   if (!herald.is_object()) return info;
   info.id = herald.value("socket", "");
-  if (auto uid = herald.find("uid"); uid != herald.end() && uid->is_string()) info.data = Json{{"uid", *uid}};
+  if (auto uid = herald.find("uid"); uid != herald.end() && uid->is_string()) info.user = uid->get<std::string>();
   return info;
 }
 
@@ -184,9 +184,11 @@ void RedisAdapter::fetch_sockets(const Target& target,
       if (sockets == response.end() || !sockets->is_array()) continue;
       for (const auto& item : *sockets) {
         if (item.is_string()) {
-          found.push_back(SocketInfo{item.get<std::string>(), nullptr});
+          found.push_back(SocketInfo{item.get<std::string>(), "", nullptr});
         } else if (item.is_object()) {
-          found.push_back(SocketInfo{item.value("id", ""), item.value("data", Json()),
+          Json data = item.value("data", Json());
+          std::string user = data.is_object() && data.contains("uid") && data["uid"].is_string() ? data["uid"] : "";
+          found.push_back(SocketInfo{item.value("id", ""), std::move(user), std::move(data),
                                      string_list(item.value("rooms", Json::array())), item.value("handshake", Json())});
         }
       }
@@ -428,7 +430,7 @@ void RedisAdapter::ack_broadcast_request(Json& request) {
       [self, id_only, reach](std::vector<SocketInfo>& reached) {
         reach->count += reached.size();
         for (const auto& socket : reached)
-          if (socket.data.is_object() && socket.data.contains("uid")) reach->users.push_back(socket.data["uid"]);
+          if (!socket.user.empty()) reach->users.push_back(socket.user);
         if (--reach->loops_left > 0) return;
         self->answer(id_only, Json{{"type", static_cast<int>(RequestType::BroadcastClientCount)},
                                    {"requestId", id_only["requestId"]},
@@ -437,7 +439,7 @@ void RedisAdapter::ack_broadcast_request(Json& request) {
       },
       [self, id_only](const SocketInfo& socket, Json& args) {
         Json herald{{"socket", socket.id}};
-        if (socket.data.is_object() && socket.data.contains("uid")) herald["uid"] = socket.data["uid"];
+        if (!socket.user.empty()) herald["uid"] = socket.user;
         self->answer(id_only,
                      Json{{"type", static_cast<int>(RequestType::BroadcastAck)},
                           {"requestId", id_only["requestId"]},
@@ -463,11 +465,12 @@ void RedisAdapter::on_response(Json& response) {
     if (type == static_cast<int>(RequestType::BroadcastClientCount)) {
       std::vector<SocketInfo> reached;
       if (auto users = herald.find("users"); users != herald.end() && users->is_array()) {
-        for (const auto& uid : *users) reached.push_back(SocketInfo{"", Json{{"uid", uid}}});
+        for (const auto& uid : *users)
+          if (uid.is_string()) reached.push_back(SocketInfo{"", uid.get<std::string>(), nullptr});
       }
       // A Node server says only how many it reached.
       size_t count = response.value("clientCount", size_t{0});
-      while (reached.size() < count) reached.push_back(SocketInfo{"", nullptr});
+      while (reached.size() < count) reached.push_back(SocketInfo{"", "", nullptr});
       cluster_.pool().post(origin, [handlers, reached = std::move(reached)]() mutable {
         if (handlers->on_reached) handlers->on_reached(reached);
       });

@@ -47,6 +47,8 @@ Server::Server(net::LoopPool& pool, Config config, ConnectionHandler on_connecti
       on_connection_(std::move(on_connection)),
       sessions_(pool.size()),
       admission_(config_.max_sessions_per_ip, config_.handshakes_per_ip_per_second) {
+  for (size_t loop = 0; loop < pool.size(); ++loop)
+    timers_.push_back(std::make_unique<net::FixedDelayTimers<Session>>(pool.loop(loop)));
   ws_limits_.max_message = config_.max_payload;
   ws_limits_.max_queued_bytes = config_.max_buffered_bytes;
 }
@@ -161,7 +163,7 @@ void Server::handshake(const std::shared_ptr<net::HttpExchange>& exchange, bool 
   Handshake handshake{request.remote_address, request.query,
                       config_.keep_handshake_headers ? request.headers : net::Headers{}};
   auto session = std::make_shared<Session>(*this, sid, loop, std::move(handshake));
-  sessions_[loop].emplace(sid, session);
+  sessions_[loop].emplace(session->id(), session);
   live_sessions_.fetch_add(1, std::memory_order_relaxed);
   spdlog::debug("engine.io: session {} opened over {} from {}", sid, websocket ? "websocket" : "polling",
                 request.remote_address);

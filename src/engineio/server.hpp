@@ -13,6 +13,7 @@
 #include "engineio/config.hpp"
 #include "engineio/packet.hpp"
 #include "engineio/session.hpp"
+#include "net/fixed_delay_timers.hpp"
 #include "net/http.hpp"
 #include "net/loop_pool.hpp"
 
@@ -51,6 +52,8 @@ class Server {
 
   const Config& config() const { return config_; }
   net::LoopPool& pool() { return pool_; }
+  // The heartbeat timers of the sessions on `loop`.
+  net::FixedDelayTimers<Session>& timers(size_t loop) { return *timers_[loop]; }
   size_t session_count(size_t loop) const { return sessions_[loop].size(); }
   // Sessions on all loops; readable from any thread.
   size_t live_sessions() const { return live_sessions_.load(std::memory_order_relaxed); }
@@ -75,7 +78,9 @@ class Server {
   ConnectionHandler on_connection_;
   ForeignSessionHandler foreign_session_;
   net::WebSocketLimits ws_limits_;
-  std::vector<std::unordered_map<std::string, std::shared_ptr<Session>>> sessions_;
+  // Keyed by a view of the session's own id: a copy of every id would cost a heap block each.
+  std::vector<std::unordered_map<std::string_view, std::shared_ptr<Session>>> sessions_;
+  std::vector<std::unique_ptr<net::FixedDelayTimers<Session>>> timers_;  // one per loop
   std::atomic<size_t> live_sessions_{0};
   Admission admission_;
 };

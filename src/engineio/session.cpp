@@ -15,11 +15,7 @@ constexpr auto kClosingGrace = std::chrono::seconds(5);
 }  // namespace
 
 Session::Session(Server& server, std::string id, size_t loop, Handshake handshake)
-    : server_(server),
-      id_(std::move(id)),
-      loop_(loop),
-      handshake_(std::move(handshake)),
-      timer_(server.pool().loop(loop)) {}
+    : server_(server), id_(std::move(id)), loop_(loop), handshake_(std::move(handshake)) {}
 
 Session::~Session() {
   if (ws_) ws_->set_handler(nullptr);
@@ -272,16 +268,19 @@ void Session::schedule_ping() { arm_timer(server_.config().ping_interval, false)
 
 void Session::arm_timer(std::chrono::milliseconds delay, bool awaiting_pong) {
   awaiting_pong_ = awaiting_pong;
-  timer_.expires_after(delay);
-  timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-    if (ec) return;
-    if (auto self = weak.lock()) self->on_timer();
-  });
+  deadline_ = server_.timers(loop_).schedule(shared_from_this(), delay);
+}
+
+void Session::cancel_timer() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+
+void Session::on_deadline(std::chrono::steady_clock::time_point deadline) {
+  // Deadlines replaced by a later one (a pong re-arms the ping) still come due: ignore them.
+  if (deadline != deadline_) return;
+  cancel_timer();
+  on_timer();
 }
 
 void Session::on_timer() {
-  // A re-armed timer may still deliver the old expiry; only act on a deadline that has passed.
-  if (timer_.expiry() > std::chrono::steady_clock::now()) return;
   if (state_ == State::Closed) return unregister();  // the close packet was never fetched
   if (awaiting_pong_) {
     spdlog::debug("engine.io: session {} ping timeout", id_);
@@ -305,7 +304,7 @@ void Session::close(std::string_view reason) {
 
 void Session::terminate(std::string_view reason) {
   if (state_ != State::Open) return;
-  auto self = shared_from_this();
+  auto self = shared_from_this();  // on_close below may drop the last other reference
   state_ = State::Closed;
   (transport_ == TransportKind::Polling ? metrics::global().polling_sessions : metrics::global().websocket_sessions)
       .fetch_sub(1, std::memory_order_relaxed);
@@ -328,11 +327,7 @@ void Session::terminate(std::string_view reason) {
       buffer_.back().bytes == common_packets().close.bytes) {
     // Keep the session reachable until its close packet is fetched (or the grace ends).
     if (poll_) return flush_poll();
-    timer_.expires_after(kClosingGrace);
-    timer_.async_wait([self](const boost::system::error_code& ec) {
-      if (!ec) self->unregister();
-    });
-    return;
+    return arm_timer(kClosingGrace, false);
   }
   buffer_.clear();
   buffered_bytes_ = 0;
@@ -341,14 +336,14 @@ void Session::terminate(std::string_view reason) {
     buffer_packet(common_packets().close);
     flush_poll();
   }
-  timer_.cancel();
+  cancel_timer();
   unregister();
 }
 
 void Session::unregister() {
   if (!registered_) return;
   registered_ = false;
-  timer_.cancel();
+  cancel_timer();
   server_.remove(*this);
 }
 

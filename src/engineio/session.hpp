@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string>
@@ -61,6 +62,8 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   void on_post(std::shared_ptr<net::HttpExchange> exchange);
   void start_probe(std::shared_ptr<net::WebSocket> ws);
   bool can_upgrade() const;
+  // The heartbeat (net::FixedDelayTimers) reached `deadline`.
+  void on_deadline(std::chrono::steady_clock::time_point deadline);
 
  private:
   enum class State : uint8_t { Open, Closed };
@@ -72,6 +75,7 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
 
   void schedule_ping();
   void arm_timer(std::chrono::milliseconds delay, bool awaiting_pong);
+  void cancel_timer();
   void on_timer();
 
   void reply(net::HttpExchange& exchange, net::HttpResponse response);
@@ -99,7 +103,8 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   std::shared_ptr<net::WebSocket> ws_;       // websocket transport
   std::shared_ptr<net::WebSocket> probe_;    // websocket being probed for an upgrade
   std::shared_ptr<SessionHandler> handler_;
-  boost::asio::steady_timer timer_;  // heartbeat; also ends a closing polling session
+  // The heartbeat's pending deadline (max: none); also ends a closing polling session.
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   std::unique_ptr<boost::asio::steady_timer> upgrade_timer_;
 };
 

@@ -34,9 +34,8 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     metrics::global().deliveries.fetch_add(sockets.size(), std::memory_order_relaxed);
     for (const auto& socket : sockets) {
       ++result.sockets_reached;
-      auto uid = socket.data.find("uid");
-      if (uid != socket.data.end() && uid->is_string())
-        reached_users.insert(uid->get<std::string>());
+      if (!socket.user.empty())
+        reached_users.insert(socket.user);
       else
         ++anonymous_reached;
     }
@@ -50,11 +49,10 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     metrics.receipts.fetch_add(1, std::memory_order_relaxed);
     metrics.delivery_latency.observe(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started));
     ++result.sockets_acked;
-    auto uid = socket.data.find("uid");
-    if (uid == socket.data.end() || !uid->is_string())
+    if (socket.user.empty())
       ++anonymous_acked;
-    else if (acked_users.insert(uid->get<std::string>()).second)
-      result.acked.push_back(uid->get<std::string>());
+    else if (acked_users.insert(socket.user).second)
+      result.acked.push_back(socket.user);
     check_complete();
   }
 
@@ -98,9 +96,9 @@ std::function<bool(const Socket&)> push_filter(const Json& flags, const std::vec
   if (*kind == "users") {
     // A user's own room holds only that user's sockets, but a backend room may share its name.
     auto users = std::make_shared<std::unordered_set<std::string>>(rooms.begin(), rooms.end());
-    return [users](const Socket& socket) { return users->contains(std::string(uid_of(socket))); };
+    return [users](const Socket& socket) { return users->contains(socket.user()); };
   }
-  if (*kind == "loggedIn") return [](const Socket& socket) { return !uid_of(socket).empty(); };
+  if (*kind == "loggedIn") return [](const Socket& socket) { return !socket.user().empty(); };
   return nullptr;
 }
 

@@ -104,8 +104,7 @@ void Service::change_room(const std::vector<std::string>& uids, std::vector<std:
 void Service::change_room_local(const std::vector<std::string>& uids, std::vector<std::string> joins,
                                 std::vector<std::string> leaves, std::function<void(ChangeRoomResult&)> done) {
   auto users = std::make_shared<std::unordered_set<std::string>>(uids.begin(), uids.end());
-  socketio::Target target{
-      uids, {}, [users](const Socket& socket) { return users->contains(std::string(uid_of(socket))); }};
+  socketio::Target target{uids, {}, [users](const Socket& socket) { return users->contains(socket.user()); }};
   Json notice = Json::array({"-2", Json{{"joins", joins}, {"leaves", leaves}}});
   nsp_.collect<size_t>(
       std::move(target),
@@ -132,7 +131,7 @@ void Service::stats(std::function<void(Stats&)> done) {
         Stats local;
         local.sockets = sockets.size();
         for (Socket* socket : sockets)
-          if (!uid_of(*socket).empty()) ++local.logged_in;
+          if (!socket->user().empty()) ++local.logged_in;
         return local;
       },
       [connections, done = std::move(done)](std::vector<Stats>& parts) {

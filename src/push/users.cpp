@@ -10,13 +10,6 @@ using socketio::Ack;
 using socketio::Json;
 using socketio::Socket;
 
-std::string_view uid_of(const Socket& socket) {
-  if (!socket.data.is_object()) return {};
-  auto found = socket.data.find("uid");
-  return found != socket.data.end() && found->is_string() ? std::string_view(found->get_ref<const std::string&>())
-                                                          : std::string_view{};
-}
-
 Users::Users(socketio::Namespace& nsp, const Config& config, RoomDirectory& directory, notify::WebhookSender& webhooks)
     : nsp_(nsp), config_(config), directory_(directory), webhooks_(webhooks) {}
 
@@ -52,7 +45,7 @@ void Users::attach() {
   });
   // A disconnect counts as a logout.
   nsp_.on_disconnect([this](Socket& socket, std::string_view) {
-    if (presence_ && !uid_of(socket).empty()) presence_->logged_out(std::string(uid_of(socket)), socket.id());
+    if (presence_ && !socket.user().empty()) presence_->logged_out(socket.user(), socket.id());
   });
   nsp_.on_server_side("herald:kick", [this](Json& args, const socketio::Namespace::ServerSideReply& reply) {
     if (!args.empty() && args[0].is_object()) {
@@ -75,15 +68,15 @@ void Users::attach() {
 }
 
 void Users::login(Socket& socket, const std::string& uid) {
-  if (uid_of(socket) == uid) return;
-  if (!uid_of(socket).empty()) logout(socket);
+  if (socket.user() == uid) return;
+  if (!socket.user().empty()) logout(socket);
   // Newer logins get larger numbers on every node: wall-clock microseconds, plus a counter for
   // logins within the same microsecond here.
   auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
   uint64_t seq = static_cast<uint64_t>(micros) * 64 + login_seq_.fetch_add(1, std::memory_order_relaxed) % 64;
-  socket.data = Json{{"uid", uid}, {"seq", seq}};
+  socket.set_user(uid, seq);
   socket.join(uid);
   // Rooms the backend set for this user; the directory may answer from another thread.
   directory_.rooms_of(
@@ -91,7 +84,7 @@ void Users::login(Socket& socket, const std::string& uid) {
         if (rooms.empty()) return;
         nsp_.post_to_loop(loop, [weak, seq, rooms = std::move(rooms)] {
           auto held = weak.lock();
-          if (!held || !held->connected() || !held->data.is_object() || held->data.value("seq", 0ULL) != seq) return;
+          if (!held || !held->connected() || held->user_seq() != seq) return;
           for (const auto& room : rooms) held->join(room);
         });
       });
@@ -103,12 +96,12 @@ void Users::login(Socket& socket, const std::string& uid) {
 }
 
 void Users::logout(Socket& socket) {
-  if (uid_of(socket).empty()) return;
-  spdlog::debug("push: socket {} logged out from {}", socket.id(), uid_of(socket));
-  if (presence_) presence_->logged_out(std::string(uid_of(socket)), socket.id());
+  if (socket.user().empty()) return;
+  spdlog::debug("push: socket {} logged out from {}", socket.id(), socket.user());
+  if (presence_) presence_->logged_out(socket.user(), socket.id());
   auto rooms = socket.rooms();
   for (const auto& room : rooms) socket.leave(room);
-  socket.data = nullptr;
+  socket.set_user({}, 0);
 }
 
 void Users::kick_older_sessions(const std::string& uid, uint64_t seq, const std::string& socket_id) {
@@ -117,11 +110,10 @@ void Users::kick_older_sessions(const std::string& uid, uint64_t seq, const std:
 }
 
 void Users::kick_local(const std::string& uid, uint64_t seq, const std::string& socket_id) {
-  socketio::Target target{
-      {uid},
-      {socket_id},
-      [uid, seq](const Socket& socket) { return uid_of(socket) == uid && socket.data.value("seq", 0ULL) < seq; },
-      Json::object()};
+  socketio::Target target{{uid},
+                          {socket_id},
+                          [uid, seq](const Socket& socket) { return socket.user() == uid && socket.user_seq() < seq; },
+                          Json::object()};
   nsp_.for_each_loop(std::move(target), [uid](const std::vector<Socket*>& sockets) {
     for (Socket* socket : sockets) {
       auto held = socket->shared_from_this();
@@ -141,12 +133,12 @@ void Users::publish_login(const Socket& socket, const std::string& uid) {
 
 void Users::count_sockets(const std::string& uid, std::function<void(size_t)> done) {
   socketio::Target target{
-      {uid}, {}, [uid](const Socket& socket) { return uid_of(socket) == uid; }, Json{{"heraldFilter", "users"}}};
+      {uid}, {}, [uid](const Socket& socket) { return socket.user() == uid; }, Json{{"heraldFilter", "users"}}};
   socketio::Broadcast(nsp_, std::move(target))
       .fetch_sockets([uid, done = std::move(done)](std::vector<socketio::SocketInfo>& sockets, bool) {
         size_t count = 0;
         for (const auto& socket : sockets)
-          if (socket.data.is_object() && socket.data.value("uid", "") == uid) ++count;
+          if (socket.user == uid) ++count;
         done(count);
       });
 }

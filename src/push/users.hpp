@@ -15,9 +15,6 @@
 
 namespace herald::push {
 
-// The user a socket is logged in as, or empty.
-std::string_view uid_of(const socketio::Socket& socket);
-
 // Where logins are recorded beyond this process (a cluster keeps them in Redis).
 class Presence {
  public:

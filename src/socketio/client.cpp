@@ -43,14 +43,23 @@ void Client::remove(Socket& socket) {
 
 void Client::on_message(std::string_view data, bool binary) {
   auto self = shared_from_this();
-  auto status = binary ? decoder_.add_binary(data) : decoder_.add_text(data);
-  if (status == Decoder::Status::NeedAttachment) return;
+  // A client keeps a decoder of its own only while a packet waits for binary attachments; every
+  // other packet is decoded by the thread's (saves a Decoder per idle connection).
+  thread_local Decoder shared_decoder;
+  Decoder& decoder = decoder_ ? *decoder_ : shared_decoder;
+  auto status = binary ? decoder.add_binary(data) : decoder.add_text(data);
+  if (status == Decoder::Status::NeedAttachment) {
+    if (!decoder_) decoder_ = std::make_unique<Decoder>(std::move(shared_decoder));
+    shared_decoder = Decoder{};
+    return;
+  }
   if (status == Decoder::Status::Error) {
-    spdlog::debug("socket.io: session {} sent an invalid packet: {}", session_ ? session_->id() : "?",
-                  decoder_.error());
+    spdlog::debug("socket.io: session {} sent an invalid packet: {}", session_ ? session_->id() : "?", decoder.error());
+    decoder_.reset();
     return close("parse error");
   }
-  Packet packet = decoder_.take();
+  Packet packet = decoder.take();
+  decoder_.reset();
   on_packet(packet);
 }
 
@@ -79,7 +88,7 @@ void Client::connect(Packet& packet) {
       return;
     }
   }
-  Json auth = packet.data.is_object() ? std::move(packet.data) : Json::object();
+  Json auth = packet.data.is_object() && !packet.data.empty() ? std::move(packet.data) : Json();
   auto socket = std::make_shared<Socket>(*this, *nsp, engineio::random_id(), std::move(auth));
   for (const auto& middleware : nsp->middlewares()) {
     if (auto error = middleware(*socket)) {

@@ -35,7 +35,7 @@ class Client : public engineio::SessionHandler, public std::enable_shared_from_t
 
   Server& server_;
   std::shared_ptr<engineio::Session> session_;
-  Decoder decoder_;
+  std::unique_ptr<Decoder> decoder_;  // only while a packet awaits its binary attachments
   std::vector<std::shared_ptr<Socket>> sockets_;
   std::unique_ptr<boost::asio::steady_timer> connect_timer_;
 };

@@ -75,20 +75,21 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
   nsp_.for_each_loop(target_, [nsp, packets, origin, shared, id, deadline](const std::vector<Socket*>& sockets) {
     std::vector<SocketInfo> reached;
     reached.reserve(sockets.size());
-    for (Socket* socket : sockets) reached.push_back(SocketInfo{socket->id(), socket->data});
+    for (Socket* socket : sockets) reached.push_back(SocketInfo{socket->id(), socket->user(), socket->data});
     // Report the reach before sending, so it arrives at the origin before any ack.
     nsp->post_to_loop(origin, [shared, reached = std::move(reached)]() mutable {
       if (shared->on_reached) shared->on_reached(reached);
     });
     for (Socket* socket : sockets) {
-      socket->expect_ack(
-          id, deadline,
-          [nsp, origin, shared, info = SocketInfo{socket->id(), socket->data}](bool timed_out, Json& reply) mutable {
-            if (timed_out) return;
-            nsp->post_to_loop(origin, [shared, info = std::move(info), reply = std::move(reply)]() mutable {
-              if (shared->on_ack) shared->on_ack(info, reply);
-            });
-          });
+      socket->expect_ack(id, deadline,
+                         [nsp, origin, shared, info = SocketInfo{socket->id(), socket->user(), socket->data}](
+                             bool timed_out, Json& reply) mutable {
+                           if (timed_out) return;
+                           nsp->post_to_loop(origin,
+                                             [shared, info = std::move(info), reply = std::move(reply)]() mutable {
+                                               if (shared->on_ack) shared->on_ack(info, reply);
+                                             });
+                         });
       socket->send_encoded(*packets);
     }
   });
@@ -157,7 +158,7 @@ void Broadcast::fetch_sockets(std::function<void(std::vector<SocketInfo>& socket
           std::vector<std::string> rooms{socket->id()};
           rooms.insert(rooms.end(), socket->rooms().begin(), socket->rooms().end());
           const auto& handshake = socket->handshake();
-          infos.push_back(SocketInfo{socket->id(), socket->data, std::move(rooms),
+          infos.push_back(SocketInfo{socket->id(), socket->user(), socket->reported_data(), std::move(rooms),
                                      Json{{"address", handshake.address},
                                           {"query", handshake.query},
                                           {"auth", socket->auth()},
@@ -171,6 +172,26 @@ void Broadcast::fetch_sockets(std::function<void(std::vector<SocketInfo>& socket
         state->local_done = true;
         state->check();
       });
+}
+
+// ---- Namespace::RoomMembers ----
+
+void Namespace::RoomMembers::insert(Socket* socket) {
+  if (many_) {
+    many_->insert(socket);
+  } else if (!single_) {
+    single_ = socket;
+  } else if (single_ != socket) {
+    many_ = std::make_unique<std::unordered_set<Socket*>>(std::initializer_list<Socket*>{single_, socket});
+    single_ = nullptr;
+  }
+}
+
+void Namespace::RoomMembers::erase(Socket* socket) {
+  if (single_ == socket) single_ = nullptr;
+  if (!many_) return;
+  many_->erase(socket);
+  if (many_->empty()) many_.reset();
 }
 
 // ---- Namespace ----
@@ -204,8 +225,7 @@ std::vector<Socket*> Namespace::select(size_t loop, const Target& target) {
     if (target.rooms.size() == 1 || seen.insert(socket).second) selected.push_back(socket);
   };
   for (const auto& room : target.rooms) {
-    if (auto found = local.rooms.find(room); found != local.rooms.end())
-      for (Socket* socket : found->second) consider(socket);
+    if (auto found = local.rooms.find(room); found != local.rooms.end()) found->second.for_each(consider);
     if (auto found = local.sockets.find(room); found != local.sockets.end()) consider(found->second.get());
   }
   return selected;
@@ -256,7 +276,12 @@ size_t Namespace::origin_loop() {
 
 void Namespace::post_to_loop(size_t loop, std::function<void()> work) { server_.pool().post(loop, std::move(work)); }
 
-void Namespace::add(const std::shared_ptr<Socket>& socket) { locals_[socket->loop()].sockets[socket->id()] = socket; }
+void Namespace::add(const std::shared_ptr<Socket>& socket) {
+  auto& sockets = locals_[socket->loop()].sockets;
+  // A key is a view of its socket's id: replacing only the value would leave it viewing a freed id.
+  if (auto found = sockets.find(socket->id()); found != sockets.end()) sockets.erase(found);
+  sockets.emplace(socket->id(), socket);
+}
 
 void Namespace::remove(Socket& socket) {
   Local& local = locals_[socket.loop()];
@@ -267,7 +292,9 @@ void Namespace::remove(Socket& socket) {
     if (found->second.empty()) local.rooms.erase(found);
   }
   socket.room_list().clear();
-  local.sockets.erase(socket.id());
+  // By iterator: erasing by key would compare against an id that the erase may free.
+  if (auto found = local.sockets.find(socket.id()); found != local.sockets.end() && found->second.get() == &socket)
+    local.sockets.erase(found);
 }
 
 void Namespace::join(Socket& socket, const std::string& room) {

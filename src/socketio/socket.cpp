@@ -122,6 +122,20 @@ bool Socket::in_room(std::string_view room) const {
   return std::find(rooms_.begin(), rooms_.end(), room) != rooms_.end();
 }
 
+const Json& Socket::auth() const {
+  // Most clients send no auth: null here saves the empty map's allocation on every connection.
+  static const Json kNone = Json::object();
+  return auth_.is_null() ? kNone : auth_;
+}
+
+Json Socket::reported_data() const {
+  if (user_.empty()) return data;
+  Json reported = data.is_object() ? data : Json::object();
+  reported["uid"] = user_;
+  reported["seq"] = user_seq_;
+  return reported;
+}
+
 void Socket::join(const std::string& room) {
   if (client_) nsp_.join(*this, room);
 }

@@ -49,13 +49,9 @@ std::optional<std::vector<asio::ip::address>> parse_source_addresses(std::string
   return addresses;
 }
 
-void bind_local_address(tcp::socket& socket, const asio::ip::address& local, boost::system::error_code& ec) {
-  if (local.is_unspecified()) return;
-  socket.open(local.is_v4() ? tcp::v4() : tcp::v6(), ec);
-  if (ec) return;
+void defer_port_choice(int native_socket) {
   int on = 1;
-  ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
-  socket.bind(tcp::endpoint(local, 0), ec);
+  ::setsockopt(native_socket, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
 }
 
 }  // namespace herald::bench

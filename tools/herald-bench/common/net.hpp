@@ -22,8 +22,18 @@ tcp::endpoint resolve_endpoint(asio::io_context& io, const std::string& host, ui
 // an empty list (let the kernel choose). nullopt and `error` when malformed.
 std::optional<std::vector<asio::ip::address>> parse_source_addresses(std::string_view text, std::string& error);
 
-// Opens `socket` bound to `local` (port chosen at connect time, so ports are shared across
-// destinations). A no-op when `local` is unspecified.
-void bind_local_address(tcp::socket& socket, const asio::ip::address& local, boost::system::error_code& ec);
+// Lets a socket bound to an address share its ports across destinations (the port is chosen at
+// connect time).
+void defer_port_choice(int native_socket);
+
+// Opens `socket` (of any executor) bound to `local`. A no-op when `local` is unspecified.
+template <class Socket>
+void bind_local_address(Socket& socket, const asio::ip::address& local, boost::system::error_code& ec) {
+  if (local.is_unspecified()) return;
+  socket.open(local.is_v4() ? tcp::v4() : tcp::v6(), ec);
+  if (ec) return;
+  defer_port_choice(socket.native_handle());
+  socket.bind(tcp::endpoint(local, 0), ec);
+}
 
 }  // namespace herald::bench

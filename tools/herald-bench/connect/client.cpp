@@ -162,7 +162,7 @@ void Client::on_connected() {
 }
 
 void Client::on_message(const MessageEvent& event) {
-  context_.stats.record_message(event.msg_id, event.push_time_us, epoch_us());
+  context_.stats.record_message(event.msg_id, event.push_time_us, context_.received_us, last_message_);
   if (event.ack_id.empty()) return;
   std::string& ack = context_.scratch;
   ack.assign("43");

@@ -36,6 +36,7 @@ struct ClientContext {
   std::vector<asio::ip::address> local_addresses;  // round robin by client index; empty: any
   std::minstd_rand random;                         // reconnection jitter
   std::string scratch;                             // for building packets that send_packet copies at once (one thread)
+  int64_t received_us = 0;  // when the bytes being handled were read: transports set it once per read
 
   // "" for the main namespace, else "/chat," (what packets carry before their payload).
   std::string nsp_prefix() const { return nsp == "/" ? std::string() : nsp + ","; }
@@ -52,7 +53,8 @@ class Client {
   void start();
 
  protected:
-  // Begins a new Engine.IO session; the transport calls on_packet for every packet it receives.
+  // Begins a new Engine.IO session; the transport calls on_packet for every packet it receives,
+  // after setting context_.received_us.
   virtual void open_transport() = 0;
   // Sends one Engine.IO text packet (type digit + data); the transport copies what it keeps.
   virtual void send_packet(std::string_view packet) = 0;
@@ -95,7 +97,8 @@ class Client {
   SteadyClock::time_point first_start_;
   std::string engine_sid_;
   std::chrono::milliseconds ping_deadline_{35000};
-  asio::steady_timer timer_;  // the connect/heartbeat deadline while connected, the backoff while waiting
+  MessageStats* last_message_ = nullptr;  // the last message received, to find the next one fast
+  asio::steady_timer timer_;              // the connect/heartbeat deadline while connected, the backoff while waiting
 };
 
 }  // namespace herald::bench

@@ -66,6 +66,7 @@ bool PollingClient::deliver(uint64_t generation, const beast::error_code& ec, Ht
     on_failure(ErrorKind::Protocol);
     return false;
   }
+  context_.received_us = epoch_us();
   for (const auto& packet : *packets) {
     if (packet.binary) continue;
     std::string text;

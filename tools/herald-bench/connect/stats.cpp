@@ -70,21 +70,23 @@ void WorkerStats::record_first_connect(int64_t latency_us, int64_t now_us) {
   last_first_connect_us = now_us;
 }
 
-MessageStats& WorkerStats::find_or_add(std::string_view msg_id) {
-  if (last_ && msg_id == last_id_) return *last_;
+MessageStats& WorkerStats::find_or_add(std::string_view msg_id, MessageStats* previous) {
+  if (previous && previous->next && previous->next->raw_id == msg_id) return *previous->next;
   auto found = messages_.find(msg_id);
   if (found == messages_.end()) {
     found = messages_.emplace(std::string(msg_id), MessageStats{}).first;
     found->second.display_id = display_id_of(msg_id);
+    found->second.raw_id = found->first;
   }
-  last_id_ = found->first;
-  last_ = &found->second;
+  if (previous && !previous->next && previous != &found->second) previous->next = &found->second;
   return found->second;
 }
 
-void WorkerStats::record_message(std::string_view msg_id, std::optional<int64_t> push_time_us, int64_t now_us) {
+void WorkerStats::record_message(std::string_view msg_id, std::optional<int64_t> push_time_us, int64_t now_us,
+                                 MessageStats*& previous) {
   ++counters.messages;
-  MessageStats& stats = find_or_add(msg_id);
+  MessageStats& stats = find_or_add(msg_id, previous);
+  previous = &stats;
   if (stats.received++ == 0) {
     stats.first_receipt_us = now_us;
     stats.stamped = push_time_us.has_value();

@@ -53,8 +53,10 @@ struct MessageStats {
   LatencyHistogram latency;
   uint64_t received = 0;
   int64_t first_receipt_us = 0;
-  bool stamped = false;  // latency is push-to-receipt (the message carried `t`)
-  bool changed = false;  // since the last tick
+  bool stamped = false;          // latency is push-to-receipt (the message carried `t`)
+  bool changed = false;          // since the last tick
+  std::string_view raw_id;       // the msgId's JSON text (the key it is filed under)
+  MessageStats* next = nullptr;  // the message that followed this one for the client that first got both
 };
 
 class WorkerStats {
@@ -67,8 +69,11 @@ class WorkerStats {
   LatencyHistogram connect_latency;   // first start to first Socket.IO connect, per client
 
   void record_first_connect(int64_t latency_us, int64_t now_us);
-  // Counts one receipt. `msg_id` is the raw JSON text of the msgId.
-  void record_message(std::string_view msg_id, std::optional<int64_t> push_time_us, int64_t now_us);
+  // Counts one receipt. `msg_id` is the raw JSON text of the msgId; `previous` is the receiving
+  // client's previous message, updated to this one. Clients get the same messages in the same
+  // order, so what follows a client's previous message is usually found without a lookup.
+  void record_message(std::string_view msg_id, std::optional<int64_t> push_time_us, int64_t now_us,
+                      MessageStats*& previous);
 
   // {"type":"tick","counters":{...},"messages":{id: received,...}} with only changed messages.
   nlohmann::json take_tick();
@@ -79,12 +84,10 @@ class WorkerStats {
     using is_transparent = void;
     size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
   };
-  MessageStats& find_or_add(std::string_view msg_id);
+  MessageStats& find_or_add(std::string_view msg_id, MessageStats* previous);
 
+  // Node-based: a message's stats stay where they are, so clients may point at them.
   std::unordered_map<std::string, MessageStats, StringHash, std::equal_to<>> messages_;
-  // Every client receives the same message within a moment: remember the last one looked up.
-  std::string_view last_id_;
-  MessageStats* last_ = nullptr;
   std::vector<MessageStats*> changed_;
 };
 

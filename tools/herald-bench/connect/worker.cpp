@@ -51,7 +51,8 @@ class Worker {
                           .uid_prefix = options_.uid_prefix,
                           .local_addresses = *locals,
                           .random = std::minstd_rand(std::random_device{}()),
-                          .scratch = {}};
+                          .scratch = {},
+                          .received_us = 0};
     stats_.share = plan_.share;
     clients_.reserve(plan_.share);
     for (uint64_t i = 0; i < plan_.share; ++i) {

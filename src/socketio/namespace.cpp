@@ -36,6 +36,19 @@ Packet event_packet(const std::string& nsp, std::optional<uint64_t> id, std::str
   return packet;
 }
 
+// A loop's own copy of a broadcast's packets, for big fan-outs on a pool of several loops: one
+// reference count that every loop's core updates for each recipient costs more than one copy of
+// the bytes per loop.
+SharedPackets packets_for_loop(const SharedPackets& packets, size_t recipients, size_t loops) {
+  constexpr size_t kCopyAbove = 32;
+  if (loops < 2 || recipients <= kCopyAbove) return packets;
+  auto copy = std::make_shared<std::vector<engineio::OutPacket>>();
+  copy->reserve(packets->size());
+  for (const auto& packet : *packets)
+    copy->push_back(engineio::OutPacket{std::make_shared<const std::string>(*packet.bytes), packet.binary});
+  return copy;
+}
+
 }  // namespace
 
 void Broadcast::emit(std::string_view event, Json args) {
@@ -46,8 +59,9 @@ void Broadcast::emit_packet(Packet packet) {
   packet.nsp = nsp_.name();
   SharedPackets packets = to_engine_packets(packet);
   if (!local_ && nsp_.adapter()) nsp_.adapter()->broadcast(packet, target_);
-  nsp_.for_each_loop(target_, [packets](const std::vector<Socket*>& sockets) {
-    for (Socket* socket : sockets) socket->send_encoded(*packets);
+  nsp_.for_each_loop(target_, [packets, loops = nsp_.loop_count()](const std::vector<Socket*>& sockets) {
+    auto local = packets_for_loop(packets, sockets.size(), loops);
+    for (Socket* socket : sockets) socket->send_encoded(*local);
   });
 }
 
@@ -80,6 +94,7 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
     nsp->post_to_loop(origin, [shared, reached = std::move(reached)]() mutable {
       if (shared->on_reached) shared->on_reached(reached);
     });
+    auto local = packets_for_loop(packets, sockets.size(), nsp->loop_count());
     for (Socket* socket : sockets) {
       socket->expect_ack(id, deadline,
                          [nsp, origin, shared, info = SocketInfo{socket->id(), socket->user(), socket->data}](
@@ -90,7 +105,7 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
                                                if (shared->on_ack) shared->on_ack(info, reply);
                                              });
                          });
-      socket->send_encoded(*packets);
+      socket->send_encoded(*local);
     }
   });
 }

@@ -32,6 +32,8 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
 
   void on_reached(std::vector<socketio::SocketInfo>& sockets) {
     metrics::global().deliveries.fetch_add(sockets.size(), std::memory_order_relaxed);
+    // One rehash up front instead of a series of them while a big broadcast is counted.
+    reached_users.reserve(reached_users.size() + sockets.size());
     for (const auto& socket : sockets) {
       ++result.sockets_reached;
       if (!socket.user.empty())
@@ -49,6 +51,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     metrics.receipts.fetch_add(1, std::memory_order_relaxed);
     metrics.delivery_latency.observe(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started));
     ++result.sockets_acked;
+    if (acked_users.empty()) acked_users.reserve(reached_users.size());
     if (socket.user.empty())
       ++anonymous_acked;
     else if (acked_users.insert(socket.user).second)

@@ -1,8 +1,20 @@
 #include "net/websocket.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
-#include <boost/asio/write.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <climits>
 #include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "metrics/metrics.hpp"
 #include "net/utf8.hpp"
@@ -10,8 +22,12 @@
 namespace herald::net {
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 constexpr auto kCloseGrace = std::chrono::seconds(2);
+constexpr size_t kMaxFrameHeader = 10;
+constexpr uint8_t kRawOpcode = 0xff;
+// Keeps the counters in 32 bits; no sane bound comes near.
+constexpr size_t kLimitCap = size_t{1} << 31;
 
 char* read_buffer() {
   thread_local std::array<char, kReadChunk> buffer;
@@ -22,20 +38,7 @@ void unmask(char* data, size_t size, const uint8_t key[4]) {
   for (size_t i = 0; i < size; ++i) data[i] = static_cast<char>(data[i] ^ key[i & 3]);
 }
 
-// Server frames are never masked: FIN + opcode, then the length in 1, 3 or 9 bytes.
-void append_frame_header(std::string& out, uint8_t opcode, size_t size) {
-  out += static_cast<char>(0x80 | opcode);
-  if (size < 126) {
-    out += static_cast<char>(size);
-  } else if (size <= 0xffff) {
-    out += static_cast<char>(126);
-    out += static_cast<char>((size >> 8) & 0xff);
-    out += static_cast<char>(size & 0xff);
-  } else {
-    out += static_cast<char>(127);
-    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((size >> shift) & 0xff);
-  }
-}
+uint32_t capped(size_t limit) { return static_cast<uint32_t>(std::min(limit, kLimitCap)); }
 
 std::shared_ptr<const std::string> close_payload(uint16_t code) {
   std::string payload;
@@ -44,10 +47,212 @@ std::shared_ptr<const std::string> close_payload(uint16_t code) {
   return std::make_shared<const std::string>(std::move(payload));
 }
 
+// Frames gathered for one sendmsg: a header and a payload iovec per frame, the headers stored
+// alongside. One per thread, reused by every write.
+class Gather {
+ public:
+  static constexpr int kMaxIov = IOV_MAX;
+
+  void reset() {
+    iov_count_ = 0;
+    frames_ = 0;
+    bytes_ = 0;
+  }
+  bool full() const { return iov_count_ + 2 > kMaxIov; }
+  size_t bytes() const { return bytes_; }
+
+  // Adds one frame less its first `skip` bytes, which went out in an earlier write.
+  void add(uint8_t opcode, const std::string& payload, size_t skip) {
+    char* header = headers_[frames_++].data();
+    size_t size = encode_header(header, opcode, payload.size());
+    if (skip < size) {
+      push(header + skip, size - skip);
+      skip = 0;
+    } else {
+      skip -= size;
+    }
+    if (skip < payload.size()) push(payload.data() + skip, payload.size() - skip);
+  }
+
+  // One non-blocking write: the bytes taken, 0 when the socket is full, -1 on error (errno set).
+  ssize_t send(int fd) {
+    msghdr message{};
+    message.msg_iov = iov_.data();
+    message.msg_iovlen = static_cast<size_t>(iov_count_);
+    for (;;) {
+      ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+    }
+  }
+
+  // Server frames are never masked: FIN + opcode, then the length in 1, 3 or 9 bytes. Raw bytes
+  // (the handshake response) have none.
+  static size_t encode_header(char* out, uint8_t opcode, size_t size) {
+    if (opcode == kRawOpcode) return 0;
+    out[0] = static_cast<char>(0x80 | opcode);
+    if (size < 126) {
+      out[1] = static_cast<char>(size);
+      return 2;
+    }
+    if (size <= 0xffff) {
+      out[1] = static_cast<char>(126);
+      out[2] = static_cast<char>((size >> 8) & 0xff);
+      out[3] = static_cast<char>(size & 0xff);
+      return 4;
+    }
+    out[1] = static_cast<char>(127);
+    for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<char>((size >> (56 - 8 * i)) & 0xff);
+    return 10;
+  }
+
+ private:
+  void push(const char* data, size_t size) {
+    iov_[iov_count_++] = iovec{const_cast<char*>(data), size};
+    bytes_ += size;
+  }
+
+  std::array<iovec, kMaxIov> iov_;
+  std::array<std::array<char, kMaxFrameHeader>, kMaxIov> headers_;  // a frame takes one iovec or more
+  int iov_count_ = 0;
+  int frames_ = 0;
+  size_t bytes_ = 0;
+};
+
+Gather& gather() {
+  thread_local Gather instance;
+  instance.reset();
+  return instance;
+}
+
+size_t frame_size(uint8_t opcode, size_t payload) {
+  size_t header = opcode == kRawOpcode ? 0 : payload < 126 ? 2 : payload <= 0xffff ? 4 : 10;
+  return header + payload;
+}
+
+using LoopSocket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
+
+// Moves the descriptor onto the loop's concrete executor (the handshake came in on a polymorphic one).
+LoopSocket adopt(asio::ip::tcp::socket& socket) {
+  auto polymorphic = socket.get_executor();
+  const auto* executor = polymorphic.target<asio::io_context::executor_type>();
+  if (!executor) throw std::invalid_argument("net::WebSocket needs a socket on an io_context");
+  LoopSocket adopted(*executor);
+  boost::system::error_code ec;
+  auto protocol = socket.local_endpoint(ec).protocol();
+  int fd = socket.release(ec);
+  if (ec) return adopted;  // already closed: the first wait reports it
+  adopted.assign(protocol, fd, ec);
+  if (ec) ::close(fd);
+  return adopted;
+}
+
 }  // namespace
 
+// What the connections of one loop queued during one turn: frames chained per connection, and
+// their payloads. A broadcast's payload is held once for all the connections it reaches, so the
+// per-recipient cost is one small frame and no reference count shared with other loops.
+struct WebSocket::Turn {
+  struct Frame {
+    uint32_t payload;  // index in `payloads`
+    uint32_t next;     // the connection's next frame
+    uint8_t opcode;
+  };
+  struct Pending {
+    std::shared_ptr<WebSocket> ws;  // alive until written
+    uint32_t first;
+  };
+
+  const std::string& payload(const Frame& frame) const { return *payloads[frame.payload]; }
+
+  uint32_t add_payload(const Bytes& bytes) {
+    // A broadcast queues the same few buffers (a packet and its attachments) to each recipient.
+    constexpr size_t kRecent = 4;
+    for (size_t i = payloads.size(); i > 0 && payloads.size() - i < kRecent; --i)
+      if (payloads[i - 1] == bytes) return static_cast<uint32_t>(i - 1);
+    payloads.push_back(bytes);
+    return static_cast<uint32_t>(payloads.size() - 1);
+  }
+
+  void clear() {
+    frames.clear();
+    payloads.clear();
+    sockets.clear();
+  }
+
+  std::vector<Frame> frames;
+  std::vector<Bytes> payloads;
+  std::vector<Pending> sockets;  // the connections with frames, and where their chains start
+};
+
+// One per loop (io_context service): the turn being queued. Its first frame posts one flush, which
+// writes each connection's chain with one sendmsg: a broadcast costs one write per recipient, and
+// no write operation or completion.
+class WebSocket::Outbox : public asio::execution_context::service {
+ public:
+  static inline asio::execution_context::id id;
+
+  explicit Outbox(asio::io_context& context) : service(context), context_(context) {}
+
+  void add(WebSocket& ws, const Bytes& bytes, uint8_t opcode) {
+    auto index = static_cast<uint32_t>(turn_.frames.size());
+    turn_.frames.push_back(Turn::Frame{turn_.add_payload(bytes), kNoFrame, opcode});
+    if (ws.turn_last_ != kNoFrame) {
+      turn_.frames[ws.turn_last_].next = index;
+    } else {
+      turn_.sockets.push_back(Turn::Pending{ws.shared_from_this(), index});
+      if (!posted_) {
+        posted_ = true;
+        asio::post(context_, [this] { flush(); });
+      }
+    }
+    ws.turn_last_ = index;
+  }
+
+ private:
+  void flush() {
+    posted_ = false;
+    // What is queued while this turn is written (a close reported to a handler may send) goes
+    // into the next one; the two turns keep their capacity.
+    std::swap(turn_, flushing_);
+    for (auto& pending : flushing_.sockets) pending.ws->turn_last_ = kNoFrame;
+    for (auto& pending : flushing_.sockets) pending.ws->flush_turn(flushing_, pending.first);
+    flushing_.clear();
+  }
+
+  // The io_context is going away: its pending flush will not run.
+  void shutdown() override {
+    for (auto& pending : turn_.sockets) pending.ws->turn_last_ = kNoFrame;
+    turn_.clear();
+  }
+
+  asio::io_context& context_;
+  Turn turn_;
+  Turn flushing_;
+  bool posted_ = false;
+};
+
+struct WebSocket::Rare {
+  using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
+                                           asio::io_context::executor_type>;
+
+  std::string partial;  // an incomplete frame
+  std::string message;  // a fragmented message being assembled
+  // Frames the socket could not take yet, from backlog[head], of which `written` bytes went out.
+  std::vector<Outgoing> backlog;
+  size_t head = 0;
+  size_t written = 0;
+  std::optional<Timer> close_timer;
+};
+
 WebSocket::WebSocket(asio::ip::tcp::socket socket, const WebSocketLimits& limits)
-    : socket_(std::move(socket)), limits_(limits) {}
+    : socket_(adopt(socket)),
+      outbox_(&asio::use_service<Outbox>(socket_.get_executor().context())),
+      max_message_(capped(limits.max_message)),
+      max_queued_bytes_(capped(limits.max_queued_bytes)) {
+  static_assert(kRaw == kRawOpcode);
+}
 
 WebSocket::~WebSocket() = default;
 
@@ -57,21 +262,17 @@ void WebSocket::start(std::string handshake_response, std::string already_read) 
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   enqueue(std::make_shared<const std::string>(std::move(handshake_response)), kRaw);
   if (!already_read.empty() && !consume(already_read.data(), already_read.size())) return;
+  trim_rare();
   wait_readable();
 }
 
+// ---- reading ----
+
 void WebSocket::wait_readable() {
-  socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                     [self = shared_from_this()](const boost::system::error_code& ec) {
-                       if (ec) {
-                         if (self->state_ != State::Closed) {
-                           self->shutdown_socket();
-                           self->notify_closed();
-                         }
-                         return;
-                       }
-                       self->on_readable();
-                     });
+  socket_.async_wait(Socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) return self->on_readable();
+    if (self->state_ != State::Closed) self->fail();
+  });
 }
 
 void WebSocket::on_readable() {
@@ -80,27 +281,23 @@ void WebSocket::on_readable() {
     boost::system::error_code ec;
     size_t n = socket_.read_some(asio::buffer(buffer, kReadChunk), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-    if (ec) {
-      // EOF or reset: during our own close this is the expected end.
-      shutdown_socket();
-      notify_closed();
-      return;
-    }
+    if (ec) return fail();  // EOF or reset: during our own close this is the expected end
     metrics::global().bytes_in.fetch_add(n, std::memory_order_relaxed);
     if (!consume(buffer, n)) return;
     if (n < kReadChunk) break;
   }
-  if (state_ != State::Closed) wait_readable();
+  if (state_ == State::Closed) return;
+  trim_rare();
+  wait_readable();
 }
 
 bool WebSocket::consume(char* data, size_t size) {
-  // Frames split across reads are completed in partial_; otherwise parse straight from the buffer.
-  if (!partial_.empty()) {
-    partial_.append(data, size);
+  // Frames split across reads are completed in `partial`; otherwise parse straight from the buffer.
+  if (rare_ && !rare_->partial.empty()) {
     std::string pending;
-    pending.swap(partial_);
-    bool open = consume(pending.data(), pending.size());
-    return open;
+    pending.swap(rare_->partial);
+    pending.append(data, size);
+    return consume(pending.data(), pending.size());
   }
   size_t pos = 0;
   while (state_ != State::Closed) {
@@ -124,8 +321,8 @@ bool WebSocket::consume(char* data, size_t size) {
     }
     bool control = opcode & 0x8;
     if (control && (!fin || length > 125)) return protocol_error(1002), false;
-    size_t so_far = in_message_ && !control ? message_.size() : 0;
-    if (length > limits_.max_message || so_far + length > limits_.max_message) return protocol_error(1009), false;
+    size_t so_far = in_message_ && !control ? rare_->message.size() : 0;
+    if (length > max_message_ || so_far + length > max_message_) return protocol_error(1009), false;
     if (avail - header < length) break;
     uint8_t key[4];
     std::memcpy(key, p + header - 4, 4);
@@ -135,7 +332,7 @@ bool WebSocket::consume(char* data, size_t size) {
     if (!on_frame(opcode, fin, payload, length)) return false;
   }
   if (state_ == State::Closed) return false;
-  if (pos < size) partial_.assign(data + pos, size - pos);
+  if (pos < size) rare().partial.assign(data + pos, size - pos);
   return true;
 }
 
@@ -147,14 +344,14 @@ bool WebSocket::on_frame(uint8_t opcode, bool fin, char* payload, size_t size) {
       if (fin) return deliver(std::string_view(payload, size), opcode == kBinary);
       in_message_ = true;
       message_binary_ = opcode == kBinary;
-      message_.assign(payload, size);
+      rare().message.assign(payload, size);
       return true;
     case kContinuation: {
       if (!in_message_) return protocol_error(1002), false;
-      message_.append(payload, size);
+      rare_->message.append(payload, size);
       if (!fin) return true;
       std::string message;
-      message.swap(message_);
+      message.swap(rare_->message);
       in_message_ = false;
       return deliver(message, message_binary_);
     }
@@ -171,8 +368,9 @@ bool WebSocket::on_frame(uint8_t opcode, bool fin, char* payload, size_t size) {
       return false;
     }
     case kPing:
-      enqueue(std::make_shared<const std::string>(payload, size), kPong);
-      return true;
+      // After our close frame nothing more may be sent; a peer that pings without reading is slow.
+      if (state_ != State::Open) return true;
+      return enqueue_bounded(std::make_shared<const std::string>(payload, size), kPong);
     case kPong:
       return true;
     default:
@@ -186,74 +384,146 @@ bool WebSocket::deliver(std::string_view message, bool binary) {
   return state_ == State::Open;
 }
 
+// ---- writing ----
+
 bool WebSocket::send(const Bytes& bytes, bool binary) {
   if (state_ != State::Open) return false;
-  if (queued_bytes_ + bytes->size() > limits_.max_queued_bytes) {
+  return enqueue_bounded(bytes, binary ? kBinary : kText);
+}
+
+bool WebSocket::enqueue_bounded(const Bytes& bytes, uint8_t opcode) {
+  if (size_t{queued_bytes_} + bytes->size() > max_queued_bytes_) {
     // The client cannot keep up: cut it off rather than let memory grow.
     overflowed_ = true;
     shutdown_socket();
     notify_closed();
     return false;
   }
-  enqueue(bytes, binary ? kBinary : kText);
+  enqueue(bytes, opcode);
   return true;
 }
 
-void WebSocket::enqueue(Bytes bytes, uint8_t opcode) {
-  queued_bytes_ += bytes->size();
-  queue_.push_back(Outgoing{std::move(bytes), opcode});
-  if (!writing_) write_queued();
+void WebSocket::enqueue(const Bytes& bytes, uint8_t opcode) {
+  queued_bytes_ += static_cast<uint32_t>(bytes->size());
+  // Out at the end of this turn, or behind the frames that wait for the socket; after this turn's
+  // frames in either case (they can still be in the outbox when the socket filled up).
+  if (turn_last_ == kNoFrame && waiting_writable()) {
+    rare_->backlog.push_back(Outgoing{bytes, opcode});
+  } else {
+    outbox_->add(*this, bytes, opcode);
+  }
 }
 
-void WebSocket::write_queued() {
-  writing_ = true;
-  inflight_.swap(queue_);
-  headers_.clear();
-  headers_.reserve(inflight_.size() * 10);
-  for (const auto& item : inflight_)
-    if (item.opcode != kRaw) append_frame_header(headers_, item.opcode, item.bytes->size());
-  buffers_.clear();
-  size_t offset = 0;
-  for (const auto& item : inflight_) {
-    if (item.opcode != kRaw) {
-      size_t length = item.bytes->size() < 126 ? 2 : item.bytes->size() <= 0xffff ? 4 : 10;
-      buffers_.emplace_back(headers_.data() + offset, length);
-      offset += length;
-    }
-    buffers_.emplace_back(item.bytes->data(), item.bytes->size());
+bool WebSocket::waiting_writable() const { return rare_ && !rare_->backlog.empty(); }
+
+void WebSocket::flush_turn(const Turn& turn, uint32_t first) {
+  if (state_ == State::Closed) return;
+  const auto& frames = turn.frames;
+  if (waiting_writable()) {
+    for (uint32_t i = first; i != kNoFrame; i = frames[i].next)
+      rare_->backlog.push_back(Outgoing{turn.payloads[frames[i].payload], frames[i].opcode});
+    return;
   }
-  asio::async_write(socket_, buffers_,
-                    [self = shared_from_this()](const boost::system::error_code& ec, size_t written) {
-                      metrics::global().bytes_out.fetch_add(written, std::memory_order_relaxed);
-                      self->writing_ = false;
-                      for (const auto& item : self->inflight_) self->queued_bytes_ -= item.bytes->size();
-                      self->inflight_.clear();
-                      if (ec) {
-                        if (self->state_ != State::Closed) {
-                          self->shutdown_socket();
-                          self->notify_closed();
-                        }
-                        return;
-                      }
-                      if (!self->queue_.empty()) {
-                        self->write_queued();
-                      } else if (self->state_ == State::Closing) {
-                        // Our close frame is out: half-close and let the peer finish (or the grace timer).
-                        boost::system::error_code ignored;
-                        self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-                        if (self->peer_closed_) self->shutdown_socket();
-                      }
-                    });
+  Gather& batch = gather();
+  for (uint32_t i = first; i != kNoFrame && !batch.full(); i = frames[i].next)
+    batch.add(frames[i].opcode, turn.payload(frames[i]), 0);
+  ssize_t n = batch.send(socket_.native_handle());
+  if (n < 0) return fail();
+  metrics::global().bytes_out.fetch_add(static_cast<size_t>(n), std::memory_order_relaxed);
+  // Account for what went out; the rest (a full socket, or more frames than one write takes)
+  // waits in the backlog.
+  auto left = static_cast<size_t>(n);
+  uint32_t i = first;
+  for (; i != kNoFrame; i = frames[i].next) {
+    size_t payload = turn.payload(frames[i]).size();
+    size_t size = frame_size(frames[i].opcode, payload);
+    if (left < size) break;
+    left -= size;
+    queued_bytes_ -= static_cast<uint32_t>(payload);
+  }
+  if (i == kNoFrame) return on_drained();
+  Rare& state = rare();
+  state.written = left;
+  for (; i != kNoFrame; i = frames[i].next)
+    state.backlog.push_back(Outgoing{turn.payloads[frames[i].payload], frames[i].opcode});
+  if (static_cast<size_t>(n) < batch.bytes()) return wait_writable();
+  write_backlog();
 }
+
+void WebSocket::write_backlog() {
+  Rare& state = *rare_;
+  for (;;) {
+    Gather& batch = gather();
+    for (size_t i = state.head; i < state.backlog.size() && !batch.full(); ++i)
+      batch.add(state.backlog[i].opcode, *state.backlog[i].bytes, i == state.head ? state.written : 0);
+    ssize_t n = batch.send(socket_.native_handle());
+    if (n < 0) return fail();
+    metrics::global().bytes_out.fetch_add(static_cast<size_t>(n), std::memory_order_relaxed);
+    auto left = static_cast<size_t>(n) + state.written;
+    for (; state.head < state.backlog.size(); ++state.head) {
+      Outgoing& frame = state.backlog[state.head];
+      size_t size = frame_size(frame.opcode, frame.bytes->size());
+      if (left < size) break;
+      left -= size;
+      queued_bytes_ -= static_cast<uint32_t>(frame.bytes->size());
+      frame.bytes.reset();
+    }
+    state.written = left;
+    if (state.head == state.backlog.size()) break;
+    if (static_cast<size_t>(n) < batch.bytes()) {
+      // Drop the sent prefix once it is the larger part, so a long backlog is not moved per write.
+      if (state.head * 2 >= state.backlog.size()) {
+        state.backlog.erase(state.backlog.begin(), state.backlog.begin() + static_cast<ptrdiff_t>(state.head));
+        state.head = 0;
+      }
+      return wait_writable();
+    }
+  }
+  std::vector<Outgoing>().swap(state.backlog);  // an idle connection keeps no queue storage
+  state.head = 0;
+  state.written = 0;
+  on_drained();
+}
+
+void WebSocket::wait_writable() {
+  socket_.async_wait(Socket::wait_write, [self = shared_from_this()](const boost::system::error_code& ec) {
+    if (self->state_ == State::Closed) return;
+    if (ec) return self->fail();
+    self->write_backlog();
+  });
+}
+
+void WebSocket::on_drained() {
+  trim_rare();
+  // Our close frame is out (nothing queues after it): half-close and let the peer finish (or the
+  // grace timer end it).
+  if (state_ != State::Closing || turn_last_ != kNoFrame) return;
+  boost::system::error_code ignored;
+  socket_.shutdown(Socket::shutdown_send, ignored);
+  if (peer_closed_) shutdown_socket();
+}
+
+WebSocket::Rare& WebSocket::rare() {
+  if (!rare_) rare_ = std::make_unique<Rare>();
+  return *rare_;
+}
+
+void WebSocket::trim_rare() {
+  if (rare_ && rare_->partial.empty() && !in_message_ && rare_->backlog.empty() && !rare_->close_timer) rare_.reset();
+}
+
+// ---- closing ----
 
 void WebSocket::close(uint16_t code) {
   if (state_ != State::Open) return;
   state_ = State::Closing;
-  in_message_ = false;
-  message_.clear();
+  if (in_message_) {
+    in_message_ = false;
+    rare_->message = std::string();
+  }
   enqueue(close_payload(code), kClose);
-  close_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), kCloseGrace);
-  close_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+  auto& timer = rare().close_timer.emplace(socket_.get_executor(), kCloseGrace);
+  timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) self->shutdown_socket();
   });
 }
@@ -263,14 +533,20 @@ void WebSocket::protocol_error(uint16_t code) {
   notify_closed();
 }
 
+void WebSocket::fail() {
+  shutdown_socket();
+  notify_closed();
+}
+
 void WebSocket::shutdown_socket() {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
   boost::system::error_code ignored;
   socket_.close(ignored);
-  if (close_timer_) close_timer_->cancel();
-  partial_.clear();
-  partial_.shrink_to_fit();
+  // A closed connection needs none of its queues or timer; callers touch none of it afterwards.
+  queued_bytes_ = 0;
+  in_message_ = false;
+  rare_.reset();
 }
 
 void WebSocket::notify_closed() {

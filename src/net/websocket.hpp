@@ -1,16 +1,17 @@
 // A lean server-side WebSocket (RFC 6455) on a bare Asio TCP socket. While idle it holds no read
-// buffer and no coroutine frame: it waits for readability, then reads into a per-thread buffer.
-// Outgoing messages are shared immutable buffers; what queues during one loop turn goes out in
-// one gather write. No extensions (permessage-deflate is refused by not being offered).
+// buffer, no write queue and no coroutine frame: it waits for readability, then reads into a
+// per-thread buffer. Outgoing messages are shared immutable buffers; what queues during one loop
+// turn goes out at the end of that turn in one gather sendmsg, straight from the loop (no write
+// operation is started unless the socket is full). No extensions (permessage-deflate is refused by
+// not being offered).
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace herald::net {
 
@@ -35,6 +36,7 @@ class WebSocket : public std::enable_shared_from_this<WebSocket> {
  public:
   using Bytes = std::shared_ptr<const std::string>;
 
+  // The socket must belong to an io_context that one thread runs (a loop).
   WebSocket(asio::ip::tcp::socket socket, const WebSocketLimits& limits);
   ~WebSocket();
   WebSocket(const WebSocket&) = delete;
@@ -55,12 +57,20 @@ class WebSocket : public std::enable_shared_from_this<WebSocket> {
   bool overflowed() const { return overflowed_; }
 
  private:
+  // The loop's concrete executor: a smaller socket, and smaller pending operations, than with the
+  // polymorphic one.
+  using Socket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
   enum class State : uint8_t { Open, Closing, Closed };
   enum Opcode : uint8_t { kContinuation = 0, kText = 1, kBinary = 2, kClose = 8, kPing = 9, kPong = 10, kRaw = 0xff };
+  static constexpr uint32_t kNoFrame = UINT32_MAX;
+  // A message waiting for the socket: a shared payload and its frame type.
   struct Outgoing {
     Bytes bytes;
     uint8_t opcode;
   };
+  struct Turn;   // the frames the connections of one loop queued during one turn
+  class Outbox;  // per loop: the current turn, written at its end
+  struct Rare;   // state that only a fragmented or split message, a full socket or a close needs
 
   void wait_readable();
   void on_readable();
@@ -69,29 +79,35 @@ class WebSocket : public std::enable_shared_from_this<WebSocket> {
   // Handles one complete frame. False once closed.
   bool on_frame(uint8_t opcode, bool fin, char* payload, size_t size);
   bool deliver(std::string_view message, bool binary);
-  void enqueue(Bytes bytes, uint8_t opcode);
-  void write_queued();
+  // Queues a frame unless that passes the bound; then the connection is cut off (false).
+  bool enqueue_bounded(const Bytes& bytes, uint8_t opcode);
+  void enqueue(const Bytes& bytes, uint8_t opcode);
+  // Writes this connection's frames of `turn`, chained from `first`.
+  void flush_turn(const Turn& turn, uint32_t first);
+  void write_backlog();
+  void wait_writable();
+  void on_drained();
+  bool waiting_writable() const;
+  Rare& rare();
+  void trim_rare();
+  void fail();
   void protocol_error(uint16_t code);
   void shutdown_socket();
   void notify_closed();
 
-  asio::ip::tcp::socket socket_;
+  Socket socket_;
+  Outbox* outbox_;
   WebSocketHandler* handler_ = nullptr;
-  WebSocketLimits limits_;
+  std::unique_ptr<Rare> rare_;
+  uint32_t max_message_;
+  uint32_t max_queued_bytes_;
+  uint32_t queued_bytes_ = 0;
+  uint32_t turn_last_ = kNoFrame;  // this connection's last frame in the current turn, if it has any
   State state_ = State::Open;
-  bool writing_ = false;
-  bool overflowed_ = false;
-  bool in_message_ = false;  // a fragmented message is being assembled
-  bool message_binary_ = false;
-  bool peer_closed_ = false;
-  std::string partial_;  // an incomplete frame, only while one is arriving
-  std::string message_;  // a fragmented message, only while one is arriving
-  std::vector<Outgoing> queue_;
-  std::vector<Outgoing> inflight_;
-  std::string headers_;
-  std::vector<asio::const_buffer> buffers_;
-  size_t queued_bytes_ = 0;
-  std::unique_ptr<asio::steady_timer> close_timer_;
+  bool overflowed_ : 1 = false;
+  bool in_message_ : 1 = false;  // a fragmented message is being assembled
+  bool message_binary_ : 1 = false;
+  bool peer_closed_ : 1 = false;
 };
 
 }  // namespace herald::net

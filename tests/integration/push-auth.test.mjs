@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { T, Users, call, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
+import { T, Users, call, eventually, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
 
 const TOKEN = "s3cret";
 const ORIGIN = "http://app.example";
@@ -45,6 +45,8 @@ async function target() {
   const user = await users.login(server, uid);
   const joined = await call(server, "/changeRoom", { useraccounts: uid, joins: room }, { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.equal(seedOk(joined), true);
+  // The HTTP answer can overtake the changeRoom notice on the socket: wait for the notice first.
+  await eventually(() => user.eventsNamed("changeRoom").length === 1, "the changeRoom notice");
   user.events.length = 0;
   return { uid, room, user };
 }

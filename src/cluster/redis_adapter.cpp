@@ -427,7 +427,7 @@ void RedisAdapter::ack_broadcast_request(Json& request) {
   };
   auto reach = std::make_shared<Reach>(Reach{nsp_.loop_count()});
   socketio::BroadcastAckHandlers handlers{
-      [self, id_only, reach](std::vector<SocketInfo>& reached) {
+      [self, id_only, reach](const std::vector<SocketInfo>& reached) {
         reach->count += reached.size();
         for (const auto& socket : reached)
           if (!socket.user.empty()) reach->users.push_back(socket.user);

@@ -1,6 +1,7 @@
 #include "push/delivery.hpp"
 
 #include <boost/asio/steady_timer.hpp>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "metrics/metrics.hpp"
@@ -20,24 +21,25 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   Clock::time_point started = Clock::now();
   size_t loops_pending;
   bool remote_known = false;  // how many other nodes will report is known
-  std::unordered_set<std::string> reached_users;
+  // Each user reached, and whether one of its sockets acknowledged: one table for both questions.
+  std::unordered_map<std::string, bool> reached_users;
+  size_t users_acked = 0;
   // Sockets without a user (a Node server's clients in a shared cluster): counted, not named.
   size_t anonymous_reached = 0;
   size_t anonymous_acked = 0;
-  std::unordered_set<std::string> acked_users;
   PushResult result;
   std::function<void(PushResult&)> done;
   std::unique_ptr<boost::asio::steady_timer> timer;
   bool finished = false;
 
-  void on_reached(std::vector<socketio::SocketInfo>& sockets) {
+  void on_reached(const std::vector<socketio::SocketInfo>& sockets) {
     metrics::global().deliveries.fetch_add(sockets.size(), std::memory_order_relaxed);
     // One rehash up front instead of a series of them while a big broadcast is counted.
     reached_users.reserve(reached_users.size() + sockets.size());
     for (const auto& socket : sockets) {
       ++result.sockets_reached;
       if (!socket.user.empty())
-        reached_users.insert(socket.user);
+        reached_users.try_emplace(socket.user, false);
       else
         ++anonymous_reached;
     }
@@ -51,11 +53,17 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     metrics.receipts.fetch_add(1, std::memory_order_relaxed);
     metrics.delivery_latency.observe(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started));
     ++result.sockets_acked;
-    if (acked_users.empty()) acked_users.reserve(reached_users.size());
-    if (socket.user.empty())
+    if (socket.user.empty()) {
       ++anonymous_acked;
-    else if (acked_users.insert(socket.user).second)
-      result.acked.push_back(socket.user);
+    } else {
+      // Another node may send an ack before its count of the users reached.
+      auto [user, added] = reached_users.try_emplace(socket.user, true);
+      if (added || !user->second) {
+        user->second = true;
+        ++users_acked;
+        result.acked.push_back(socket.user);
+      }
+    }
     check_complete();
   }
 
@@ -68,7 +76,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
 
   void check_complete() {
     if (finished || loops_pending > 0 || !remote_known) return;
-    if (acked_users.size() >= reached_users.size() && anonymous_acked >= anonymous_reached) finish(true);
+    if (users_acked >= reached_users.size() && anonymous_acked >= anonymous_reached) finish(true);
   }
 
   void finish(bool complete) {
@@ -77,8 +85,8 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     if (timer) timer->cancel();
     result.complete = complete && loops_pending == 0 && remote_known;
     result.users_reached = reached_users.size();
-    for (const auto& uid : reached_users)
-      if (!acked_users.contains(uid)) result.timed_out.push_back(uid);
+    for (const auto& [uid, acked] : reached_users)
+      if (!acked) result.timed_out.push_back(uid);
     metrics::global().receipt_timeouts.fetch_add(result.timed_out.size(), std::memory_order_relaxed);
     if (kind == PushRequest::Kind::Users) {
       for (const auto& uid : targets)
@@ -140,7 +148,7 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
     if (!ec) receipt->finish(false);
   });
   socketio::BroadcastAckHandlers handlers{
-      [receipt](std::vector<socketio::SocketInfo>& reached) { receipt->on_reached(reached); },
+      [receipt](const std::vector<socketio::SocketInfo>& reached) { receipt->on_reached(reached); },
       [receipt](const socketio::SocketInfo& socket, Json&) { receipt->on_ack(socket); },
       [receipt](size_t nodes, bool reachable) { receipt->on_remote_nodes(nodes, reachable); }};
   broadcast.emit_with_ack(request.event, std::move(args), request.timeout, std::move(handlers));

@@ -1,5 +1,7 @@
 #include "socketio/namespace.hpp"
 
+#include <mutex>
+
 #include "net/loop_pool.hpp"
 #include "socketio/server.hpp"
 #include "socketio/socket.hpp"
@@ -49,6 +51,50 @@ SharedPackets packets_for_loop(const SharedPackets& packets, size_t recipients, 
   return copy;
 }
 
+// The acknowledgements of one broadcast from the sockets of one loop, passed to the origin loop in
+// batches: the first ack of a batch posts one task there, and later ones join it until it runs.
+class LoopAcks : public AckSink, public std::enable_shared_from_this<LoopAcks> {
+ public:
+  LoopAcks(Namespace& nsp, size_t origin, std::shared_ptr<BroadcastAckHandlers> handlers,
+           std::shared_ptr<const std::vector<SocketInfo>> reached)
+      : nsp_(nsp), origin_(origin), handlers_(std::move(handlers)), reached_(std::move(reached)) {}
+
+  void acked(uint32_t index, Json& args) override {
+    bool first;
+    {
+      std::lock_guard lock(mutex_);
+      first = pending_.empty();
+      pending_.push_back(Reply{index, std::move(args)});
+    }
+    if (first) nsp_.post_to_loop(origin_, [self = shared_from_this()] { self->report(); });
+  }
+
+ private:
+  struct Reply {
+    uint32_t index;
+    Json args;
+  };
+
+  // On the origin loop.
+  void report() {
+    {
+      std::lock_guard lock(mutex_);
+      reporting_.swap(pending_);
+    }
+    for (auto& reply : reporting_)
+      if (handlers_->on_ack) handlers_->on_ack((*reached_)[reply.index], reply.args);
+    reporting_.clear();
+  }
+
+  Namespace& nsp_;
+  size_t origin_;
+  std::shared_ptr<BroadcastAckHandlers> handlers_;
+  std::shared_ptr<const std::vector<SocketInfo>> reached_;  // read-only once shared
+  std::mutex mutex_;
+  std::vector<Reply> pending_;    // guarded by mutex_
+  std::vector<Reply> reporting_;  // the origin's
+};
+
 }  // namespace
 
 void Broadcast::emit(std::string_view event, Json args) {
@@ -87,25 +133,19 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
   Namespace* nsp = &nsp_;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   nsp_.for_each_loop(target_, [nsp, packets, origin, shared, id, deadline](const std::vector<Socket*>& sockets) {
-    std::vector<SocketInfo> reached;
-    reached.reserve(sockets.size());
-    for (Socket* socket : sockets) reached.push_back(SocketInfo{socket->id(), socket->user(), socket->data});
+    auto reached = std::make_shared<std::vector<SocketInfo>>();
+    reached->reserve(sockets.size());
+    for (Socket* socket : sockets) reached->push_back(SocketInfo{socket->id(), socket->user(), socket->data});
     // Report the reach before sending, so it arrives at the origin before any ack.
-    nsp->post_to_loop(origin, [shared, reached = std::move(reached)]() mutable {
-      if (shared->on_reached) shared->on_reached(reached);
+    nsp->post_to_loop(origin, [shared, reached] {
+      if (shared->on_reached) shared->on_reached(*reached);
     });
+    auto acks = std::make_shared<LoopAcks>(*nsp, origin, shared, std::move(reached));
     auto local = packets_for_loop(packets, sockets.size(), nsp->loop_count());
-    for (Socket* socket : sockets) {
-      socket->expect_ack(id, deadline,
-                         [nsp, origin, shared, info = SocketInfo{socket->id(), socket->user(), socket->data}](
-                             bool timed_out, Json& reply) mutable {
-                           if (timed_out) return;
-                           nsp->post_to_loop(origin,
-                                             [shared, info = std::move(info), reply = std::move(reply)]() mutable {
-                                               if (shared->on_ack) shared->on_ack(info, reply);
-                                             });
-                         });
-      socket->send_encoded(*local);
+    auto now = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < sockets.size(); ++i) {
+      sockets[i]->expect_ack(id, deadline, now, acks, static_cast<uint32_t>(i));
+      sockets[i]->send_encoded(*local);
     }
   });
 }

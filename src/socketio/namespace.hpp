@@ -50,8 +50,8 @@ struct SocketInfo {
 // Progress of a broadcast with acknowledgements, reported on the loop that started it.
 struct BroadcastAckHandlers {
   // Once per loop, before any ack from that loop: the sockets the broadcast reached there.
-  std::function<void(std::vector<SocketInfo>& reached)> on_reached;
-  // Once per client acknowledgement.
+  std::function<void(const std::vector<SocketInfo>& reached)> on_reached;
+  // Once per client acknowledgement; `socket` is one of those reported reached.
   std::function<void(const SocketInfo& socket, Json& args)> on_ack;
   // Exactly once: how many other nodes will report (0 without a cluster), and whether the cluster
   // could be reached at all (false: only this node was reached).

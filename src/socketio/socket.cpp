@@ -69,20 +69,22 @@ void Socket::emit_with_ack(std::string_view event, Json args, std::chrono::milli
   Packet packet{PacketType::Event, nsp_.name(), id, Json::array()};
   packet.data.push_back(event);
   for (auto& arg : args) packet.data.push_back(std::move(arg));
-  drop_expired_untimed();
-  acks_.push_back(PendingAck{id, std::chrono::steady_clock::now() + timeout, std::move(callback), true});
+  auto now = std::chrono::steady_clock::now();
+  drop_expired_untimed(now);
+  acks_.push_back(PendingAck{id, now + timeout, std::move(callback), nullptr, 0, true});
   arm_ack_timer();
   send_packet(packet);
 }
 
-void Socket::expect_ack(uint64_t id, std::chrono::steady_clock::time_point deadline, AckCallback callback) {
+void Socket::expect_ack(uint64_t id, std::chrono::steady_clock::time_point deadline,
+                        std::chrono::steady_clock::time_point now, const std::shared_ptr<AckSink>& sink,
+                        uint32_t index) {
   if (!client_) return;
-  drop_expired_untimed();
-  acks_.push_back(PendingAck{id, deadline, std::move(callback), false});
+  drop_expired_untimed(now);
+  acks_.push_back(PendingAck{id, deadline, nullptr, sink, index, false});
 }
 
-void Socket::drop_expired_untimed() {
-  auto now = std::chrono::steady_clock::now();
+void Socket::drop_expired_untimed(std::chrono::steady_clock::time_point now) {
   std::erase_if(acks_, [&](const PendingAck& ack) { return !ack.timed && ack.deadline <= now; });
 }
 
@@ -181,9 +183,12 @@ void Socket::on_ack(Packet& packet) {
     spdlog::debug("socket.io: socket {} acked unknown id {}", id_, *packet.id);
     return;
   }
-  AckCallback callback = std::move(found->callback);
+  PendingAck ack = std::move(*found);
   acks_.erase(found);
-  if (callback) callback(false, packet.data);
+  if (ack.sink)
+    ack.sink->acked(ack.index, packet.data);
+  else if (ack.callback)
+    ack.callback(false, packet.data);
 }
 
 void Socket::disconnect(bool close) {

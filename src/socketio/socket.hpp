@@ -65,9 +65,11 @@ class Socket : public std::enable_shared_from_this<Socket> {
   // Disconnects from the namespace; with close, the whole underlying connection.
   void disconnect(bool close = false);
 
-  // Expects an ack for a packet sent by a broadcast. No timer: after `deadline` the expectation is
-  // dropped silently the next time acks are checked (the broadcast's origin keeps the time).
-  void expect_ack(uint64_t id, std::chrono::steady_clock::time_point deadline, AckCallback callback);
+  // Expects an ack for a packet sent by a broadcast, to be passed to `sink` with `index`. No timer:
+  // after `deadline` the expectation is dropped silently the next time acks are checked (the
+  // broadcast's origin keeps the time). `now` is the caller's clock reading, one for all recipients.
+  void expect_ack(uint64_t id, std::chrono::steady_clock::time_point deadline,
+                  std::chrono::steady_clock::time_point now, const std::shared_ptr<AckSink>& sink, uint32_t index);
 
   // ---- used by Client, Namespace and Ack ----
   void send_packet(const Packet& packet);
@@ -80,10 +82,12 @@ class Socket : public std::enable_shared_from_this<Socket> {
   struct PendingAck {
     uint64_t id;
     std::chrono::steady_clock::time_point deadline;
-    AckCallback callback;
+    AckCallback callback;           // emit_with_ack's
+    std::shared_ptr<AckSink> sink;  // or a broadcast's, told `index`
+    uint32_t index = 0;
     bool timed = true;  // has a timer and reports its timeout; broadcast expectations do not
   };
-  void drop_expired_untimed();
+  void drop_expired_untimed(std::chrono::steady_clock::time_point now);
   void on_event(Packet& packet);
   void on_ack(Packet& packet);
   void arm_ack_timer();

@@ -35,6 +35,15 @@ using ConnectionHandler = std::function<void(const std::shared_ptr<Socket>& sock
 using DisconnectHandler = std::function<void(Socket& socket, std::string_view reason)>;
 // Called once: with the client's ack arguments, or timed_out = true and an empty array.
 using AckCallback = std::function<void(bool timed_out, Json& args)>;
+
+// Takes the acknowledgements of one broadcast from the sockets of one loop. Shared by all of them,
+// so a recipient costs an index, not a callback of its own.
+class AckSink {
+ public:
+  virtual ~AckSink() = default;
+  // On the socket's loop: the socket at `index` of the broadcast's recipients there acknowledged.
+  virtual void acked(uint32_t index, Json& args) = 0;
+};
 // Runs before a connection is accepted; a returned object refuses it (sent as CONNECT_ERROR).
 using Middleware = std::function<std::optional<Json>(Socket& socket)>;
 

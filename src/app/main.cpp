@@ -203,9 +203,10 @@ int main(int argc, char** argv) {
     // Opened here, before any worker, so that they outlive every worker (see open_listening_socket).
     try {
       uint16_t port = settings->port;
+      size_t threads = thread_count(*settings);
       options.inherited_fds.resize(settings->workers);
       for (auto& fds : options.inherited_fds) {
-        for (size_t thread = 0; thread < thread_count(*settings); ++thread) {
+        for (size_t thread = 0; thread < threads; ++thread) {
           fds.push_back(net::open_listening_socket(settings->host, port));
           if (port == 0) port = net::local_port(fds.back());
         }

@@ -12,6 +12,19 @@ namespace herald::net {
 
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// The address a socket is bound to (getsockname); throws when the descriptor is not a socket.
+sockaddr_storage bound_address(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    throw boost::system::system_error(errno, boost::system::system_category(), "getsockname");
+  return address;
+}
+
+}  // namespace
+
 Listener::Listener(LoopPool& pool, size_t loop, const HttpRouter& router)
     : pool_(pool), loop_(loop), router_(router), acceptor_(pool.loop(loop)) {}
 
@@ -19,11 +32,11 @@ void Listener::listen(const std::string& host, uint16_t port) { adopt(open_liste
 
 void Listener::adopt(int fd) {
   sockaddr_storage address{};
-  socklen_t length = sizeof address;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    int error = errno;
+  try {
+    address = bound_address(fd);
+  } catch (...) {
     ::close(fd);
-    throw boost::system::system_error(error, boost::system::system_category(), "getsockname");
+    throw;
   }
   acceptor_.assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd);
 }
@@ -93,10 +106,7 @@ int open_listening_socket(const std::string& host, uint16_t port) {
 }
 
 uint16_t local_port(int fd) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof address;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-    throw boost::system::system_error(errno, boost::system::system_category(), "getsockname");
+  sockaddr_storage address = bound_address(fd);
   if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
   return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
 }

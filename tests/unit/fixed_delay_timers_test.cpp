@@ -25,17 +25,22 @@ struct Owner {
   }
 };
 
-std::shared_ptr<Owner> owner(const std::string& name, std::vector<std::string>& log) {
-  return std::make_shared<Owner>(Owner{name, &log, Clock::time_point::max(), {}});
-}
+// A loop, its timers, and the log of owners fired in order.
+class FixedDelayTimersTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<Owner> owner(const std::string& name) {
+    return std::make_shared<Owner>(Owner{name, &log, Clock::time_point::max(), {}});
+  }
 
-TEST(FixedDelayTimers, FiresEachDelayInDeadlineOrderAcrossQueues) {
   boost::asio::io_context loop;
-  FixedDelayTimers<Owner> timers(loop);
+  FixedDelayTimers<Owner> timers{loop};
   std::vector<std::string> log;
-  auto slow = owner("slow", log);
-  auto fast = owner("fast", log);
-  auto middle = owner("middle", log);
+};
+
+TEST_F(FixedDelayTimersTest, FiresEachDelayInDeadlineOrderAcrossQueues) {
+  auto slow = owner("slow");
+  auto fast = owner("fast");
+  auto middle = owner("middle");
   slow->wanted = timers.schedule(slow, milliseconds(60));
   fast->wanted = timers.schedule(fast, milliseconds(10));
   middle->wanted = timers.schedule(middle, milliseconds(30));
@@ -46,11 +51,8 @@ TEST(FixedDelayTimers, FiresEachDelayInDeadlineOrderAcrossQueues) {
   EXPECT_EQ(timers.pending(), 0u);
 }
 
-TEST(FixedDelayTimers, DoesNotFireEarly) {
-  boost::asio::io_context loop;
-  FixedDelayTimers<Owner> timers(loop);
-  std::vector<std::string> log;
-  auto a = owner("a", log);
+TEST_F(FixedDelayTimersTest, DoesNotFireEarly) {
+  auto a = owner("a");
   Clock::time_point fired{};
   a->then = [&] { fired = Clock::now(); };
   auto scheduled = Clock::now();
@@ -61,12 +63,9 @@ TEST(FixedDelayTimers, DoesNotFireEarly) {
   EXPECT_GE(fired, a->wanted);
 }
 
-TEST(FixedDelayTimers, ReplacedDeadlinesAndGoneOwnersAreSkipped) {
-  boost::asio::io_context loop;
-  FixedDelayTimers<Owner> timers(loop);
-  std::vector<std::string> log;
-  auto kept = owner("kept", log);
-  auto gone = owner("gone", log);
+TEST_F(FixedDelayTimersTest, ReplacedDeadlinesAndGoneOwnersAreSkipped) {
+  auto kept = owner("kept");
+  auto gone = owner("gone");
   timers.schedule(kept, milliseconds(10));  // replaced below: not wanted any more
   kept->wanted = timers.schedule(kept, milliseconds(30));
   gone->wanted = timers.schedule(gone, milliseconds(10));
@@ -76,11 +75,8 @@ TEST(FixedDelayTimers, ReplacedDeadlinesAndGoneOwnersAreSkipped) {
   EXPECT_EQ(log, (std::vector<std::string>{"kept"}));
 }
 
-TEST(FixedDelayTimers, AnOwnerMayScheduleAgainFromItsCallback) {
-  boost::asio::io_context loop;
-  FixedDelayTimers<Owner> timers(loop);
-  std::vector<std::string> log;
-  auto beat = owner("beat", log);
+TEST_F(FixedDelayTimersTest, AnOwnerMayScheduleAgainFromItsCallback) {
+  auto beat = owner("beat");
   int beats = 0;
   beat->then = [&] {
     if (++beats < 3) beat->wanted = timers.schedule(beat, milliseconds(5));
@@ -91,12 +87,9 @@ TEST(FixedDelayTimers, AnOwnerMayScheduleAgainFromItsCallback) {
   EXPECT_EQ(timers.pending(), 0u);
 }
 
-TEST(FixedDelayTimers, AnEarlierDeadlineOfAnotherDelayRearmsTheTimer) {
-  boost::asio::io_context loop;
-  FixedDelayTimers<Owner> timers(loop);
-  std::vector<std::string> log;
-  auto late = owner("late", log);
-  auto early = owner("early", log);
+TEST_F(FixedDelayTimersTest, AnEarlierDeadlineOfAnotherDelayRearmsTheTimer) {
+  auto late = owner("late");
+  auto early = owner("early");
   late->wanted = timers.schedule(late, milliseconds(500));
   early->wanted = timers.schedule(early, milliseconds(5));
   loop.run_for(milliseconds(200));

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "cluster/cluster.hpp"
 #include "engineio/sid.hpp"
@@ -122,7 +123,9 @@ void RedisAdapter::broadcast_with_ack(const Packet& packet, const Target& target
                {"requestId", request_id},
                {"type", static_cast<int>(RequestType::Broadcast)},
                {"packet", packet_to_json(packet)},
-               {"opts", std::move(opts)}};
+               {"opts", std::move(opts)},
+               // Herald nodes may answer with many acks per message; Node servers ignore this.
+               {"herald", {{"batchAcks", true}}}};
   size_t origin = socketio::Namespace::origin_loop();
   cluster_.post(
       [self = shared_from_this(), request_id, message = to_msgpack(request), handlers, origin, timeout]() mutable {
@@ -426,6 +429,14 @@ void RedisAdapter::ack_broadcast_request(Json& request) {
     Json users = Json::array();
   };
   auto reach = std::make_shared<Reach>(Reach{nsp_.loop_count()});
+  // The acks not yet answered, when the requester takes them in batches (a Herald node). Touched
+  // only on this loop, where every ack of the broadcast is reported.
+  struct AckBatch {
+    Json list = Json::array();
+    bool posted = false;
+  };
+  const Json& herald_flags = request.contains("herald") ? request["herald"] : Json();
+  bool batch_acks = herald_flags.is_object() && herald_flags.value("batchAcks", false);
   socketio::BroadcastAckHandlers handlers{
       [self, id_only, reach](const std::vector<SocketInfo>& reached) {
         reach->count += reached.size();
@@ -437,15 +448,32 @@ void RedisAdapter::ack_broadcast_request(Json& request) {
                                    {"clientCount", reach->count},
                                    {"herald", {{"users", std::move(reach->users)}}}});
       },
-      [self, id_only](const SocketInfo& socket, Json& args) {
+      [self, id_only, acks = batch_acks ? std::make_shared<AckBatch>() : nullptr](const SocketInfo& socket,
+                                                                                  Json& args) {
         Json herald{{"socket", socket.id}};
         if (!socket.user.empty()) herald["uid"] = socket.user;
-        self->answer(id_only,
-                     Json{{"type", static_cast<int>(RequestType::BroadcastAck)},
-                          {"requestId", id_only["requestId"]},
-                          {"packet", args.is_array() && !args.empty() ? args[0] : Json()},
-                          {"herald", herald}},
-                     true);
+        Json reply = args.is_array() && !args.empty() ? std::move(args[0]) : Json();
+        if (!acks) {
+          return self->answer(id_only,
+                              Json{{"type", static_cast<int>(RequestType::BroadcastAck)},
+                                   {"requestId", id_only["requestId"]},
+                                   {"packet", std::move(reply)},
+                                   {"herald", std::move(herald)}},
+                              true);
+        }
+        herald["packet"] = std::move(reply);
+        acks->list.push_back(std::move(herald));
+        if (acks->posted) return;
+        // Acks reach this loop in batches: answer each batch with one message once it is handled.
+        acks->posted = true;
+        self->nsp_.post_to_loop(socketio::Namespace::origin_loop(), [self, id_only, acks] {
+          acks->posted = false;
+          self->answer(id_only,
+                       Json{{"type", static_cast<int>(RequestType::BroadcastAck)},
+                            {"requestId", id_only["requestId"]},
+                            {"herald", {{"acks", std::exchange(acks->list, Json::array())}}}},
+                       true);
+        });
       },
       nullptr};
   socketio::Broadcast(nsp_, target_from(opts))
@@ -475,10 +503,18 @@ void RedisAdapter::on_response(Json& response) {
         if (handlers->on_reached) handlers->on_reached(reached);
       });
     } else if (type == static_cast<int>(RequestType::BroadcastAck)) {
-      SocketInfo socket = info_from_herald(herald);
-      Json args = Json::array({response.value("packet", Json())});
-      cluster_.pool().post(origin, [handlers, socket = std::move(socket), args = std::move(args)]() mutable {
-        if (handlers->on_ack) handlers->on_ack(socket, args);
+      // One ack (a Node server, or the standard form), or a Herald node's batch of them.
+      std::vector<std::pair<SocketInfo, Json>> acks;
+      if (auto list = herald.find("acks"); list != herald.end() && list->is_array()) {
+        acks.reserve(list->size());
+        for (const auto& ack : *list)
+          if (ack.is_object()) acks.emplace_back(info_from_herald(ack), Json::array({ack.value("packet", Json())}));
+      } else {
+        acks.emplace_back(info_from_herald(herald), Json::array({response.value("packet", Json())}));
+      }
+      cluster_.pool().post(origin, [handlers, acks = std::move(acks)]() mutable {
+        for (auto& [socket, args] : acks)
+          if (handlers->on_ack) handlers->on_ack(socket, args);
       });
     }
     return;

@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { startCluster, startNodes, waitServers } from "./lib/cluster.mjs";
-import { T, Users, call, eventually, seedOk, sleep, uniq } from "./lib/herald.mjs";
+import { NSP, T, Users, call, eventually, seedOk, sleep, uniq } from "./lib/herald.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
+import notepack from "notepack.io";
 
 let cluster;
 let redis;
@@ -163,6 +164,35 @@ describe("pushes made on A reach users on B", () => {
       await device.waitMessages(3);
       assert.deepEqual(device.msgIds(), ["j-users", "j-rooms", "j-all"]);
     }
+  });
+
+  // Node's adapter answers each client ack with a Redis message of its own; a Herald node asking
+  // another Herald node takes them in batches (`herald.acks`), which a Node requester never sees.
+  it("acks from B's users reach A as batches in the answers: every ack once, no one-ack answers", T, async () => {
+    const ids = Array.from({ length: 8 }, () => uniq("batch"));
+    for (const id of ids) await users.login(B, id);
+    const sub = client.duplicate();
+    sub.on("error", () => {});
+    await sub.connect();
+    const answers = [];
+    // Answers are JSON (counts) or msgpack (acks), as the adapter sends them.
+    const decode = (message) => (message[0] === 0x7b ? JSON.parse(message.toString()) : notepack.decode(message));
+    await sub.pSubscribe(`socket.io-response#${NSP}#*`, (message) => answers.push(decode(message)), true);
+    try {
+      const res = await call(A, "/api/v1/push", { all: true, msgId: "batched", message: "m", timeout: 5000 }, { as: "json" });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(sorted(res.json.acked), sorted(ids), res.text);
+      await sleep(50);
+    } finally {
+      await sub.pUnsubscribe();
+      await sub.quit();
+    }
+    const acks = answers.filter((answer) => answer.type === 9);
+    assert.ok(acks.length > 0, `no ack answers among ${JSON.stringify(answers)}`);
+    for (const answer of acks) assert.ok(Array.isArray(answer.herald?.acks), `an unbatched answer: ${JSON.stringify(answer)}`);
+    const acked = acks.flatMap((answer) => answer.herald.acks.map((ack) => ack.uid));
+    assert.deepEqual(sorted(acked), sorted(ids));
+    for (const answer of acks) for (const ack of answer.herald.acks) assert.equal(typeof ack.socket, "string", JSON.stringify(ack));
   });
 
   // POST /api/v1/rooms counts the sockets moved on every node: the change goes to the other nodes as

@@ -32,14 +32,20 @@ std::string_view Socket::transport() const {
   return client_ && client_->session() ? client_->session()->transport_name() : std::string_view{};
 }
 
+Socket::OwnHandlers& Socket::own() {
+  if (!own_) own_ = std::make_unique<OwnHandlers>();
+  return *own_;
+}
+
 void Socket::on(std::string event, EventHandler handler) {
-  for (auto& [name, existing] : handlers_) {
+  auto& events = own().events;
+  for (auto& [name, existing] : events) {
     if (name == event) {
       existing = std::move(handler);
       return;
     }
   }
-  handlers_.emplace_back(std::move(event), std::move(handler));
+  events.emplace_back(std::move(event), std::move(handler));
 }
 
 void Socket::send_packet(const Packet& packet) {
@@ -166,10 +172,12 @@ void Socket::on_event(Packet& packet) {
   std::string event = args[0].is_string() ? args[0].get<std::string>() : args[0].dump();
   args.erase(args.begin());
   Ack ack = packet.id ? Ack(weak_from_this(), *packet.id) : Ack();
-  for (auto& [name, handler] : handlers_) {
-    if (name == event) {
-      auto keep = handler;  // the handler may replace itself
-      return keep(*this, args, ack);
+  if (own_) {
+    for (auto& [name, handler] : own_->events) {
+      if (name == event) {
+        auto keep = handler;  // the handler may replace itself
+        return keep(*this, args, ack);
+      }
     }
   }
   if (const EventHandler* handler = nsp_.handler(event)) return (*handler)(*this, args, ack);
@@ -213,9 +221,11 @@ void Socket::on_close(std::string_view reason) {
     Json none = Json::array();
     if (ack.callback) ack.callback(true, none);
   }
-  if (auto handler = std::move(on_disconnect_)) handler(*this, reason);
+  if (own_) {
+    if (auto handler = std::move(own_->on_disconnect)) handler(*this, reason);
+  }
   nsp_.disconnected(*this, reason);
-  handlers_.clear();
+  own_.reset();
 }
 
 }  // namespace herald::socketio

@@ -48,7 +48,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   Json reported_data() const;
 
   void on(std::string event, EventHandler handler);
-  void on_disconnect(DisconnectHandler handler) { on_disconnect_ = std::move(handler); }
+  void on_disconnect(DisconnectHandler handler) { own().on_disconnect = std::move(handler); }
 
   void emit(std::string_view event, Json args = Json::array());
   // Emits with an acknowledgement request; `callback` runs once with the reply or on timeout.
@@ -101,8 +101,13 @@ class Socket : public std::enable_shared_from_this<Socket> {
   std::vector<std::string> rooms_;
   std::string user_;
   uint64_t user_seq_ = 0;
-  std::vector<std::pair<std::string, EventHandler>> handlers_;
-  DisconnectHandler on_disconnect_;
+  // Handlers of this socket alone; most sockets have none (the namespace's serve them all).
+  struct OwnHandlers {
+    std::vector<std::pair<std::string, EventHandler>> events;
+    DisconnectHandler on_disconnect;
+  };
+  OwnHandlers& own();
+  std::unique_ptr<OwnHandlers> own_;
   std::vector<PendingAck> acks_;
   std::unique_ptr<boost::asio::steady_timer> ack_timer_;
 };

@@ -211,6 +211,7 @@ void RedisAdapter::server_side_emit_with_ack(const Json& data, std::chrono::mill
   auto collect = [self = shared_from_this(), origin, done = std::move(done)](std::vector<Json>& responses,
                                                                              bool complete) mutable {
     std::vector<Json> replies;
+    replies.reserve(responses.size());
     for (auto& response : responses) replies.push_back(response.value("data", Json()));
     self->cluster_.pool().post(origin, [done = std::move(done), replies = std::move(replies), complete]() mutable {
       done(replies, complete);

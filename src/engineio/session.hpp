@@ -38,7 +38,7 @@ enum class TransportKind : uint8_t { Polling, WebSocket };
 class Session : public std::enable_shared_from_this<Session>, private net::WebSocketHandler {
  public:
   Session(Server& server, std::string id, size_t loop, Handshake handshake);
-  ~Session();
+  ~Session() override;
 
   const std::string& id() const { return id_; }
   size_t loop() const { return loop_; }

@@ -151,7 +151,7 @@ class Namespace {
   // Runs `work` on every loop with the sockets `target` selects there, and `done` with all the
   // results on the calling loop once every loop has answered.
   template <class T>
-  void collect(Target target, std::function<T(const std::vector<Socket*>&)> work,
+  void collect(const Target& target, std::function<T(const std::vector<Socket*>&)> work,
                std::function<void(std::vector<T>&)> done);
   // The loop that callers on this thread get their results on (loop 0 for non-loop threads).
   static size_t origin_loop();
@@ -208,7 +208,7 @@ class Namespace {
 };
 
 template <class T>
-void Namespace::collect(Target target, std::function<T(const std::vector<Socket*>&)> work,
+void Namespace::collect(const Target& target, std::function<T(const std::vector<Socket*>&)> work,
                         std::function<void(std::vector<T>&)> done) {
   struct State {
     std::vector<T> results;
@@ -217,7 +217,7 @@ void Namespace::collect(Target target, std::function<T(const std::vector<Socket*
   };
   size_t origin = origin_loop();
   auto state = std::make_shared<State>(State{{}, loop_count(), std::move(done)});
-  for_each_loop(std::move(target), [this, origin, state, work = std::move(work)](const std::vector<Socket*>& sockets) {
+  for_each_loop(target, [this, origin, state, work = std::move(work)](const std::vector<Socket*>& sockets) {
     post_to_loop(origin, [state, result = work(sockets)]() mutable {
       state->results.push_back(std::move(result));
       if (--state->pending == 0) state->done(state->results);

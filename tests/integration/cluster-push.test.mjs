@@ -128,6 +128,7 @@ describe("pushes made on A reach users on B", () => {
     const notice = waitForEvent(onB.socket, "changeRoom");
     assert.equal(seedOk(await call(A, "/changeRoom", { useraccounts: uid, joins: newRoom, leaves: oldRoom })), true);
     assert.deepEqual(await notice, ["-2", { joins: [newRoom], leaves: [oldRoom] }]);
+    await eventually(() => onA.eventsNamed("changeRoom").length === 2, "the second changeRoom notice on A");
     assert.deepEqual(onA.eventsNamed("changeRoom").at(-1), ["-2", { joins: [newRoom], leaves: [oldRoom] }]);
     assert.equal(await client.get(`room@${uid}`), newRoom, "room@<uid> follows the change");
     await sleep(50);

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { NSP, T, Users, call, seedOk, sleep, startHerald, uniq, waitLoggedIn } from "./lib/herald.mjs";
+import { NSP, T, Users, call, eventually, seedOk, sleep, startHerald, uniq, waitLoggedIn } from "./lib/herald.mjs";
 
 let server;
 const users = new Users();
@@ -99,6 +99,8 @@ describe("seed endpoints", () => {
     const uc = await users.login(server, c);
     const changed = await call(server, "/changeRoom", { useraccounts: `${a},${b}`, joins: `${ra},${rb}`, leaves: "" });
     assert.equal(seedOk(changed), true);
+    // The HTTP answer can overtake the notices on the sockets: wait for them, then compare.
+    await eventually(() => ua.eventsNamed("changeRoom").length === 1 && ub.eventsNamed("changeRoom").length === 1, "the changeRoom notices");
     assert.deepEqual(ua.eventsNamed("changeRoom"), [["-2", { joins: [ra, rb], leaves: [] }]]);
     assert.deepEqual(ub.eventsNamed("changeRoom"), [["-2", { joins: [ra, rb], leaves: [] }]]);
     assert.deepEqual(uc.eventsNamed("changeRoom"), []);
@@ -116,6 +118,7 @@ describe("seed endpoints", () => {
     // JSON changeRoom: b leaves ra
     const left = await call(server, "/changeRoom", { useraccounts: [b], joins: [], leaves: [ra] }, { as: "json" });
     assert.equal(seedOk(left), true);
+    await eventually(() => ub.eventsNamed("changeRoom").length === 2, "the second changeRoom notice");
     assert.deepEqual(ub.eventsNamed("changeRoom")[1], ["-2", { joins: [], leaves: [ra] }]);
     const again = await call(server, "/pushMsgToRoom", { tags: [ra], msgId: "r2", message: [1] }, { as: "json" });
     assert.deepEqual(seedOk(again), [a]);
@@ -326,6 +329,7 @@ describe("JSON API /api/v1", () => {
     const res = await call(server, "/api/v1/rooms", { users: uid, joins: room, leaves: "" });
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json, { socketsMoved: 2 });
+    await eventually(() => phone.eventsNamed("changeRoom").length === 1 && laptop.eventsNamed("changeRoom").length === 1, "the changeRoom notices");
     assert.deepEqual(phone.eventsNamed("changeRoom"), [["-2", { joins: [room], leaves: [] }]]);
     assert.deepEqual(laptop.eventsNamed("changeRoom"), [["-2", { joins: [room], leaves: [] }]]);
     const nobody = await call(server, "/api/v1/rooms", { users: [uniq("off")], leaves: [room] }, { as: "json" });

@@ -102,6 +102,8 @@ describe("--api-token", () => {
       }
       // 5 pushes with a message (single, batch, room, all, offline) + /api/v1/push + /api/v1/offline
       await user.waitMessages(7);
+      await eventually(() => user.eventsNamed("changeRoom").length === 2, "the two changeRoom notices");
+      await sleep(50);
       assert.equal(user.eventsNamed("changeRoom").length, 2);
     });
   }

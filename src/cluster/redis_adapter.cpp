@@ -43,6 +43,13 @@ Json decode_payload(std::string_view payload) {
   return Json::from_msgpack(payload, true, false);
 }
 
+// An ack answer (type 9) to the request `id_only` names: `fields` with the type and request id.
+Json ack_answer(const Json& id_only, Json fields) {
+  fields["type"] = static_cast<int>(RequestType::BroadcastAck);
+  fields["requestId"] = id_only["requestId"];
+  return fields;
+}
+
 SocketInfo info_from_herald(const Json& herald) {
   SocketInfo info;
   if (!herald.is_object()) return info;
@@ -436,8 +443,9 @@ void RedisAdapter::ack_broadcast_request(Json& request) {
     Json list = Json::array();
     bool posted = false;
   };
-  const Json& herald_flags = request.contains("herald") ? request["herald"] : Json();
-  bool batch_acks = herald_flags.is_object() && herald_flags.value("batchAcks", false);
+  auto herald_flags = request.find("herald");
+  bool batch_acks =
+      herald_flags != request.end() && herald_flags->is_object() && herald_flags->value("batchAcks", false);
   socketio::BroadcastAckHandlers handlers{
       [self, id_only, reach](const std::vector<SocketInfo>& reached) {
         reach->count += reached.size();
@@ -456,11 +464,7 @@ void RedisAdapter::ack_broadcast_request(Json& request) {
         Json reply = args.is_array() && !args.empty() ? std::move(args[0]) : Json();
         if (!acks) {
           return self->answer(id_only,
-                              Json{{"type", static_cast<int>(RequestType::BroadcastAck)},
-                                   {"requestId", id_only["requestId"]},
-                                   {"packet", std::move(reply)},
-                                   {"herald", std::move(herald)}},
-                              true);
+                              ack_answer(id_only, {{"packet", std::move(reply)}, {"herald", std::move(herald)}}), true);
         }
         herald["packet"] = std::move(reply);
         acks->list.push_back(std::move(herald));
@@ -469,11 +473,8 @@ void RedisAdapter::ack_broadcast_request(Json& request) {
         acks->posted = true;
         self->nsp_.post_to_loop(socketio::Namespace::origin_loop(), [self, id_only, acks] {
           acks->posted = false;
-          self->answer(id_only,
-                       Json{{"type", static_cast<int>(RequestType::BroadcastAck)},
-                            {"requestId", id_only["requestId"]},
-                            {"herald", {{"acks", std::exchange(acks->list, Json::array())}}}},
-                       true);
+          Json batch{{"herald", {{"acks", std::exchange(acks->list, Json::array())}}}};
+          self->answer(id_only, ack_answer(id_only, std::move(batch)), true);
         });
       },
       nullptr};

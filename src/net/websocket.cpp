@@ -47,6 +47,12 @@ std::shared_ptr<const std::string> close_payload(uint16_t code) {
   return std::make_shared<const std::string>(std::move(payload));
 }
 
+// The header a server frame of `payload` bytes takes; raw bytes (the handshake response) have none.
+size_t header_size(uint8_t opcode, size_t payload) {
+  if (opcode == kRawOpcode) return 0;
+  return payload < 126 ? 2 : payload <= 0xffff ? 4 : 10;
+}
+
 // Frames gathered for one sendmsg: a header and a payload iovec per frame, the headers stored
 // alongside. One per thread, reused by every write.
 class Gather {
@@ -87,24 +93,22 @@ class Gather {
     }
   }
 
-  // Server frames are never masked: FIN + opcode, then the length in 1, 3 or 9 bytes. Raw bytes
-  // (the handshake response) have none.
+  // Server frames are never masked: FIN + opcode, then the length in 1, 3 or 9 bytes.
   static size_t encode_header(char* out, uint8_t opcode, size_t size) {
-    if (opcode == kRawOpcode) return 0;
+    size_t length = header_size(opcode, size);
+    if (length == 0) return 0;
     out[0] = static_cast<char>(0x80 | opcode);
-    if (size < 126) {
+    if (length == 2) {
       out[1] = static_cast<char>(size);
-      return 2;
-    }
-    if (size <= 0xffff) {
+    } else if (length == 4) {
       out[1] = static_cast<char>(126);
       out[2] = static_cast<char>((size >> 8) & 0xff);
       out[3] = static_cast<char>(size & 0xff);
-      return 4;
+    } else {
+      out[1] = static_cast<char>(127);
+      for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<char>((size >> (56 - 8 * i)) & 0xff);
     }
-    out[1] = static_cast<char>(127);
-    for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<char>((size >> (56 - 8 * i)) & 0xff);
-    return 10;
+    return length;
   }
 
  private:
@@ -126,10 +130,7 @@ Gather& gather() {
   return instance;
 }
 
-size_t frame_size(uint8_t opcode, size_t payload) {
-  size_t header = opcode == kRawOpcode ? 0 : payload < 126 ? 2 : payload <= 0xffff ? 4 : 10;
-  return header + payload;
-}
+size_t frame_size(uint8_t opcode, size_t payload) { return header_size(opcode, payload) + payload; }
 
 using LoopSocket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
 

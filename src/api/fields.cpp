@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "codec/json_depth.hpp"
+
 namespace herald::api {
 namespace {
 
@@ -28,6 +30,8 @@ Json parse_form(std::string_view body) {
 
 }  // namespace
 
+const char* const kTooDeep = "body nests arrays and objects deeper than 64 levels";
+
 Fields Fields::parse(const net::HttpRequest& request) {
   Fields fields;
   std::string type = lower(request.header("content-type"));
@@ -35,6 +39,7 @@ Fields Fields::parse(const net::HttpRequest& request) {
   bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
   if (type.starts_with("application/json") || (type.empty() && !blank && (body.front() == '{'))) {
     if (blank) return fields;
+    if (!codec::json_depth_within(body)) throw BadRequest(kTooDeep);
     Json parsed = Json::parse(body, nullptr, false);
     if (parsed.is_discarded()) throw BadRequest("body is not valid JSON");
     if (!parsed.is_object()) throw BadRequest("body must be a JSON object");

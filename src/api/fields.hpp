@@ -22,6 +22,9 @@ class BadRequest : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The answer to JSON nested deeper than codec::kMaxJsonDepth.
+extern const char* const kTooDeep;
+
 class Fields {
  public:
   // Parses the body by its Content-Type (JSON, form, or none); throws BadRequest.

@@ -114,6 +114,7 @@ void PushApi::rooms_json(const Exchange& exchange, const Fields& fields) {
   auto joins = fields.list("joins", config.max_targets, config.max_id_length, false);
   auto leaves = fields.list("leaves", config.max_targets, config.max_id_length, false);
   if (joins.empty() && leaves.empty()) throw BadRequest("joins or leaves is required");
+  check_room_changes("users", users.size(), joins.size() + leaves.size());
   service_.change_room(users, std::move(joins), std::move(leaves), true, [exchange](push::ChangeRoomResult& result) {
     Json body{{"socketsMoved", result.sockets}};
     if (!result.complete) {

@@ -3,6 +3,9 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "codec/json_depth.hpp"
+#include "metrics/metrics.hpp"
+
 namespace herald::api {
 
 net::HttpResponse seed_reply(int code, const std::string& msg, Json body) {
@@ -47,6 +50,7 @@ void PushApi::handle(const Exchange& exchange) {
   try {
     if (seed_path ? handle_seed(exchange, path) : handle_json(exchange, path)) return;
   } catch (const BadRequest& error) {
+    metrics::global().rejected_api_requests.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("api: {} {} from {}: {}", request.method, path, request.remote_address, error.what());
     return exchange->respond(seed_path ? seed_reply(-1, error.what()) : json_reply(400, {{"error", error.what()}}));
   }
@@ -69,10 +73,19 @@ push::PushRequest PushApi::read_push(const Fields& fields) const {
   return request;
 }
 
+void PushApi::check_room_changes(const char* users_field, size_t users, size_t rooms) const {
+  size_t cap = service_.config().max_room_changes;
+  if (rooms > 0 && users > cap / rooms)
+    throw BadRequest(std::string("one call changes at most ") + std::to_string(cap) + " memberships (" + users_field +
+                     " x (joins + leaves)); this one asks for " + std::to_string(users * rooms) +
+                     ": split it into several calls");
+}
+
 std::vector<push::OfflineMessage> PushApi::read_offline_messages(const Json& list) const {
   const auto& config = service_.config();
   Json items = list;
   if (items.is_string()) {
+    if (!codec::json_depth_within(items.get_ref<const std::string&>())) throw BadRequest(kTooDeep);
     items = Json::parse(items.get<std::string>(), nullptr, false);
     if (items.is_discarded()) throw BadRequest("msglist is not valid JSON");
   }

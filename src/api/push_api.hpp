@@ -44,6 +44,8 @@ class PushApi {
   push::PushRequest read_push(const Fields& fields) const;
   std::chrono::milliseconds read_timeout(const Fields& fields) const;
   std::vector<push::OfflineMessage> read_offline_messages(const Json& list) const;
+  // Refuses a changeRoom over push::Config::max_room_changes memberships.
+  void check_room_changes(const char* users_field, size_t users, size_t rooms) const;
 
   push::Service& service_;
   Config config_;

@@ -82,6 +82,7 @@ void PushApi::change_room_seed(const Exchange& exchange, const Fields& fields) {
   auto joins = fields.list("joins", config.max_targets, config.max_id_length, false);
   auto leaves = fields.list("leaves", config.max_targets, config.max_id_length, false);
   if (joins.empty() && leaves.empty()) throw BadRequest("joins or leaves is required");
+  check_room_changes("useraccounts", users.size(), joins.size() + leaves.size());
   // The seed's answer says nothing of counts: no need to wait for the other nodes.
   service_.change_room(users, std::move(joins), std::move(leaves), false,
                        [exchange](push::ChangeRoomResult&) { exchange->respond(seed_reply(0, "success", true)); });

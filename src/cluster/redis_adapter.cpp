@@ -6,7 +6,9 @@
 #include <utility>
 
 #include "cluster/cluster.hpp"
+#include "codec/json_depth.hpp"
 #include "engineio/sid.hpp"
+#include "metrics/metrics.hpp"
 #include "socketio/socket.hpp"
 
 namespace herald::cluster {
@@ -37,9 +39,14 @@ std::string to_msgpack(const Json& value) {
   return out;
 }
 
-// JSON when the payload starts with '{', else msgpack, as the Node adapter decides.
+// JSON when the payload starts with '{', else msgpack, as the Node adapter decides. Deeper nesting
+// than any server sends is discarded like malformed input.
 Json decode_payload(std::string_view payload) {
-  if (!payload.empty() && payload.front() == '{') return Json::parse(payload, nullptr, false);
+  if (!payload.empty() && payload.front() == '{') {
+    if (!codec::json_depth_within(payload)) return Json(Json::value_t::discarded);
+    return Json::parse(payload, nullptr, false);
+  }
+  if (!codec::msgpack_depth_within(payload)) return Json(Json::value_t::discarded);
   return Json::from_msgpack(payload, true, false);
 }
 
@@ -278,8 +285,9 @@ void RedisAdapter::drop_expired_acks() {
 // ---- incoming ----
 
 void RedisAdapter::on_broadcast(std::string_view /*channel*/, std::string_view payload) {
-  Json message = Json::from_msgpack(payload, true, false);
+  Json message = decode_payload(payload);
   if (message.is_discarded() || !message.is_array() || message.size() < 3) {
+    metrics::global().rejected_cluster_messages.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("cluster: ignoring a malformed broadcast on {}", channel_);
     return;
   }
@@ -298,6 +306,7 @@ void RedisAdapter::on_broadcast(std::string_view /*channel*/, std::string_view p
 void RedisAdapter::on_request_or_response(std::string_view channel, std::string_view payload) {
   Json message = decode_payload(payload);
   if (message.is_discarded() || !message.is_object()) {
+    metrics::global().rejected_cluster_messages.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("cluster: ignoring a malformed message on {}", channel);
     return;
   }

@@ -62,6 +62,11 @@ std::string render(const std::string& extra) {
          value("herald_slow_clients_dropped_total", get(m.slow_clients_dropped)));
   metric(out, "counter", "herald_connections_refused_total", "Connections refused by per-IP or handshake-rate limits",
          value("herald_connections_refused_total", get(m.connections_refused)));
+  metric(out, "counter", "herald_rejected_inputs_total",
+         "Input refused as malformed or over a limit (nesting depth, item counts), by source",
+         value("herald_rejected_inputs_total", get(m.rejected_client_packets), "source=\"client\"") +
+             value("herald_rejected_inputs_total", get(m.rejected_api_requests), "source=\"api\"") +
+             value("herald_rejected_inputs_total", get(m.rejected_cluster_messages), "source=\"cluster\""));
   metric(out, "counter", "herald_bytes_total", "Bytes received from and sent to clients",
          value("herald_bytes_total", get(m.bytes_in), "direction=\"in\"") +
              value("herald_bytes_total", get(m.bytes_out), "direction=\"out\""));

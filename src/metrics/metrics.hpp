@@ -36,6 +36,10 @@ struct Metrics {
   Counter bytes_in{0};
   Counter bytes_out{0};
   Counter connections_refused{0};  // limits (per IP, handshake rate)
+  // Input refused as malformed or over a limit (too deep, too many items), by where it came from.
+  Counter rejected_client_packets{0};
+  Counter rejected_api_requests{0};
+  Counter rejected_cluster_messages{0};
   // Push service.
   Counter logins{0};
   Counter pushes_users{0}, pushes_rooms{0}, pushes_all{0};

@@ -18,6 +18,8 @@ struct Config {
   size_t max_targets = 10000;  // users or rooms in one request
   size_t max_id_length = 256;  // msgId, user id, room name
   size_t max_offline_messages = 1000;
+  // One changeRoom call changes at most this many memberships: users x (joins + leaves).
+  size_t max_room_changes = 1'000'000;
   std::string login_webhook;  // POSTed {uid, socketId, time} on every login, when set
 };
 

@@ -1,6 +1,7 @@
 #include "push/room_directory.hpp"
 
-#include <algorithm>
+#include <string_view>
+#include <unordered_set>
 
 namespace herald::push {
 
@@ -26,10 +27,15 @@ void MemoryRoomDirectory::change_rooms(const std::string& uid, const std::vector
                                        const std::vector<std::string>& leaves) {
   std::lock_guard lock(mutex_);
   auto& rooms = rooms_[uid];
-  std::erase_if(rooms,
-                [&](const std::string& room) { return std::find(leaves.begin(), leaves.end(), room) != leaves.end(); });
+  // Hash sets, so that thousands of rooms cost linear time (a changeRoom call is capped, not small).
+  if (!leaves.empty()) {
+    std::unordered_set<std::string_view> gone(leaves.begin(), leaves.end());
+    std::erase_if(rooms, [&](const std::string& room) { return gone.contains(room); });
+  }
+  rooms.reserve(rooms.size() + joins.size());  // keeps the views in `have` valid as it grows
+  std::unordered_set<std::string_view> have(rooms.begin(), rooms.end());
   for (const auto& room : joins)
-    if (std::find(rooms.begin(), rooms.end(), room) == rooms.end()) rooms.push_back(room);
+    if (have.insert(room).second) rooms.push_back(room);
   if (rooms.empty()) rooms_.erase(uid);
 }
 

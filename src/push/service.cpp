@@ -2,6 +2,8 @@
 
 #include <unordered_set>
 
+#include "metrics/metrics.hpp"
+
 namespace herald::push {
 
 using socketio::Json;
@@ -29,7 +31,17 @@ Service::Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirect
           if (item.is_string()) items.push_back(item.get<std::string>());
       return items;
     };
-    change_room_local(list("users"), list("joins"), list("leaves"),
+    auto users = list("users");
+    auto joins = list("joins");
+    auto leaves = list("leaves");
+    size_t rooms = joins.size() + leaves.size();
+    if (rooms > 0 && users.size() > config_.max_room_changes / rooms) {
+      // Another node's API enforces the cap; a change past it is not from a Herald node.
+      metrics::global().rejected_cluster_messages.fetch_add(1, std::memory_order_relaxed);
+      if (reply) reply(nullptr);
+      return;
+    }
+    change_room_local(std::move(users), std::move(joins), std::move(leaves),
                       [reply = std::move(reply)](ChangeRoomResult& moved) {
                         if (reply) reply(Json{{"socketsMoved", moved.sockets}});
                       });
@@ -110,8 +122,8 @@ void Service::change_room_local(const std::vector<std::string>& uids, std::vecto
       std::move(target),
       [joins = std::move(joins), leaves = std::move(leaves), notice](const std::vector<Socket*>& sockets) {
         for (Socket* socket : sockets) {
-          for (const auto& room : leaves) socket->leave(room);
-          for (const auto& room : joins) socket->join(room);
+          socket->leave(leaves);
+          socket->join(joins);
           socket->emit("changeRoom", notice);
         }
         return sockets.size();

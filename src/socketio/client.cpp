@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engineio/sid.hpp"
+#include "metrics/metrics.hpp"
 #include "socketio/server.hpp"
 #include "socketio/socket.hpp"
 
@@ -56,6 +57,7 @@ void Client::on_message(std::string_view data, bool binary) {
   if (status == Decoder::Status::Error) {
     spdlog::debug("socket.io: session {} sent an invalid packet: {}", session_ ? session_->id() : "?", decoder.error());
     decoder_.reset();
+    metrics::global().rejected_client_packets.fetch_add(1, std::memory_order_relaxed);
     return close("parse error");
   }
   Packet packet = decoder.take();

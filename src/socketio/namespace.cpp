@@ -1,6 +1,8 @@
 #include "socketio/namespace.hpp"
 
 #include <mutex>
+#include <string_view>
+#include <unordered_set>
 
 #include "net/loop_pool.hpp"
 #include "socketio/server.hpp"
@@ -158,8 +160,7 @@ void Broadcast::change_rooms(std::vector<std::string> rooms, bool join) {
       nsp_.adapter()->sockets_leave(target_, rooms);
   }
   nsp_.for_each_loop(target_, [rooms = std::move(rooms), join](const std::vector<Socket*>& sockets) {
-    for (Socket* socket : sockets)
-      for (const auto& room : rooms) join ? socket->join(room) : socket->leave(room);
+    for (Socket* socket : sockets) join ? socket->join(rooms) : socket->leave(rooms);
   });
 }
 
@@ -368,6 +369,46 @@ void Namespace::leave(Socket& socket, const std::string& room) {
   if (found == local.rooms.end()) return;
   found->second.erase(&socket);
   if (found->second.empty()) local.rooms.erase(found);
+}
+
+// A few rooms go one by one; more are checked against a hash set, so that a changeRoom of thousands
+// of rooms is not quadratic in them.
+constexpr size_t kRoomsByHash = 16;
+
+void Namespace::join(Socket& socket, const std::vector<std::string>& rooms) {
+  auto& list = socket.room_list();
+  if (list.size() + rooms.size() < kRoomsByHash) {
+    for (const auto& room : rooms) join(socket, room);
+    return;
+  }
+  // Reserved first, so the views of `list` in `have` stay valid while it grows.
+  list.reserve(list.size() + rooms.size());
+  std::unordered_set<std::string_view> have(list.begin(), list.end());
+  have.insert(socket.id());
+  auto& members = locals_[socket.loop()].rooms;
+  for (const auto& room : rooms) {
+    if (!have.insert(room).second) continue;
+    list.push_back(room);
+    members[room].insert(&socket);
+  }
+}
+
+void Namespace::leave(Socket& socket, const std::vector<std::string>& rooms) {
+  auto& list = socket.room_list();
+  if (list.size() + rooms.size() < kRoomsByHash) {
+    for (const auto& room : rooms) leave(socket, room);
+    return;
+  }
+  std::unordered_set<std::string_view> gone(rooms.begin(), rooms.end());
+  Local& local = locals_[socket.loop()];
+  std::erase_if(list, [&](const std::string& room) {
+    if (!gone.contains(room)) return false;
+    if (auto found = local.rooms.find(room); found != local.rooms.end()) {
+      found->second.erase(&socket);
+      if (found->second.empty()) local.rooms.erase(found);
+    }
+    return true;
+  });
 }
 
 void Namespace::connected(const std::shared_ptr<Socket>& socket) {

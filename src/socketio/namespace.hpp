@@ -191,6 +191,9 @@ class Namespace {
   void remove(Socket& socket);
   void join(Socket& socket, const std::string& room);
   void leave(Socket& socket, const std::string& room);
+  // Many rooms at once, in time linear in the socket's rooms plus `rooms`.
+  void join(Socket& socket, const std::vector<std::string>& rooms);
+  void leave(Socket& socket, const std::vector<std::string>& rooms);
   void connected(const std::shared_ptr<Socket>& socket);
   void disconnected(Socket& socket, std::string_view reason);
 

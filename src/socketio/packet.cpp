@@ -3,33 +3,10 @@
 #include <array>
 #include <charconv>
 
+#include "codec/json_depth.hpp"
+
 namespace herald::socketio {
 namespace {
-
-// Deeper JSON is refused before parsing: it protects the recursive walks below and in the
-// serializer, and no real client nests this deep.
-constexpr size_t kMaxJsonDepth = 64;
-
-bool within_depth(std::string_view json) {
-  size_t depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < json.size(); ++i) {
-    char c = json[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return false;
-    } else if (c == ']' || c == '}') {
-      if (depth) --depth;
-    }
-  }
-  return true;
-}
 
 // Replaces binary values with placeholders, moving their bytes into `attachments`.
 void deconstruct(Json& value, std::vector<std::string>& attachments) {
@@ -175,7 +152,7 @@ Decoder::Status Decoder::add_text(std::string_view text) {
 
   if (i < text.size()) {
     std::string_view json = text.substr(i);
-    if (!within_depth(json)) return fail("payload nested too deeply");
+    if (!codec::json_depth_within(json)) return fail("payload nested too deeply");
     packet_.data = Json::parse(json, nullptr, false);
     if (packet_.data.is_discarded()) return fail("invalid payload: not JSON");
     // Null stands for an absent payload; a present one must be valid in itself (`1null`, `0null`).

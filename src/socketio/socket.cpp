@@ -150,6 +150,12 @@ void Socket::join(const std::string& room) {
 
 void Socket::leave(const std::string& room) { nsp_.leave(*this, room); }
 
+void Socket::join(const std::vector<std::string>& rooms) {
+  if (client_) nsp_.join(*this, rooms);
+}
+
+void Socket::leave(const std::vector<std::string>& rooms) { nsp_.leave(*this, rooms); }
+
 void Socket::on_packet(Packet& packet) {
   switch (packet.type) {
     case PacketType::Event:

@@ -58,6 +58,9 @@ class Socket : public std::enable_shared_from_this<Socket> {
 
   void join(const std::string& room);
   void leave(const std::string& room);
+  // Many at once, in time linear in the rooms involved.
+  void join(const std::vector<std::string>& rooms);
+  void leave(const std::vector<std::string>& rooms);
   // Rooms joined, not counting the socket's own id.
   const std::vector<std::string>& rooms() const { return rooms_; }
   bool in_room(std::string_view room) const;

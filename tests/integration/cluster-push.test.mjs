@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { startCluster, startNodes, waitServers } from "./lib/cluster.mjs";
+import { REQUEST_CHANNEL, metric, startCluster, startNodes, waitServers } from "./lib/cluster.mjs";
 import { NSP, T, Users, call, eventually, seedOk, sleep, uniq } from "./lib/herald.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 import notepack from "notepack.io";
@@ -392,5 +392,21 @@ describe("single session across nodes (--single-session true on both)", () => {
     await sleep(100);
     assert.equal(third.socket.connected, true, "the newest login stays");
     assert.deepEqual(third.eventsNamed("repeat"), []);
+  });
+});
+
+describe("hostile cluster messages", () => {
+  const rejected = 'herald_rejected_inputs_total{source="cluster"}';
+
+  it("msgpack and JSON nested 70,000 deep on the adapter channels are dropped and counted; the nodes stay up", T, async () => {
+    const before = await metric(A, rejected);
+    const deepMsgpack = Buffer.concat([Buffer.alloc(70_000, 0x91), Buffer.from([0x01])]);
+    await client.publish(Buffer.from(`socket.io#${NSP}#`), deepMsgpack);
+    await client.publish(REQUEST_CHANNEL, `{"type":3,"x":${"[".repeat(70_000)}${"]".repeat(70_000)}}`);
+    await eventually(async () => (await metric(A, rejected)) >= before + 2, "both messages counted as rejected on A");
+    const uid = uniq("b");
+    await users.login(B, uid);
+    const res = await call(A, "/pushMsgToSingleDevice", { useraccount: uid, msgId: "after", message: "m", timeout: 3000 });
+    assert.deepEqual(seedOk(res), [uid], "the cluster still carries pushes and receipts");
   });
 });

@@ -152,6 +152,12 @@ const std::vector<SettingSpec>& setting_specs() {
                        &Settings::max_payload, 1, 1ULL << 30),
       number<uint64_t>("max_buffered_bytes", "Unsent bytes after which a slow client is disconnected",
                        &Settings::max_buffered_bytes, 1024, 1ULL << 34),
+      number<uint64_t>("recovery_window_ms",
+                       "Connection state recovery: how long a dropped client can come back with its id, rooms, "
+                       "login and missed broadcasts (0: off)",
+                       &Settings::recovery_window_ms, 0, 86400000),
+      number<uint64_t>("recovery_max_bytes", "Memory for the broadcasts kept for recovery, per namespace",
+                       &Settings::recovery_max_bytes, 1024, 1ULL << 40),
       list("cors_origins", "Origins allowed by CORS, comma-separated (* for any); none: no CORS headers",
            &Settings::cors_origins),
       text("push_namespace", "Namespace the push API delivers into (the seed used /heikuai)", &Settings::push_namespace,

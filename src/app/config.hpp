@@ -22,6 +22,8 @@ struct Settings {
   uint64_t connect_timeout_ms = 45000;
   uint64_t max_payload = 1000000;
   uint64_t max_buffered_bytes = 4000000;
+  uint64_t recovery_window_ms = 120000;  // connection state recovery (0: off), as socket.io's default
+  uint64_t recovery_max_bytes = 64ULL << 20;
   std::vector<std::string> cors_origins;
   std::string push_namespace = "/";
   bool single_session = false;

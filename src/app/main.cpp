@@ -39,6 +39,8 @@ socketio::Config socketio_config(const app::Settings& settings, uint32_t process
   config.engine.max_sessions_per_ip = settings.max_sessions_per_ip;
   config.engine.handshakes_per_ip_per_second = settings.handshakes_per_ip_per_second;
   config.connect_timeout = std::chrono::milliseconds(settings.connect_timeout_ms);
+  config.recovery.window = std::chrono::milliseconds(settings.recovery_window_ms);
+  config.recovery.max_log_bytes = settings.recovery_max_bytes;
   return config;
 }
 

@@ -60,6 +60,9 @@ std::string render(const std::string& extra) {
          value("herald_sessions_opened_total", get(m.sessions_opened)));
   metric(out, "counter", "herald_slow_clients_dropped_total", "Clients disconnected because they could not keep up",
          value("herald_slow_clients_dropped_total", get(m.slow_clients_dropped)));
+  metric(out, "counter", "herald_recoveries_total", "Reconnecting clients by whether their state was recovered",
+         value("herald_recoveries_total", get(m.recoveries), "result=\"recovered\"") +
+             value("herald_recoveries_total", get(m.recovery_failures), "result=\"failed\""));
   metric(out, "counter", "herald_connections_refused_total", "Connections refused by per-IP or handshake-rate limits",
          value("herald_connections_refused_total", get(m.connections_refused)));
   metric(out, "counter", "herald_rejected_inputs_total",

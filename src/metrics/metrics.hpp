@@ -33,6 +33,8 @@ struct Metrics {
   Counter websocket_sessions{0};
   Counter sessions_opened{0};
   Counter slow_clients_dropped{0};
+  Counter recoveries{0};         // sockets that came back with their state (connection state recovery)
+  Counter recovery_failures{0};  // clients that asked to and could not (unknown or expired pid, offset gone)
   Counter bytes_in{0};
   Counter bytes_out{0};
   Counter connections_refused{0};  // limits (per IP, handshake rate)

@@ -55,6 +55,12 @@ void Users::attach() {
     if (reply) reply(nullptr);
   });
   nsp_.on_connection([this](const std::shared_ptr<Socket>& socket) {
+    // A recovered socket is still logged in (its user and rooms came back with it): it is only
+    // recorded again where logins are kept, since its disconnect removed it there.
+    if (socket->recovered()) {
+      if (presence_ && !socket->user().empty()) presence_->logged_in(socket->user(), socket->id());
+      return;
+    }
     auto found = socket->auth().find("uid");
     if (found == socket->auth().end()) return;
     std::string uid;

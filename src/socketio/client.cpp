@@ -91,19 +91,53 @@ void Client::connect(Packet& packet) {
     }
   }
   Json auth = packet.data.is_object() && !packet.data.empty() ? std::move(packet.data) : Json();
-  auto socket = std::make_shared<Socket>(*this, *nsp, engineio::random_id(), std::move(auth));
-  for (const auto& middleware : nsp->middlewares()) {
-    if (auto error = middleware(*socket)) {
-      Json reply = error->is_object() ? std::move(*error) : Json{{"message", std::move(*error)}};
-      send(Packet{PacketType::ConnectError, packet.nsp, std::nullopt, std::move(reply)});
-      return;
+  Recovery* recovery = nsp->recovery();
+  auto restored = recovery ? restore(*recovery, auth) : std::nullopt;
+  auto socket =
+      std::make_shared<Socket>(*this, *nsp, restored ? restored->session.sid : engineio::random_id(), std::move(auth));
+  if (restored) {
+    // As socket.io's skipMiddlewares: the socket passed them when it first connected.
+    socket->restore(restored->session, restored->head);
+  } else {
+    for (const auto& middleware : nsp->middlewares()) {
+      if (auto error = middleware(*socket)) {
+        Json reply = error->is_object() ? std::move(*error) : Json{{"message", std::move(*error)}};
+        send(Packet{PacketType::ConnectError, packet.nsp, std::nullopt, std::move(reply)});
+        return;
+      }
     }
+    if (recovery) socket->set_recovery_base(recovery->head());
   }
   sockets_.push_back(socket);
   connect_timer_.reset();
   nsp->add(socket);
-  send(Packet{PacketType::Connect, packet.nsp, std::nullopt, Json{{"sid", socket->id()}}});
+  Json answer{{"sid", socket->id()}};
+  if (recovery) answer["pid"] = recovery->pid_of(socket->id());
+  send(Packet{PacketType::Connect, packet.nsp, std::nullopt, std::move(answer)});
+  if (restored) {
+    nsp->join(*socket, restored->session.rooms);
+    // What it missed, in order, before anything newer.
+    for (const auto& entry : restored->missed)
+      if (Namespace::selects(entry.target, *socket)) socket->send_encoded(*entry.packets);
+    metrics::global().recoveries.fetch_add(1, std::memory_order_relaxed);
+  }
   nsp->connected(socket);
+}
+
+std::optional<Recovery::Restore> Client::restore(Recovery& recovery, Json& auth) {
+  if (!auth.is_object()) return std::nullopt;
+  auto pid = auth.find("pid");
+  if (pid == auth.end() || !pid->is_string()) return std::nullopt;
+  std::optional<std::string> offset;
+  if (auto found = auth.find("offset"); found != auth.end() && found->is_string()) offset = found->get<std::string>();
+  std::string given = pid->get<std::string>();
+  // The client's recovery fields are not the application's auth.
+  auth.erase("pid");
+  auth.erase("offset");
+  if (auth.empty()) auth = Json();
+  auto restored = recovery.sid_of(given) ? recovery.restore(given, offset) : std::nullopt;
+  if (!restored) metrics::global().recovery_failures.fetch_add(1, std::memory_order_relaxed);
+  return restored;
 }
 
 void Client::on_close(std::string_view reason) {

@@ -4,10 +4,12 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "engineio/session.hpp"
 #include "socketio/packet.hpp"
+#include "socketio/recovery.hpp"
 
 namespace herald::socketio {
 
@@ -32,6 +34,9 @@ class Client : public engineio::SessionHandler, public std::enable_shared_from_t
   void on_close(std::string_view reason) override;
   void on_packet(Packet& packet);
   void connect(Packet& packet);
+  // The state a reconnecting client's {pid, offset} names, if it can come back; takes those
+  // fields out of `auth`.
+  std::optional<Recovery::Restore> restore(Recovery& recovery, Json& auth);
 
   Server& server_;
   std::shared_ptr<engineio::Session> session_;

@@ -1,10 +1,13 @@
 #include "socketio/namespace.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <string_view>
+#include <tuple>
 #include <unordered_set>
 
 #include "net/loop_pool.hpp"
+#include "socketio/recovery.hpp"
 #include "socketio/server.hpp"
 #include "socketio/socket.hpp"
 
@@ -105,11 +108,28 @@ void Broadcast::emit(std::string_view event, Json args) {
 
 void Broadcast::emit_packet(Packet packet) {
   packet.nsp = nsp_.name();
-  SharedPackets packets = to_engine_packets(packet);
+  // Other nodes get it without this node's offset: they log it under their own.
   if (!local_ && nsp_.adapter()) nsp_.adapter()->broadcast(packet, target_);
-  nsp_.for_each_loop(target_, [packets, loops = nsp_.loop_count()](const std::vector<Socket*>& sockets) {
+  uint64_t seq = 0;  // its place in the recovery log, if it has one
+  SharedPackets packets;
+  Recovery* recovery = nsp_.recovery();
+  // As socket.io: events without an ack are replayable (an ack callback cannot be restored).
+  if (recovery && packet.type == PacketType::Event && !packet.id) {
+    std::tie(seq, packets) = recovery->append(target_, [&packet](std::string offset) {
+      packet.data.push_back(std::move(offset));
+      return to_engine_packets(packet);
+    });
+  } else {
+    packets = to_engine_packets(packet);
+  }
+  nsp_.for_each_loop(target_, [packets, seq, loops = nsp_.loop_count()](const std::vector<Socket*>& sockets) {
     auto local = packets_for_loop(packets, sockets.size(), loops);
-    for (Socket* socket : sockets) socket->send_encoded(*local);
+    for (Socket* socket : sockets) {
+      // A socket that connected or came back after the broadcast was logged has it already, or
+      // had it replayed.
+      if (seq != 0 && seq <= socket->recovery_base()) continue;
+      socket->send_encoded(*local);
+    }
   });
 }
 
@@ -253,7 +273,19 @@ void Namespace::RoomMembers::erase(Socket* socket) {
 // ---- Namespace ----
 
 Namespace::Namespace(Server& server, std::string name, size_t loops)
-    : server_(server), name_(std::move(name)), locals_(loops) {}
+    : server_(server), name_(std::move(name)), locals_(loops) {
+  const auto& recovery = server.config().recovery;
+  if (recovery.window.count() > 0) recovery_ = std::make_unique<Recovery>(recovery);
+}
+
+Namespace::~Namespace() = default;
+
+bool Namespace::selects(const Target& target, const Socket& socket) {
+  auto in = [&socket](const std::string& room) { return room == socket.id() || socket.in_room(room); };
+  if (!target.rooms.empty() && std::none_of(target.rooms.begin(), target.rooms.end(), in)) return false;
+  if (std::any_of(target.except.begin(), target.except.end(), in)) return false;
+  return !target.filter || target.filter(socket);
+}
 
 const EventHandler* Namespace::handler(std::string_view event) const {
   auto found = handlers_.find(std::string(event));

@@ -22,6 +22,7 @@ namespace herald::socketio {
 
 class Server;
 class Namespace;
+class Recovery;
 
 // Which sockets a broadcast reaches: members of any of `rooms` (all sockets when empty), minus
 // members of `except`. A socket's id works as a room holding only that socket.
@@ -98,6 +99,7 @@ class Broadcast {
 class Namespace {
  public:
   Namespace(Server& server, std::string name, size_t loops);
+  ~Namespace();
   Namespace(const Namespace&) = delete;
   Namespace& operator=(const Namespace&) = delete;
 
@@ -158,6 +160,10 @@ class Namespace {
 
   // ---- used by Client and Socket ----
   size_t loop_count() const { return locals_.size(); }
+  // Connection state recovery; null when it is off.
+  Recovery* recovery() const { return recovery_.get(); }
+  // Whether `target` selects `socket` (as select() would on its loop).
+  static bool selects(const Target& target, const Socket& socket);
 
   // Cluster: set before the loops run.
   void set_adapter(std::shared_ptr<RemoteAdapter> adapter) { adapter_ = std::move(adapter); }
@@ -208,6 +214,7 @@ class Namespace {
   std::vector<Local> locals_;
   std::shared_ptr<RemoteAdapter> adapter_;
   FilterFactory filter_factory_;
+  std::unique_ptr<Recovery> recovery_;
 };
 
 template <class T>

@@ -14,6 +14,7 @@
 #include "net/http.hpp"
 #include "net/loop_pool.hpp"
 #include "socketio/namespace.hpp"
+#include "socketio/recovery.hpp"
 #include "socketio/socket.hpp"
 
 namespace herald::socketio {
@@ -25,6 +26,7 @@ struct Config {
     return defaults;
   }();
   std::chrono::milliseconds connect_timeout{45000};
+  RecoveryConfig recovery;  // connection state recovery; off unless a window is set
 };
 
 class Server {

@@ -213,9 +213,30 @@ void Socket::disconnect(bool close) {
   if (close) client->close("forced server close");
 }
 
+namespace {
+
+// The reasons socket.io keeps a session for: the connection failed, not the client or the
+// server's application deciding to leave.
+bool recoverable(std::string_view reason) {
+  return reason == "transport close" || reason == "transport error" || reason == "ping timeout" ||
+         reason == "forced close" || reason == "forced server close" || reason == "server shutting down";
+}
+
+}  // namespace
+
+void Socket::restore(RecoveredSession& session, uint64_t base) {
+  recovered_ = true;
+  recovery_base_ = base;
+  user_ = std::move(session.user);
+  user_seq_ = session.user_seq;
+  data = std::move(session.data);
+}
+
 void Socket::on_close(std::string_view reason) {
   if (!client_) return;
   auto self = shared_from_this();
+  if (Recovery* recovery = nsp_.recovery(); recovery && recoverable(reason))
+    recovery->persist(recovery->pid_of(id_), RecoveredSession{id_, rooms_, user_, user_seq_, data, recovery_base_, {}});
   Client* client = client_;
   client_ = nullptr;
   nsp_.remove(*this);

@@ -11,6 +11,7 @@
 
 #include "engineio/session.hpp"
 #include "socketio/namespace.hpp"
+#include "socketio/recovery.hpp"
 #include "socketio/types.hpp"
 
 namespace herald::socketio {
@@ -46,6 +47,13 @@ class Socket : public std::enable_shared_from_this<Socket> {
   }
   // `data`, with the user in it, as fetchSockets reports it.
   Json reported_data() const;
+  // Connection state recovery: true when this socket is one that dropped and came back (its id,
+  // rooms, user and data restored); the recovery log position it has every broadcast up to.
+  bool recovered() const { return recovered_; }
+  uint64_t recovery_base() const { return recovery_base_; }
+  void set_recovery_base(uint64_t base) { recovery_base_ = base; }
+  // Takes back a dropped socket's state (before it is added to its namespace's rooms).
+  void restore(RecoveredSession& session, uint64_t base);
 
   void on(std::string event, EventHandler handler);
   void on_disconnect(DisconnectHandler handler) { own().on_disconnect = std::move(handler); }
@@ -101,6 +109,8 @@ class Socket : public std::enable_shared_from_this<Socket> {
   std::string id_;
   Json auth_;
   size_t loop_;
+  uint64_t recovery_base_ = 0;
+  bool recovered_ = false;
   std::vector<std::string> rooms_;
   std::string user_;
   uint64_t user_seq_ = 0;

@@ -195,8 +195,13 @@ export class PushUser {
       transports,
       ...(auth ? { auth } : {}),
     });
+    this.offsets = []; // connection state recovery: the offsets broadcasts carried
     this.socket.onAny((name, ...args) => {
-      this.events.push([name, ...args.filter((a) => typeof a !== "function")]);
+      args = args.filter((a) => typeof a !== "function");
+      // A replayable broadcast ends with its offset (a decimal string here) when the connection
+      // has a recovery pid; it is recorded apart so that events compare as the sender sent them.
+      if (this.socket._pid && /^\d+$/.test(args.at(-1))) this.offsets.push(args.pop());
+      this.events.push([name, ...args]);
     });
     this.socket.on(event, (msgId, message, ack) => {
       const item = { msgId, message, at: performance.now(), ackedAt: null, hasAck: typeof ack === "function", ack };

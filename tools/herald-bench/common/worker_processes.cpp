@@ -1,3 +1,4 @@
+// Forking, reading, signalling and reaping worker processes; the process limits they run under.
 #include "common/worker_processes.hpp"
 
 #include <sys/prctl.h>

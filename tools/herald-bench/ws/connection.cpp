@@ -1,3 +1,4 @@
+// A client WebSocket connection: connect, upgrade, batched non-blocking reads and writes, close or reset.
 #include "ws/connection.hpp"
 
 #include <algorithm>

@@ -3,9 +3,13 @@
 // Herald against a good Node implementation of the same service. It is not part of the product.
 //
 //   node bench/peer/server.mjs [--host 127.0.0.1] [--port 1994] [--namespace /] [--redis redis://127.0.0.1:6379]
+//                              [--recovery-ms N]
 //
-// Socket: the client emits `login(uid)` (joins room uid, leaving a previous one) and `logout`;
-// the server emits `message(msgId, message)` with an ack callback.
+// Socket: the client emits `login(uid)` (joins room uid, leaving a previous one) and `logout`, or
+// sends {uid} in its CONNECT auth; the server emits `message(msgId, message)` with an ack callback.
+// --recovery-ms turns on socket.io's connection state recovery: a client back within N ms gets
+// its session (id, rooms, data) and the broadcasts it missed. socket.io keeps only broadcasts
+// without ack for that, so only `ack=false` pushes are replayed.
 // HTTP (POST, form or JSON body, lists comma-separated, `ack` true by default, `timeout` ms):
 //   /pushMsgToSingleDevice {useraccount,msgId,message}   /pushBatchUniMsg {useraccounts,msgId,message}
 //   /pushMsgToRoom {tags,msgId,message}                   /pushMsgToAll {msgId,message}
@@ -23,8 +27,21 @@ const { values: options } = parseArgs({
     port: { type: 'string', default: '1994' },
     namespace: { type: 'string', default: '/' },
     redis: { type: 'string' },
+    'recovery-ms': { type: 'string' },
   },
 });
+const recoveryMs = options['recovery-ms'] === undefined ? 0 : Number(options['recovery-ms']);
+if (!(Number.isInteger(recoveryMs) && recoveryMs >= 0)) {
+  console.error('--recovery-ms must be a whole number of milliseconds');
+  process.exit(2);
+}
+// socket.io's recovery lives in the adapter (persistSession/restoreSession): the Redis pub/sub
+// adapter leaves both empty, so with it no session would ever be recovered, without a word.
+if (recoveryMs > 0 && options.redis) {
+  console.error('--recovery-ms cannot be combined with --redis: the Redis pub/sub adapter does not support ' +
+    "socket.io's connection state recovery (no session would ever be recovered)");
+  process.exit(2);
+}
 const namespaceName = options.namespace.startsWith('/') ? options.namespace : `/${options.namespace}`;
 const DEFAULT_ACK_TIMEOUT_MS = 10000;
 
@@ -75,7 +92,13 @@ app.use(async (ctx) => {
 // Koa composes its middleware when the server takes its callback, so the server comes last.
 const server = http.createServer(app.callback());
 // The seed's settings: heartbeat every 15 s, 20 s to answer, both transports.
-const io = new Server(server, { pingInterval: 15000, pingTimeout: 20000, transports: ['polling', 'websocket'] });
+const io = new Server(server, {
+  pingInterval: 15000,
+  pingTimeout: 20000,
+  transports: ['polling', 'websocket'],
+  // skipMiddlewares: a recovered client is not run through middlewares again (the peer has none).
+  ...(recoveryMs > 0 && { connectionStateRecovery: { maxDisconnectionDuration: recoveryMs, skipMiddlewares: true } }),
+});
 
 if (options.redis) {
   const { createClient } = await import('redis');
@@ -94,12 +117,18 @@ namespace.on('connection', (socket) => {
     if (socket.data.uid !== undefined) socket.leave(socket.data.uid);
     socket.data.uid = undefined;
   };
-  socket.on('login', (uid) => {
+  const login = (uid) => {
+    // A recovered socket is already in its uid's room with socket.data restored: logging in as
+    // the same user again keeps it there, so broadcasts to the room never miss it.
+    if (socket.data.uid === String(uid)) return;
     logout();
     socket.data.uid = String(uid);
     socket.join(socket.data.uid);
-  });
+  };
+  socket.on('login', login);
   socket.on('logout', logout);
+  const authUid = socket.handshake.auth?.uid;
+  if (typeof authUid === 'string' && authUid !== '') login(authUid);
 
   // A broadcast ack carries only what the client answered; the push API reports who answered,
   // so this socket's acks are rewritten to its uid. (socket.io 4.8.1 routes every ACK packet
@@ -112,6 +141,6 @@ namespace.on('connection', (socket) => {
 });
 
 server.listen(Number(options.port), options.host, () => {
-  console.log(`peer listening on ${options.host ?? '*'}:${options.port}, namespace ${namespaceName}${options.redis ? `, redis ${options.redis}` : ''}`);
+  console.log(`peer listening on ${options.host ?? '*'}:${options.port}, namespace ${namespaceName}${options.redis ? `, redis ${options.redis}` : ''}${recoveryMs ? `, connection state recovery ${recoveryMs} ms` : ''}`);
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0));

@@ -1,8 +1,10 @@
 // herald-bench: load tools for Socket.IO push servers such as Herald.
 //   connect  many clients that log in and ack every message; reports receipt and latency per message
 //   push     pushes through the HTTP push API at a steady rate; reports answers and latency
+//   churn    clients whose connections keep dropping while pushes go out; reports what was delivered
 #include <CLI/CLI.hpp>
 
+#include "churn/options.hpp"
 #include "connect/options.hpp"
 #include "push/options.hpp"
 
@@ -14,7 +16,8 @@ int main(int argc, char** argv) {
       "push messages through the HTTP API. Both print live counters on stderr and a report on stdout\n"
       "(-o for JSON). Example:\n"
       "  herald-bench connect -a 2000 -c 500 -w 2 --duration 15\n"
-      "  herald-bench push -e all -r 5 -d 10",
+      "  herald-bench push -e all -r 5 -d 10\n"
+      "`churn` runs clients and pushes together, dropping connections as it goes.",
       "herald-bench"};
   app.require_subcommand(1);
 
@@ -34,7 +37,18 @@ int main(int argc, char** argv) {
       "receipts, and stops (exit code 1) when the server refuses connections or pushes keep failing.");
   add_push_options(*push_command, push);
 
+  ChurnOptions churn;
+  auto* churn_command = app.add_subcommand(
+      "churn",
+      "Measure delivery while connections drop: -a clients each have their TCP connection reset every "
+      "~15 s (+-5 s) and reconnect after 2 s, as socket.io-client 4.6+ does (with connection state recovery "
+      "when the server offers it), while pushes go to all of them at -r per second for -d seconds. Reports "
+      "delivered % (distinct msgIds per client over clients x pushes), duplicates, push-to-receipt latency "
+      "and recovered reconnects. Exit code 1 only when the run itself failed.");
+  add_churn_options(*churn_command, churn);
+
   CLI11_PARSE(app, argc, argv);
   if (connect_command->parsed()) return run_connect(connect);
+  if (churn_command->parsed()) return run_churn(churn);
   return run_push(push);
 }

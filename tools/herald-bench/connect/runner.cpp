@@ -1,28 +1,21 @@
 // The parent process of `herald-bench connect`: checks the options, forks the workers, prints
 // their aggregated counters every second, settles each message ("all received" or "receive timed
 // out"), decides when to stop, and merges the workers' final statistics into the report.
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <csignal>
-#include <cstring>
 #include <fstream>
-#include <memory>
 #include <optional>
 #include <unordered_map>
 
 #include <fmt/core.h>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/clock.hpp"
 #include "common/net.hpp"
 #include "common/url.hpp"
+#include "common/worker_processes.hpp"
 #include "connect/options.hpp"
 #include "connect/report.hpp"
 #include "connect/worker.hpp"
@@ -34,14 +27,10 @@ constexpr std::chrono::milliseconds kSettleCheckEvery{100};
 constexpr std::chrono::seconds kPrintEvery{1};
 constexpr uint64_t kSpareDescriptors = 64;  // what a worker needs besides its clients' sockets
 
+// What the parent has heard from one worker.
 struct WorkerLink {
-  pid_t pid = -1;
-  int fd = -1;  // read end of its report pipe
-  std::unique_ptr<asio::posix::stream_descriptor> pipe;
-  std::string buffer;
   Counters counters;  // from its latest tick
   std::optional<nlohmann::json> final_report;
-  bool closed = false;
 };
 
 enum class Settled { Pending, AllReceived, TimedOut };
@@ -58,15 +47,14 @@ struct TrackedMessage {
 
 class Coordinator {
  public:
-  Coordinator(const ConnectOptions& options, std::vector<WorkerLink> workers)
-      : options_(options), workers_(std::move(workers)) {}
+  Coordinator(const ConnectOptions& options, WorkerProcesses& processes)
+      : options_(options), processes_(processes), workers_(processes.size()) {}
 
   ConnectResult run() {
     start_ = SteadyClock::now();
-    for (size_t i = 0; i < workers_.size(); ++i) {
-      workers_[i].pipe = std::make_unique<asio::posix::stream_descriptor>(io_, workers_[i].fd);
-      read_from(i);
-    }
+    processes_.listen(
+        io_, [this](size_t index, const nlohmann::json& report) { on_report(index, report); },
+        [this](size_t index) { on_worker_closed(index); });
     signals_.async_wait([this](const boost::system::error_code& ec, int signal) { on_signal(ec, signal); });
     if (options_.duration_s > 0) {
       duration_timer_.expires_after(
@@ -78,24 +66,11 @@ class Coordinator {
     schedule_print();
     schedule_settle();
     io_.run();
-    for (auto& worker : workers_) ::waitpid(worker.pid, nullptr, 0);
+    processes_.reap();
     return result();
   }
 
  private:
-  void read_from(size_t index) {
-    auto& worker = workers_[index];
-    asio::async_read_until(*worker.pipe, asio::dynamic_buffer(worker.buffer), '\n',
-                           [this, index](const boost::system::error_code& ec, size_t length) {
-                             auto& link = workers_[index];
-                             if (ec) return on_worker_closed(index);
-                             auto message = nlohmann::json::parse(link.buffer.substr(0, length - 1), nullptr, false);
-                             link.buffer.erase(0, length);
-                             if (message.is_object()) on_report(index, message);
-                             read_from(index);
-                           });
-  }
-
   void on_report(size_t index, const nlohmann::json& report) {
     auto& worker = workers_[index];
     if (report.value("type", "") == "final") {
@@ -118,9 +93,8 @@ class Coordinator {
   }
 
   void on_worker_closed(size_t index) {
-    workers_[index].closed = true;
-    if (!stopping_) begin_stop(fmt::format("worker {} exited", workers_[index].pid), false);
-    if (std::all_of(workers_.begin(), workers_.end(), [](const WorkerLink& w) { return w.closed; })) io_.stop();
+    if (!stopping_) begin_stop(fmt::format("worker {} exited", processes_.pid(index)), false);
+    if (processes_.all_closed()) io_.stop();
   }
 
   void on_signal(const boost::system::error_code& ec, int signal) {
@@ -216,8 +190,7 @@ class Coordinator {
     workers_told_ = true;
     run_seconds_ = seconds_since(start_);
     print_counters();
-    for (const auto& worker : workers_)
-      if (!worker.closed) ::kill(worker.pid, SIGTERM);
+    processes_.signal_all(SIGTERM);
   }
 
   ConnectResult result() {
@@ -228,9 +201,10 @@ class Coordinator {
     int64_t last_connect = 0;
     // Per message id, each worker's final statistics.
     std::unordered_map<std::string, std::vector<const nlohmann::json*>> per_message;
-    for (const auto& worker : workers_) {
+    for (size_t index = 0; index < workers_.size(); ++index) {
+      const auto& worker = workers_[index];
       if (!worker.final_report) {
-        r.problems.push_back(fmt::format("worker {} exited without a final report", worker.pid));
+        r.problems.push_back(fmt::format("worker {} exited without a final report", processes_.pid(index)));
         r.counters.add(worker.counters);
         continue;
       }
@@ -281,6 +255,7 @@ class Coordinator {
   }
 
   const ConnectOptions& options_;
+  WorkerProcesses& processes_;
   std::vector<WorkerLink> workers_;
   asio::io_context io_{1};
   asio::signal_set signals_{io_, SIGINT, SIGTERM};
@@ -296,25 +271,6 @@ class Coordinator {
   bool workers_told_ = false;
   double run_seconds_ = 0;
 };
-
-// Raises the soft open-file limit to the hard one; returns the limit now in force.
-uint64_t raise_open_file_limit() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
-  if (limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
-  return limit.rlim_cur;
-}
-
-// How many local ports the kernel hands out per local address (ip_local_port_range).
-uint64_t ephemeral_port_count() {
-  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
-  uint64_t low = 0, high = 0;
-  if (!(range >> low >> high) || high < low) return 28000;
-  return high - low + 1;
-}
 
 // Checks the options; returns an error message, or nothing when they can run.
 std::optional<std::string> check(const ConnectOptions& options) {
@@ -365,38 +321,23 @@ int run_connect(const ConnectOptions& given) {
                options.amount * per_client, std::max<size_t>(1, locals->size()), ports);
 
   std::signal(SIGPIPE, SIG_IGN);
-  std::vector<WorkerLink> workers;
-  uint64_t next_index = 0;
-  for (unsigned w = 0; w < options.workers; ++w) {
+  WorkerProcesses processes;
+  auto spawn_error = processes.spawn(options.workers, [&options](size_t w, int report_fd) {
     WorkerPlan plan;
-    plan.first_index = next_index;
+    // The first amount % workers workers run one client more.
+    plan.first_index = w * (options.amount / options.workers) + std::min<uint64_t>(w, options.amount % options.workers);
     plan.share = options.amount / options.workers + (w < options.amount % options.workers ? 1 : 0);
     plan.rate = options.concurrency / options.workers;
-    next_index += plan.share;
-    int fds[2];
-    if (::pipe(fds) != 0) {
-      fmt::print(stderr, "herald-bench connect: pipe: {}\n", std::strerror(errno));
-      return 2;
-    }
-    pid_t pid = ::fork();
-    if (pid < 0) {
-      fmt::print(stderr, "herald-bench connect: fork: {}\n", std::strerror(errno));
-      return 2;
-    }
-    if (pid == 0) {
-      ::close(fds[0]);
-      for (const auto& earlier : workers) ::close(earlier.fd);
-      plan.report_fd = fds[1];
-      run_worker(options, plan);
-    }
-    ::close(fds[1]);
-    WorkerLink link;
-    link.pid = pid;
-    link.fd = fds[0];
-    workers.push_back(std::move(link));
+    plan.report_fd = report_fd;
+    run_worker(options, plan);
+  });
+  if (spawn_error) {
+    fmt::print(stderr, "herald-bench connect: {}\n", *spawn_error);
+    processes.signal_all(SIGTERM);
+    return 2;
   }
 
-  Coordinator coordinator(options, std::move(workers));
+  Coordinator coordinator(options, processes);
   ConnectResult result = coordinator.run();
   print_connect_report(result, options);
   if (!options.output.empty()) {

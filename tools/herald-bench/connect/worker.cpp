@@ -1,9 +1,7 @@
 #include "connect/worker.hpp"
 
-#include <sys/prctl.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <csignal>
 #include <memory>
 #include <vector>
@@ -13,6 +11,7 @@
 
 #include "common/net.hpp"
 #include "common/url.hpp"
+#include "common/worker_processes.hpp"
 #include "connect/polling_client.hpp"
 #include "connect/websocket_client.hpp"
 
@@ -21,17 +20,6 @@ namespace {
 
 constexpr std::chrono::milliseconds kRampStep{10};
 constexpr std::chrono::milliseconds kReportEvery{200};
-
-// Blocking write of one line to the parent; the parent always reads, so this does not stall.
-void write_line(int fd, const std::string& line) {
-  size_t done = 0;
-  while (done < line.size()) {
-    ssize_t n = ::write(fd, line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) _exit(3);  // the parent is gone
-    done += static_cast<size_t>(n);
-  }
-}
 
 class Worker {
  public:
@@ -88,7 +76,7 @@ class Worker {
   }
 
   void report() {
-    write_line(plan_.report_fd, stats_.take_tick().dump() + "\n");
+    WorkerProcesses::write_line(plan_.report_fd, stats_.take_tick().dump() + "\n");
     report_timer_.expires_after(kReportEvery);
     report_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) report();
@@ -97,8 +85,8 @@ class Worker {
 
   // Exits without tearing the clients down: the kernel closes every socket at once.
   [[noreturn]] void finish() {
-    write_line(plan_.report_fd, stats_.take_tick().dump() + "\n");
-    write_line(plan_.report_fd, stats_.final_report().dump() + "\n");
+    WorkerProcesses::write_line(plan_.report_fd, stats_.take_tick().dump() + "\n");
+    WorkerProcesses::write_line(plan_.report_fd, stats_.final_report().dump() + "\n");
     ::close(plan_.report_fd);
     _exit(0);
   }
@@ -118,7 +106,6 @@ class Worker {
 }  // namespace
 
 void run_worker(const ConnectOptions& options, const WorkerPlan& plan) {
-  ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the parent
   Worker worker(options, plan);
   worker.run();
 }

@@ -30,6 +30,10 @@ struct PushOptions {
   uint64_t max_errors = 5;  // consecutive failures before giving up
   std::string token;
   std::string output;
+  // Set by `churn`, which files what clients receive by msgId: the path of the `all` endpoint
+  // instead of /pushMsgToAll, and the msgId prefix instead of one made from the clock.
+  std::string api_path;
+  std::string msg_id_prefix;
 };
 
 void add_push_options(CLI::App& command, PushOptions& options);

@@ -1,7 +1,10 @@
 #include "push/pusher.hpp"
 
+#include <utility>
+
 #include <fmt/core.h>
 #include <boost/asio/error.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/beast/http/error.hpp>
 
 namespace herald::bench {
@@ -21,28 +24,42 @@ uint64_t PushResult::failed_total() const {
   return total;
 }
 
-Pusher::Pusher(const PushOptions& options, tcp::endpoint server, std::string host_header, Targets targets, double rate)
-    : options_(options), host_header_(std::move(host_header)), targets_(std::move(targets)), rate_(rate) {
+Pusher::Pusher(asio::io_context& io, const PushOptions& options, tcp::endpoint server, std::string host_header,
+               Targets targets, double rate)
+    : options_(options), host_header_(std::move(host_header)), targets_(std::move(targets)), rate_(rate), io_(io) {
   for (uint64_t i = 0; i < options_.concurrency; ++i) {
     connections_.push_back(std::make_unique<HttpConnection>(io_.get_executor(), server));
     idle_.push_back(connections_.size() - 1);
   }
   // msgIds unique across runs, so a long-running `connect` keeps them apart.
-  msg_prefix_ = fmt::format("p{}-", epoch_us() / 1000000 % 1000000);
+  msg_prefix_ =
+      options_.msg_id_prefix.empty() ? fmt::format("p{}-", epoch_us() / 1000000 % 1000000) : options_.msg_id_prefix;
   // Pad the message to the requested size (the stamp and sequence number take the rest).
   std::string bare = nlohmann::ordered_json{{"t", epoch_us()}, {"seq", 1}, {"pad", ""}}.dump();
   pad_.assign(options_.size > bare.size() ? options_.size - bare.size() : 0, 'x');
 }
 
 PushResult Pusher::run() {
-  start_ = SteadyClock::now();
-  signals_.async_wait([this](const boost::system::error_code& ec, int) {
+  asio::signal_set signals(io_, SIGINT, SIGTERM);
+  signals.async_wait([this, &signals](const boost::system::error_code& ec, int) {
     if (ec) return;
     stop("interrupted");
-    signals_.async_wait([this](const boost::system::error_code& again, int) {
+    signals.async_wait([this](const boost::system::error_code& again, int) {
       if (!again) io_.stop();  // a second signal abandons the pushes in flight
     });
   });
+  progress_timer_.expires_after(std::chrono::seconds(1));
+  progress_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) print_progress();
+  });
+  start([this] { io_.stop(); });
+  io_.run();
+  return result();
+}
+
+void Pusher::start(std::function<void()> on_done) {
+  on_done_ = std::move(on_done);
+  start_ = SteadyClock::now();
   if (options_.duration_s > 0) {
     auto duration =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(options_.duration_s));
@@ -53,14 +70,13 @@ PushResult Pusher::run() {
   }
   if (rate_ > 0) schedule_tick();
   pump();
-  progress_timer_.expires_after(std::chrono::seconds(1));
-  progress_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) print_progress();
-  });
-  io_.run();
-  result_.seconds = seconds_since(start_);
-  result_.unsent = owed_;
-  return result_;
+}
+
+PushResult Pusher::result() const {
+  PushResult result = result_;
+  result.seconds = std::chrono::duration<double>((done_ ? done_at_ : SteadyClock::now()) - start_).count();
+  result.unsent = owed_;
+  return result;
 }
 
 bool Pusher::may_send_more() const {
@@ -173,13 +189,18 @@ void Pusher::stop(std::string reason, bool server_failed) {
 }
 
 void Pusher::finish_if_done() {
-  if (!may_send_more() && in_flight_ == 0) {
+  if (!done_ && !may_send_more() && in_flight_ == 0) {
     if (!stopping_) {
       stopping_ = true;
       bool counted_out = options_.count && result_.sent >= options_.count;
       result_.stop_reason = counted_out ? fmt::format("{} pushes sent", result_.sent) : "duration reached";
     }
-    io_.stop();
+    done_ = true;
+    done_at_ = SteadyClock::now();
+    tick_timer_.cancel();
+    duration_timer_.cancel();
+    progress_timer_.cancel();
+    if (on_done_) std::exchange(on_done_, nullptr)();
   }
 }
 

@@ -1,17 +1,17 @@
 // Sends pushes at the requested rate over a pool of keep-alive connections (at most
 // --concurrency in flight) and records how each one was answered. Stops early, saying why,
-// when the server refuses connections or pushes keep failing.
+// when the server refuses connections or pushes keep failing. Runs on its own loop (`push`) or
+// on a loop it shares with other work (`churn`).
 #pragma once
 
 #include <array>
-#include <csignal>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/clock.hpp"
@@ -45,8 +45,19 @@ struct PushResult {
 class Pusher {
  public:
   // `rate` pushes per second; 0 for as fast as the connections allow.
-  Pusher(const PushOptions& options, tcp::endpoint server, std::string host_header, Targets targets, double rate);
+  Pusher(asio::io_context& io, const PushOptions& options, tcp::endpoint server, std::string host_header,
+         Targets targets, double rate);
+  // Runs `io` until done, printing progress every second; stops on SIGINT/SIGTERM.
   PushResult run();
+  // Starts pushing on `io` without blocking; `on_done` is called once sending ended (duration,
+  // count, stop or failure) and every push in flight was answered.
+  void start(std::function<void()> on_done);
+  // Sends no more pushes; those in flight are still awaited.
+  void stop(std::string reason, bool server_failed = false);
+  // The counts so far (final once done); `seconds` runs to when it was done.
+  PushResult result() const;
+  uint64_t in_flight() const { return in_flight_; }
+  bool done() const { return done_; }
 
  private:
   bool may_send_more() const;
@@ -56,7 +67,6 @@ class Pusher {
   void on_answer(size_t slot, SteadyClock::time_point sent_at, const beast::error_code& ec,
                  HttpConnection::Response& response);
   void on_failure(PushFailure kind, std::string what);
-  void stop(std::string reason, bool server_failed = false);
   void finish_if_done();
   void print_progress();
   std::string next_body();
@@ -67,19 +77,21 @@ class Pusher {
   double rate_;
   std::string pad_;
   std::string msg_prefix_;
-  asio::io_context io_{1};
+  asio::io_context& io_;
   std::vector<std::unique_ptr<HttpConnection>> connections_;
   std::vector<size_t> idle_;
   asio::steady_timer tick_timer_{io_};
   asio::steady_timer duration_timer_{io_};
   asio::steady_timer progress_timer_{io_};
-  asio::signal_set signals_{io_, SIGINT, SIGTERM};
+  std::function<void()> on_done_;
   SteadyClock::time_point start_;
+  SteadyClock::time_point done_at_;
   uint64_t ticks_ = 0;  // pushes scheduled by the rate so far
   uint64_t owed_ = 0;   // scheduled but waiting for a free connection
   uint64_t in_flight_ = 0;
   uint64_t failures_in_a_row_ = 0;
   bool stopping_ = false;
+  bool done_ = false;
   PushResult result_;
 };
 

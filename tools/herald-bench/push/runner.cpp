@@ -41,7 +41,8 @@ int run_push(const PushOptions& given) {
   std::signal(SIGPIPE, SIG_IGN);
 
   std::string api_url = fmt::format("http://{}{}", url->host_header(), targets->api_path());
-  Pusher pusher(options, server, url->host_header(), std::move(*targets), rate);
+  asio::io_context io{1};
+  Pusher pusher(io, options, server, url->host_header(), std::move(*targets), rate);
   PushResult result = pusher.run();
   print_push_report(result, options, api_url, rate);
   if (!options.output.empty()) {

@@ -30,7 +30,7 @@ std::optional<Targets> Targets::from_options(const PushOptions& options, std::st
   targets.random_ = options.pick == "random";
   targets.batch_size_ = options.batch_size;
   if (options.endpoint == "all") {
-    targets.api_path_ = "/pushMsgToAll";
+    targets.api_path_ = options.api_path.empty() ? "/pushMsgToAll" : options.api_path;
     return targets;
   }
   if (options.endpoint == "room") {

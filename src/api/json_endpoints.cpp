@@ -5,6 +5,7 @@
 //   GET  /api/v1/users/<uid>  online state and socket count
 //   PUT  /api/v1/users/<uid>/rooms {rooms}: the rooms joined at login (the seed's room@<uid>)
 //   GET  /api/v1/stats
+//   GET  /api/v1/messages/<msgId>  per user: pending, acked, expired or dropped (kept pushes)
 #include "api/push_api.hpp"
 
 namespace herald::api {
@@ -62,6 +63,11 @@ bool PushApi::handle_json(const Exchange& exchange, const std::string& path) {
     }
     return true;
   }
+  static const std::string kMessages = "/api/v1/messages/";
+  if (path.starts_with(kMessages) && path.size() > kMessages.size()) {
+    if (require("GET")) message_json(exchange, net::percent_decode(path.substr(kMessages.size()), false));
+    return true;
+  }
   static const std::string kUsers = "/api/v1/users/";
   if (path.starts_with(kUsers) && path.size() > kUsers.size()) {
     std::string rest = path.substr(kUsers.size());
@@ -97,6 +103,21 @@ void PushApi::push_json(const Exchange& exchange, const Fields& fields) {
   service_.push(std::move(request), [exchange, ack, msg_id](push::PushResult& result) {
     exchange->respond(json_reply(200, push_result_json(msg_id, result, ack)));
   });
+}
+
+void PushApi::message_json(const Exchange& exchange, const std::string& msg_id) {
+  auto states = service_.redelivery().pending().states(msg_id);
+  if (states.empty()) {
+    return exchange->respond(json_reply(
+        404, {{"error", "no record of " + msg_id +
+                            ": it was acked by every user it was sent to, or is unknown, or its record ended"}}));
+  }
+  Json users = Json::object();
+  for (const auto& [uid, state] : states) {
+    auto at = std::chrono::duration_cast<std::chrono::milliseconds>(state.at.time_since_epoch()).count();
+    users[uid] = Json{{"state", push::state_name(state.state)}, {"at", at}};
+  }
+  exchange->respond(json_reply(200, {{"msgId", msg_id}, {"users", std::move(users)}}));
 }
 
 void PushApi::offline_json(const Exchange& exchange, const Fields& fields) {

@@ -63,6 +63,9 @@ std::chrono::milliseconds PushApi::read_timeout(const Fields& fields) const {
       fields.integer("timeout", config.default_ack_timeout.count(), 1, config.max_ack_timeout.count()));
 }
 
+// A push is kept for users who have not acked it for at most a week.
+constexpr std::chrono::milliseconds kMaxTtl{7LL * 24 * 3600 * 1000};
+
 push::PushRequest PushApi::read_push(const Fields& fields) const {
   const auto& config = service_.config();
   push::PushRequest request;
@@ -70,6 +73,7 @@ push::PushRequest PushApi::read_push(const Fields& fields) const {
   request.message = fields.value("message");
   request.ack = fields.boolean("ack", true);
   request.timeout = read_timeout(fields);
+  if (fields.has("ttl")) request.ttl = std::chrono::milliseconds(fields.integer("ttl", 0, 0, kMaxTtl.count()));
   return request;
 }
 

@@ -39,6 +39,7 @@ class PushApi {
   void offline_json(const Exchange& exchange, const Fields& fields);
   void rooms_json(const Exchange& exchange, const Fields& fields);
   void user_json(const Exchange& exchange, const std::string& uid, const std::string& rest);
+  void message_json(const Exchange& exchange, const std::string& msg_id);
 
   // Shared by both: reads msgId/message/ack/timeout.
   push::PushRequest read_push(const Fields& fields) const;

@@ -57,6 +57,7 @@ void PushApi::push_seed(const Exchange& exchange, const Fields& fields, PushRequ
   request.message = std::move(common.message);
   request.ack = common.ack;
   request.timeout = common.timeout;
+  request.ttl = common.ttl;
   request.kind = kind;
   bool ack = request.ack;
   service_.push(std::move(request), [exchange, ack](push::PushResult& result) {

@@ -172,6 +172,19 @@ const std::vector<SettingSpec>& setting_specs() {
            [](const std::string& v) {
              check_url("login_webhook", v, {"http://", "https://"});
            }),
+      number<uint64_t>("message_ttl_ms",
+                       "How long an acked push is kept for a user who has not acked it, to be sent again when "
+                       "the user is back (0: not kept; a push's ttl field overrides it)",
+                       &Settings::message_ttl_ms, 0, 7ULL * 24 * 3600 * 1000),
+      number<size_t>("max_pending_per_user", "Kept pushes per user (the oldest go first)",
+                     &Settings::max_pending_per_user, 1, 1000000),
+      number<uint64_t>("max_pending_bytes", "Memory for kept pushes in all (the oldest go first)",
+                       &Settings::max_pending_bytes, 1024, 1ULL << 40),
+      text("receipt_webhook", "URL that gets JSON POSTs {receipts: [{msgId, uid, ackedAt}]} for pushes acked late",
+           &Settings::receipt_webhook,
+           [](const std::string& v) {
+             check_url("receipt_webhook", v, {"http://", "https://"});
+           }),
       number<uint64_t>("max_api_body", "Largest HTTP API request body in bytes", &Settings::max_api_body, 1024,
                        64ULL << 20),
       text("redis", "Join a cluster through Redis: redis://[[user]:password@]host:port[/db] (rediss:// for TLS)",

@@ -30,6 +30,10 @@ struct Settings {
   uint64_t ack_timeout_ms = 10000;
   std::string api_token;
   std::string login_webhook;
+  uint64_t message_ttl_ms = 86400000;  // acked pushes kept for users who have not acked (0: not kept)
+  size_t max_pending_per_user = 1000;
+  uint64_t max_pending_bytes = 256ULL << 20;
+  std::string receipt_webhook;
   uint64_t max_api_body = 1000000;
   uint64_t shutdown_grace_ms = 3000;
   std::string redis;                         // redis://[[user]:pass@]host:port[/db], rediss:// for TLS

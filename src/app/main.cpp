@@ -50,6 +50,10 @@ push::Config push_config(const app::Settings& settings) {
   config.single_session = settings.single_session;
   config.default_ack_timeout = std::chrono::milliseconds(settings.ack_timeout_ms);
   config.login_webhook = settings.login_webhook;
+  config.message_ttl = std::chrono::milliseconds(settings.message_ttl_ms);
+  config.max_pending_per_user = settings.max_pending_per_user;
+  config.max_pending_bytes = settings.max_pending_bytes;
+  config.receipt_webhook = settings.receipt_webhook;
   return config;
 }
 

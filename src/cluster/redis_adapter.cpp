@@ -486,7 +486,7 @@ void RedisAdapter::ack_broadcast_request(Json& request) {
           self->answer(id_only, ack_answer(id_only, std::move(batch)), true);
         });
       },
-      nullptr};
+      nullptr, nullptr};
   socketio::Broadcast(nsp_, target_from(opts))
       .local()
       .emit_packet_with_ack(std::move(*packet), std::chrono::milliseconds(std::clamp<int64_t>(timeout, 1, 600000)),

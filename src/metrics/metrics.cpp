@@ -84,6 +84,13 @@ std::string render(const std::string& extra) {
          value("herald_receipts_total", get(m.receipts)));
   metric(out, "counter", "herald_receipt_timeouts_total", "Users reached who did not acknowledge in time",
          value("herald_receipt_timeouts_total", get(m.receipt_timeouts)));
+  metric(out, "counter", "herald_pending_total",
+         "Acked pushes kept for users who had not acked them, and what became of them",
+         value("herald_pending_total", get(m.pending_kept), "event=\"kept\"") +
+             value("herald_pending_total", get(m.redeliveries), "event=\"redelivered\"") +
+             value("herald_pending_total", get(m.late_receipts), "event=\"acked\"") +
+             value("herald_pending_total", get(m.pending_expired), "event=\"expired\"") +
+             value("herald_pending_total", get(m.pending_dropped), "event=\"dropped\""));
   m.delivery_latency.render(out, "herald_delivery_latency_seconds", "From push accepted to client ack");
   int up = m.redis_up.load(std::memory_order_relaxed);
   if (up >= 0) {

@@ -49,6 +49,12 @@ struct Metrics {
   Counter receipts{0};          // acks received for pushes
   Counter receipt_timeouts{0};  // users reached who did not ack in time
   Histogram delivery_latency;   // push accepted -> ack received
+  // At-least-once delivery of acked pushes.
+  Counter pending_kept{0};     // (user, push) pairs kept because the user had not acked
+  Counter redeliveries{0};     // kept pushes sent again to a user who came back
+  Counter late_receipts{0};    // kept pushes acked on a later delivery
+  Counter pending_expired{0};  // kept pushes whose time to live ended first
+  Counter pending_dropped{0};  // kept pushes dropped by the per-user or total bound
   // Redis.
   std::atomic<int> redis_up{-1};  // -1: not configured
   Counter redis_reconnects{0};

@@ -21,6 +21,12 @@ struct Config {
   // One changeRoom call changes at most this many memberships: users x (joins + leaves).
   size_t max_room_changes = 1'000'000;
   std::string login_webhook;  // POSTed {uid, socketId, time} on every login, when set
+  // At-least-once delivery of acked pushes: how long an unacknowledged one is kept (0: not kept),
+  // and the bounds on what is kept.
+  std::chrono::milliseconds message_ttl{86'400'000};
+  size_t max_pending_per_user = 1000;
+  size_t max_pending_bytes = size_t{256} << 20;
+  std::string receipt_webhook;  // POSTed {receipts: [{msgId, uid, ackedAt}]} for late acks, when set
 };
 
 }  // namespace herald::push

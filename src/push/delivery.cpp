@@ -5,7 +5,9 @@
 #include <unordered_set>
 
 #include "metrics/metrics.hpp"
+#include "push/redelivery.hpp"
 #include "push/users.hpp"
+#include "socketio/recovery.hpp"
 
 namespace herald::push {
 namespace {
@@ -29,6 +31,10 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   size_t anonymous_acked = 0;
   PushResult result;
   std::function<void(PushResult&)> done;
+  // At least once: the push as kept for users who do not ack it, and who it was kept for.
+  Redelivery* redelivery = nullptr;
+  std::optional<PendingMessage> kept_message;
+  std::unordered_set<std::string> kept_for;
   std::unique_ptr<boost::asio::steady_timer> timer;
   bool finished = false;
 
@@ -62,9 +68,21 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
         user->second = true;
         ++users_acked;
         result.acked.push_back(socket.user);
+        if (kept_for.erase(socket.user)) redelivery->acked_in_time(socket.user, kept_message->msg_id);
       }
     }
     check_complete();
+  }
+
+  // Kept for `uid` until acked: it is not here, or its socket dropped before acking.
+  void keep(const std::string& uid) {
+    if (!kept_message || uid.empty()) return;
+    if (auto found = reached_users.find(uid); found != reached_users.end() && found->second) return;
+    if (kept_for.insert(uid).second) redelivery->keep(uid, *kept_message);
+  }
+
+  void on_dropped(const socketio::SocketInfo& socket) {
+    if (!finished) keep(socket.user);
   }
 
   void on_remote_nodes(size_t nodes, bool reachable) {
@@ -92,6 +110,8 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
       for (const auto& uid : targets)
         if (!reached_users.contains(uid)) result.offline.push_back(uid);
     }
+    for (const auto& uid : result.timed_out) keep(uid);
+    for (const auto& uid : result.offline) keep(uid);
     result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
     auto callback = std::move(done);
     done = nullptr;
@@ -137,6 +157,16 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
   }
 
   auto receipt = std::make_shared<Receipt>();
+  receipt->redelivery = &redelivery_;
+  auto ttl = request.ttl.value_or(config_.message_ttl);
+  if (redelivery_.enabled() && ttl.count() > 0) {
+    auto now = std::chrono::system_clock::now();
+    receipt->kept_message = PendingMessage{request.msg_id, request.event, args[1], now,
+                                           now + std::chrono::duration_cast<std::chrono::system_clock::duration>(ttl)};
+    // Users of a room or of "all" who are away now are known only by their dropped sessions.
+    if (request.kind != PushRequest::Kind::Users)
+      for (const auto& uid : dropped_users(request)) receipt->keep(uid);
+  }
   receipt->kind = request.kind;
   receipt->targets = std::move(request.targets);
   receipt->loops_pending = nsp_.loop_count();
@@ -150,8 +180,28 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
   socketio::BroadcastAckHandlers handlers{
       [receipt](const std::vector<socketio::SocketInfo>& reached) { receipt->on_reached(reached); },
       [receipt](const socketio::SocketInfo& socket, Json&) { receipt->on_ack(socket); },
+      [receipt](const socketio::SocketInfo& socket) { receipt->on_dropped(socket); },
       [receipt](size_t nodes, bool reachable) { receipt->on_remote_nodes(nodes, reachable); }};
   broadcast.emit_with_ack(request.event, std::move(args), request.timeout, std::move(handlers));
+}
+
+std::vector<std::string> Delivery::dropped_users(const PushRequest& request) const {
+  std::vector<std::string> users;
+  const socketio::Recovery* recovery = nsp_.recovery();
+  if (!recovery) return users;
+  std::unordered_set<std::string_view> rooms(request.targets.begin(), request.targets.end());
+  std::unordered_set<std::string> seen;
+  recovery->for_each_session([&](const socketio::RecoveredSession& session) {
+    if (session.user.empty() || seen.contains(session.user)) return;
+    bool targeted = request.kind == PushRequest::Kind::All ||
+                    std::any_of(session.rooms.begin(), session.rooms.end(),
+                                [&](const std::string& room) { return rooms.contains(room); });
+    if (targeted) {
+      seen.insert(session.user);
+      users.push_back(session.user);
+    }
+  });
+  return users;
 }
 
 }  // namespace herald::push

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct PushRequest {
   bool ack = true;
   std::chrono::milliseconds timeout{10000};
   std::string event = "message";
+  // How long the push is kept for users who have not acked it (Config::message_ttl when unset).
+  std::optional<std::chrono::milliseconds> ttl;
 };
 
 struct PushResult {
@@ -40,16 +43,23 @@ struct PushResult {
 std::function<bool(const socketio::Socket&)> push_filter(const socketio::Json& flags,
                                                          const std::vector<std::string>& rooms);
 
+class Redelivery;
+
 class Delivery {
  public:
-  Delivery(socketio::Namespace& nsp, const Config& config) : nsp_(nsp), config_(config) {}
+  Delivery(socketio::Namespace& nsp, const Config& config, Redelivery& redelivery)
+      : nsp_(nsp), config_(config), redelivery_(redelivery) {}
 
   // Sends the push; `done` runs once on the calling loop (at once when ack is off).
   void push(PushRequest request, std::function<void(PushResult&)> done);
 
  private:
+  // Users whose sockets dropped within the recovery window and that `request` targets.
+  std::vector<std::string> dropped_users(const PushRequest& request) const;
+
   socketio::Namespace& nsp_;
   const Config& config_;
+  Redelivery& redelivery_;
 };
 
 }  // namespace herald::push

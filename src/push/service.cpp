@@ -14,8 +14,9 @@ Service::Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirect
       config_(std::move(config)),
       nsp_(io.of(config_.nsp)),
       directory_(directory ? std::move(directory) : std::make_unique<MemoryRoomDirectory>()),
-      users_(nsp_, config_, *directory_, webhooks_),
-      delivery_(nsp_, config_) {
+      redelivery_(nsp_, config_, webhooks_),
+      users_(nsp_, config_, *directory_, webhooks_, redelivery_),
+      delivery_(nsp_, config_, redelivery_) {
   users_.attach();
   nsp_.set_filter_factory(push_filter);
   nsp_.on_server_side("herald:changeRoom", [this](Json& args, socketio::Namespace::ServerSideReply reply) {

@@ -10,6 +10,7 @@
 #include "notify/webhook.hpp"
 #include "push/config.hpp"
 #include "push/delivery.hpp"
+#include "push/redelivery.hpp"
 #include "push/room_directory.hpp"
 #include "push/users.hpp"
 #include "socketio/server.hpp"
@@ -46,6 +47,7 @@ class Service {
   const Config& config() const { return config_; }
   Users& users() { return users_; }
   RoomDirectory& directory() { return *directory_; }
+  Redelivery& redelivery() { return redelivery_; }
 
   void push(PushRequest request, std::function<void(PushResult&)> done) {
     delivery_.push(std::move(request), std::move(done));
@@ -73,6 +75,7 @@ class Service {
   socketio::Namespace& nsp_;
   std::unique_ptr<RoomDirectory> directory_;
   notify::WebhookSender webhooks_;
+  Redelivery redelivery_;
   Users users_;
   Delivery delivery_;
 };

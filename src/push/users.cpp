@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "metrics/metrics.hpp"
+#include "push/redelivery.hpp"
 
 namespace herald::push {
 
@@ -10,8 +11,9 @@ using socketio::Ack;
 using socketio::Json;
 using socketio::Socket;
 
-Users::Users(socketio::Namespace& nsp, const Config& config, RoomDirectory& directory, notify::WebhookSender& webhooks)
-    : nsp_(nsp), config_(config), directory_(directory), webhooks_(webhooks) {}
+Users::Users(socketio::Namespace& nsp, const Config& config, RoomDirectory& directory, notify::WebhookSender& webhooks,
+             Redelivery& redelivery)
+    : nsp_(nsp), config_(config), directory_(directory), webhooks_(webhooks), redelivery_(redelivery) {}
 
 std::string Users::check_uid(const Json& value, std::string& uid) const {
   if (value.is_string()) {
@@ -59,6 +61,7 @@ void Users::attach() {
     // recorded again where logins are kept, since its disconnect removed it there.
     if (socket->recovered()) {
       if (presence_ && !socket->user().empty()) presence_->logged_in(socket->user(), socket->id());
+      redelivery_.deliver_to(*socket);
       return;
     }
     auto found = socket->auth().find("uid");
@@ -98,6 +101,7 @@ void Users::login(Socket& socket, const std::string& uid) {
   if (presence_) presence_->logged_in(uid, socket.id());
   metrics::global().logins.fetch_add(1, std::memory_order_relaxed);
   publish_login(socket, uid);
+  redelivery_.deliver_to(socket);
   spdlog::debug("push: socket {} logged in as {}", socket.id(), uid);
 }
 

@@ -15,6 +15,8 @@
 
 namespace herald::push {
 
+class Redelivery;
+
 // Where logins are recorded beyond this process (a cluster keeps them in Redis).
 class Presence {
  public:
@@ -25,7 +27,8 @@ class Presence {
 
 class Users {
  public:
-  Users(socketio::Namespace& nsp, const Config& config, RoomDirectory& directory, notify::WebhookSender& webhooks);
+  Users(socketio::Namespace& nsp, const Config& config, RoomDirectory& directory, notify::WebhookSender& webhooks,
+        Redelivery& redelivery);
 
   // Registers the login/logout handlers on the namespace.
   void attach();
@@ -48,6 +51,7 @@ class Users {
   const Config& config_;
   RoomDirectory& directory_;
   notify::WebhookSender& webhooks_;
+  Redelivery& redelivery_;
   Presence* presence_ = nullptr;
   std::atomic<uint64_t> login_seq_{0};
 };

@@ -64,21 +64,25 @@ class LoopAcks : public AckSink, public std::enable_shared_from_this<LoopAcks> {
            std::shared_ptr<const std::vector<SocketInfo>> reached)
       : nsp_(nsp), origin_(origin), handlers_(std::move(handlers)), reached_(std::move(reached)) {}
 
-  void acked(uint32_t index, Json& args) override {
-    bool first;
-    {
-      std::lock_guard lock(mutex_);
-      first = pending_.empty();
-      pending_.push_back(Reply{index, std::move(args)});
-    }
-    if (first) nsp_.post_to_loop(origin_, [self = shared_from_this()] { self->report(); });
-  }
+  void acked(uint32_t index, Json& args) override { add(Reply{index, std::move(args), false}); }
+  void dropped(uint32_t index) override { add(Reply{index, Json(), true}); }
 
  private:
   struct Reply {
     uint32_t index;
     Json args;
+    bool dropped;
   };
+
+  void add(Reply reply) {
+    bool first;
+    {
+      std::lock_guard lock(mutex_);
+      first = pending_.empty();
+      pending_.push_back(std::move(reply));
+    }
+    if (first) nsp_.post_to_loop(origin_, [self = shared_from_this()] { self->report(); });
+  }
 
   // On the origin loop.
   void report() {
@@ -86,8 +90,13 @@ class LoopAcks : public AckSink, public std::enable_shared_from_this<LoopAcks> {
       std::lock_guard lock(mutex_);
       reporting_.swap(pending_);
     }
-    for (auto& reply : reporting_)
-      if (handlers_->on_ack) handlers_->on_ack((*reached_)[reply.index], reply.args);
+    for (auto& reply : reporting_) {
+      if (reply.dropped) {
+        if (handlers_->on_dropped) handlers_->on_dropped((*reached_)[reply.index]);
+      } else if (handlers_->on_ack) {
+        handlers_->on_ack((*reached_)[reply.index], reply.args);
+      }
+    }
     reporting_.clear();
   }
 

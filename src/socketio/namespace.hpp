@@ -54,6 +54,8 @@ struct BroadcastAckHandlers {
   std::function<void(const std::vector<SocketInfo>& reached)> on_reached;
   // Once per client acknowledgement; `socket` is one of those reported reached.
   std::function<void(const SocketInfo& socket, Json& args)> on_ack;
+  // A socket reached on this node closed without acknowledging (optional).
+  std::function<void(const SocketInfo& socket)> on_dropped;
   // Exactly once: how many other nodes will report (0 without a cluster), and whether the cluster
   // could be reached at all (false: only this node was reached).
   std::function<void(size_t nodes, bool reachable)> on_remote_nodes;

@@ -82,6 +82,13 @@ class Recovery {
   };
   std::optional<Restore> restore(std::string_view pid, const std::optional<std::string>& offset);
 
+  // Calls `visit` with every kept session, under the lock (`visit` must not call back in).
+  template <class Visit>
+  void for_each_session(Visit&& visit) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [pid, session] : sessions_) visit(session);
+  }
+
   // For /metrics and tests.
   size_t log_entries() const;
   size_t sessions() const;

@@ -244,8 +244,10 @@ void Socket::on_close(std::string_view reason) {
   if (ack_timer_) ack_timer_->cancel();
   auto pending = std::move(acks_);
   acks_.clear();
+  auto now = std::chrono::steady_clock::now();
   for (auto& ack : pending) {
     Json none = Json::array();
+    if (ack.sink && ack.deadline > now) ack.sink->dropped(ack.index);
     if (ack.callback) ack.callback(true, none);
   }
   if (own_) {

@@ -43,6 +43,8 @@ class AckSink {
   virtual ~AckSink() = default;
   // On the socket's loop: the socket at `index` of the broadcast's recipients there acknowledged.
   virtual void acked(uint32_t index, Json& args) = 0;
+  // On the socket's loop: the socket at `index` closed before acknowledging.
+  virtual void dropped(uint32_t /*index*/) {}
 };
 // Runs before a connection is accepted; a returned object refuses it (sent as CONNECT_ERROR).
 using Middleware = std::function<std::optional<Json>(Socket& socket)>;

@@ -66,11 +66,12 @@ void Server::add_cors_headers(const net::HttpRequest& request, net::HttpResponse
   response.with("Vary", "Origin");
 }
 
-void Server::reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code) {
+void Server::reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code, net::Headers extra) {
   const auto& request = exchange->request();
   spdlog::debug("engine.io: {} {} from {} refused: {}", request.method, request.target, request.remote_address,
                 error_message(code));
   auto response = error_response(code);
+  for (auto& [name, value] : extra) response.with(std::move(name), std::move(value));
   add_cors_headers(request, response);
   exchange->respond(std::move(response));
 }
@@ -91,6 +92,14 @@ void Server::handle(const std::shared_ptr<net::HttpExchange>& exchange) {
   if ((!websocket || !config_.allow_websocket) && (!polling || !config_.allow_polling))
     return reply_error(exchange, ErrorCode::UnknownTransport);
   if (request.query_param("EIO") != "4") return reply_error(exchange, ErrorCode::UnsupportedProtocolVersion);
+  // An upgrade that could not be answered 101 is refused here, before any session work, whichever
+  // process owns the session.
+  if (websocket && request.is_websocket_upgrade()) {
+    auto problem = request.websocket_handshake_error();
+    if (problem == net::WebSocketHandshakeError::BadVersion)
+      return reply_error(exchange, ErrorCode::BadRequest, {{"Sec-WebSocket-Version", "13"}});  // RFC 6455 4.4
+    if (problem == net::WebSocketHandshakeError::BadKey) return reply_error(exchange, ErrorCode::BadRequest);
+  }
 
   auto sid = request.query_param("sid");
   if (!sid) {

@@ -70,7 +70,7 @@ class Server {
  private:
   void handle_on_owner(const std::shared_ptr<net::HttpExchange>& exchange, const std::string& sid);
   void handshake(const std::shared_ptr<net::HttpExchange>& exchange, bool websocket);
-  void reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code);
+  void reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code, net::Headers extra = {});
   std::string open_packet(const std::string& sid, bool websocket) const;
 
   net::LoopPool& pool_;

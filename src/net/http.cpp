@@ -33,6 +33,19 @@ bool HttpRequest::is_websocket_upgrade() const {
   return true;
 }
 
+WebSocketHandshakeError HttpRequest::websocket_handshake_error() const {
+  // Herald speaks version 13 only, the RFC's; 4.4 says how to refuse any other.
+  if (header("sec-websocket-version") != "13") return WebSocketHandshakeError::BadVersion;
+  // 16 bytes in base64: 22 characters, then the padding "==".
+  std::string_view key = header("sec-websocket-key");
+  if (key.size() != 24 || !key.ends_with("==")) return WebSocketHandshakeError::BadKey;
+  for (char c : key.substr(0, 22)) {
+    bool base64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+    if (!base64) return WebSocketHandshakeError::BadKey;
+  }
+  return WebSocketHandshakeError::None;
+}
+
 HttpResponse HttpResponse::text(int status, std::string body, std::string content_type) {
   HttpResponse response;
   response.status = status;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -17,6 +18,13 @@ class WebSocket;
 struct WebSocketLimits;
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Why a WebSocket upgrade request cannot be answered 101 (RFC 6455 4.2.1), if it can't.
+enum class WebSocketHandshakeError : uint8_t {
+  None,
+  BadKey,      // Sec-WebSocket-Key missing, or not 16 bytes in base64
+  BadVersion,  // Sec-WebSocket-Version missing, or not 13
+};
 
 struct HttpRequest {
   std::string method;  // upper case, as sent
@@ -33,6 +41,8 @@ struct HttpRequest {
   // First value of a query parameter, percent-decoded.
   std::optional<std::string> query_param(std::string_view name) const;
   bool is_websocket_upgrade() const;
+  // Checks the handshake headers of a WebSocket upgrade.
+  WebSocketHandshakeError websocket_handshake_error() const;
 };
 
 struct HttpResponse {

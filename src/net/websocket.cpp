@@ -10,21 +10,20 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <climits>
-#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
 #include "metrics/metrics.hpp"
-#include "net/utf8.hpp"
+#include "net/ws_frame_parser.hpp"
 
 namespace herald::net {
 namespace {
 
 constexpr size_t kReadChunk = size_t{64} * 1024;
 constexpr auto kCloseGrace = std::chrono::seconds(2);
-constexpr size_t kMaxFrameHeader = 10;
+constexpr size_t kMaxServerFrameHeader = 10;
 constexpr uint8_t kRawOpcode = 0xff;
 // Keeps the counters in 32 bits; no sane bound comes near.
 constexpr size_t kLimitCap = size_t{1} << 31;
@@ -32,10 +31,6 @@ constexpr size_t kLimitCap = size_t{1} << 31;
 char* read_buffer() {
   thread_local std::array<char, kReadChunk> buffer;
   return buffer.data();
-}
-
-void unmask(char* data, size_t size, const uint8_t key[4]) {
-  for (size_t i = 0; i < size; ++i) data[i] = static_cast<char>(data[i] ^ key[i & 3]);
 }
 
 uint32_t capped(size_t limit) { return static_cast<uint32_t>(std::min(limit, kLimitCap)); }
@@ -118,7 +113,7 @@ class Gather {
   }
 
   std::array<iovec, kMaxIov> iov_;
-  std::array<std::array<char, kMaxFrameHeader>, kMaxIov> headers_;  // a frame takes one iovec or more
+  std::array<std::array<char, kMaxServerFrameHeader>, kMaxIov> headers_;  // a frame takes one iovec or more
   int iov_count_ = 0;
   int frames_ = 0;
   size_t bytes_ = 0;
@@ -238,8 +233,8 @@ struct WebSocket::Rare {
   using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
                                            asio::io_context::executor_type>;
 
-  std::string partial;  // an incomplete frame
-  std::string message;  // a fragmented message being assembled
+  // The parser while a frame or a message is unfinished; an idle connection keeps none.
+  std::optional<WsFrameParser> parser;
   // Frames the socket could not take yet, from backlog[head], of which `written` bytes went out.
   std::vector<Outgoing> backlog;
   size_t head = 0;
@@ -292,95 +287,56 @@ void WebSocket::on_readable() {
   wait_readable();
 }
 
-bool WebSocket::consume(char* data, size_t size) {
-  // Frames split across reads are completed in `partial`; otherwise parse straight from the buffer.
-  if (rare_ && !rare_->partial.empty()) {
-    std::string pending;
-    pending.swap(rare_->partial);
-    pending.append(data, size);
-    return consume(pending.data(), pending.size());
+// Hands what the parser finds to the handler, and answers control frames.
+struct WebSocket::FrameSink final : WsFrameHandler {
+  explicit FrameSink(WebSocket& socket) : ws(socket) {}
+
+  bool on_message(std::string_view data, bool binary) override { return ws.deliver(data, binary); }
+
+  bool on_ping(std::string_view payload) override {
+    // After our close frame nothing more may be sent; a peer that pings without reading is slow.
+    if (ws.state_ != State::Open) return true;
+    return ws.enqueue_bounded(std::make_shared<const std::string>(payload), kPong);
   }
-  size_t pos = 0;
-  while (state_ != State::Closed) {
-    size_t avail = size - pos;
-    if (avail < 2) break;
-    auto* p = reinterpret_cast<uint8_t*>(data + pos);
-    bool fin = p[0] & 0x80;
-    uint8_t opcode = p[0] & 0x0f;
-    bool masked = p[1] & 0x80;
-    uint64_t length = p[1] & 0x7f;
-    if (p[0] & 0x70) return protocol_error(1002), false;  // no extension was negotiated
-    if (!masked) return protocol_error(1002), false;      // clients must mask (RFC 6455 5.1)
-    size_t header = 2 + (length == 126 ? 2 : length == 127 ? 8 : 0) + 4;
-    if (avail < header) break;
-    if (length == 126) {
-      length = (uint64_t{p[2]} << 8) | p[3];
-    } else if (length == 127) {
-      length = 0;
-      for (int i = 0; i < 8; ++i) length = (length << 8) | p[2 + i];
-      if (length >> 63) return protocol_error(1002), false;
+
+  bool on_pong(std::string_view) override { return true; }
+
+  bool on_close(uint16_t code, std::string_view) override {
+    ws.peer_closed_ = true;
+    if (ws.state_ == State::Open) {
+      // Echo the peer's code, as RFC 6455 5.5.1 asks (1000 when it gave none), then end the connection.
+      ws.close(code == kCloseNoStatus ? kCloseNormal : code);
+      ws.notify_closed();
+    } else {
+      ws.shutdown_socket();
     }
-    bool control = opcode & 0x8;
-    if (control && (!fin || length > 125)) return protocol_error(1002), false;
-    size_t so_far = in_message_ && !control ? rare_->message.size() : 0;
-    if (length > max_message_ || so_far + length > max_message_) return protocol_error(1009), false;
-    if (avail - header < length) break;
-    uint8_t key[4];
-    std::memcpy(key, p + header - 4, 4);
-    char* payload = data + pos + header;
-    unmask(payload, length, key);
-    pos += header + length;
-    if (!on_frame(opcode, fin, payload, length)) return false;
+    return false;
+  }
+
+  WebSocket& ws;
+};
+
+bool WebSocket::consume(char* data, size_t size) {
+  // The parser is taken out of Rare for the parse, so that what the handlers do to Rare cannot pull
+  // it away meanwhile; it goes back only if a frame or a message is left unfinished.
+  std::optional<WsFrameParser> parser;
+  if (rare_ && rare_->parser) {
+    parser = std::move(rare_->parser);
+    rare_->parser.reset();
+  } else {
+    parser.emplace(max_message_);
+  }
+  FrameSink sink(*this);
+  if (!parser->feed(data, size, sink)) {
+    if (uint16_t code = parser->error()) protocol_error(code);
+    return false;
   }
   if (state_ == State::Closed) return false;
-  if (pos < size) rare().partial.assign(data + pos, size - pos);
+  if (!parser->idle()) rare().parser = std::move(parser);
   return true;
 }
 
-bool WebSocket::on_frame(uint8_t opcode, bool fin, char* payload, size_t size) {
-  switch (opcode) {
-    case kText:
-    case kBinary:
-      if (in_message_) return protocol_error(1002), false;
-      if (fin) return deliver(std::string_view(payload, size), opcode == kBinary);
-      in_message_ = true;
-      message_binary_ = opcode == kBinary;
-      rare().message.assign(payload, size);
-      return true;
-    case kContinuation: {
-      if (!in_message_) return protocol_error(1002), false;
-      rare_->message.append(payload, size);
-      if (!fin) return true;
-      std::string message;
-      message.swap(rare_->message);
-      in_message_ = false;
-      return deliver(message, message_binary_);
-    }
-    case kClose: {
-      peer_closed_ = true;
-      if (state_ == State::Open) {
-        // Echo the peer's code, as RFC 6455 5.5.1 asks, then end the connection.
-        uint16_t code = size >= 2 ? static_cast<uint16_t>((uint8_t(payload[0]) << 8) | uint8_t(payload[1])) : 1000;
-        close(code);
-        notify_closed();
-      } else {
-        shutdown_socket();
-      }
-      return false;
-    }
-    case kPing:
-      // After our close frame nothing more may be sent; a peer that pings without reading is slow.
-      if (state_ != State::Open) return true;
-      return enqueue_bounded(std::make_shared<const std::string>(payload, size), kPong);
-    case kPong:
-      return true;
-    default:
-      return protocol_error(1002), false;
-  }
-}
-
 bool WebSocket::deliver(std::string_view message, bool binary) {
-  if (!binary && !is_valid_utf8(message)) return protocol_error(1007), false;
   if (handler_) handler_->on_ws_message(*this, message, binary);
   return state_ == State::Open;
 }
@@ -510,7 +466,7 @@ WebSocket::Rare& WebSocket::rare() {
 }
 
 void WebSocket::trim_rare() {
-  if (rare_ && rare_->partial.empty() && !in_message_ && rare_->backlog.empty() && !rare_->close_timer) rare_.reset();
+  if (rare_ && !rare_->parser && rare_->backlog.empty() && !rare_->close_timer) rare_.reset();
 }
 
 // ---- closing ----
@@ -518,10 +474,7 @@ void WebSocket::trim_rare() {
 void WebSocket::close(uint16_t code) {
   if (state_ != State::Open) return;
   state_ = State::Closing;
-  if (in_message_) {
-    in_message_ = false;
-    rare_->message = std::string();
-  }
+  // An unfinished frame or message stays with the parser: the peer's close frame is still to be read.
   enqueue(close_payload(code), kClose);
   auto& timer = rare().close_timer.emplace(socket_.get_executor(), kCloseGrace);
   timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
@@ -546,7 +499,6 @@ void WebSocket::shutdown_socket() {
   socket_.close(ignored);
   // A closed connection needs none of its queues or timer; callers touch none of it afterwards.
   queued_bytes_ = 0;
-  in_message_ = false;
   rare_.reset();
 }
 

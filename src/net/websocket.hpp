@@ -68,16 +68,15 @@ class WebSocket : public std::enable_shared_from_this<WebSocket> {
     Bytes bytes;
     uint8_t opcode;
   };
-  struct Turn;   // the frames the connections of one loop queued during one turn
-  class Outbox;  // per loop: the current turn, written at its end
-  struct Rare;   // state that only a fragmented or split message, a full socket or a close needs
+  struct Turn;       // the frames the connections of one loop queued during one turn
+  class Outbox;      // per loop: the current turn, written at its end
+  struct Rare;       // state that only an unfinished frame or message, a full socket or a close needs
+  struct FrameSink;  // what the frame parser finds, handed to this connection
 
   void wait_readable();
   void on_readable();
-  // Parses frames from `data` (unmasking in place); keeps an incomplete tail. False once closed.
+  // Parses frames from `data` (unmasking in place); keeps an unfinished one. False once closed.
   bool consume(char* data, size_t size);
-  // Handles one complete frame. False once closed.
-  bool on_frame(uint8_t opcode, bool fin, char* payload, size_t size);
   bool deliver(std::string_view message, bool binary);
   // Queues a frame unless that passes the bound; then the connection is cut off (false).
   bool enqueue_bounded(const Bytes& bytes, uint8_t opcode);
@@ -105,8 +104,6 @@ class WebSocket : public std::enable_shared_from_this<WebSocket> {
   uint32_t turn_last_ = kNoFrame;  // this connection's last frame in the current turn, if it has any
   State state_ = State::Open;
   bool overflowed_ : 1 = false;
-  bool in_message_ : 1 = false;  // a fragmented message is being assembled
-  bool message_binary_ : 1 = false;
   bool peer_closed_ : 1 = false;
 };
 

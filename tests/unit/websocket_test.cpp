@@ -35,10 +35,13 @@ std::string client_frame(uint8_t opcode, std::string_view payload, bool fin = tr
   out += static_cast<char>((fin ? 0x80 : 0) | opcode);
   if (payload.size() < 126) {
     out += static_cast<char>(0x80 | payload.size());
-  } else {
+  } else if (payload.size() <= 0xffff) {
     out += static_cast<char>(0x80 | 126);
     out += static_cast<char>(payload.size() >> 8);
     out += static_cast<char>(payload.size() & 0xff);
+  } else {
+    out += static_cast<char>(0x80 | 127);
+    for (int i = 7; i >= 0; --i) out += static_cast<char>((payload.size() >> (8 * i)) & 0xff);
   }
   const char key[4] = {0x11, 0x22, 0x33, 0x44};
   out.append(key, 4);
@@ -128,6 +131,7 @@ struct Peer {
   void pump(const std::function<bool()>& done) {
     auto deadline = std::chrono::steady_clock::now() + 5s;
     while (!done() && std::chrono::steady_clock::now() < deadline) {
+      if (context.stopped()) context.restart();  // it ran out of work, as when every connection closed
       context.run_for(2ms);
       read();
     }
@@ -337,6 +341,92 @@ TEST_F(WebSocketTest, PeerCloseIsEchoedReportedAndEnds) {
   EXPECT_EQ(peer.handler.closed, 1);
   peer.pump([&] { return peer.eof; });
   EXPECT_TRUE(peer.eof);
+}
+
+// What the server answers a close frame with `payload`.
+std::string close_answer(Peer& peer, std::string_view payload) {
+  peer.send(client_frame(8, payload));
+  auto frames = peer.receive(1);
+  if (frames.size() != 1 || frames[0].opcode != 8) return "no close frame";
+  EXPECT_EQ(peer.handler.closed, 1);
+  EXPECT_FALSE(peer.ws->is_open());
+  return frames[0].payload;
+}
+
+TEST_F(WebSocketTest, CloseCodesAPeerMayNotSendAreAProtocolError) {
+  EXPECT_EQ(close_answer(open(), close_code(999)), close_code(1002));
+  EXPECT_EQ(close_answer(open(), close_code(1005)), close_code(1002));
+  EXPECT_EQ(close_answer(open(), close_code(1006)), close_code(1002));
+  EXPECT_EQ(close_answer(open(), close_code(2000)), close_code(1002));
+  EXPECT_EQ(close_answer(open(), close_code(5000)), close_code(1002));
+}
+
+TEST_F(WebSocketTest, ApplicationCloseCodeIsEchoed) {
+  EXPECT_EQ(close_answer(open(), close_code(3000) + "done"), close_code(3000));
+  EXPECT_EQ(close_answer(open(), close_code(4999)), close_code(4999));
+}
+
+TEST_F(WebSocketTest, CloseWithoutCodeIsAnsweredWithNormal) { EXPECT_EQ(close_answer(open(), ""), close_code(1000)); }
+
+TEST_F(WebSocketTest, CloseWithOneBytePayloadIsAProtocolError) {
+  EXPECT_EQ(close_answer(open(), "\x03"), close_code(1002));
+}
+
+TEST_F(WebSocketTest, CloseReasonThatIsNotUtf8IsInvalidPayload) {
+  EXPECT_EQ(close_answer(open(), close_code(1000) + "\xff\xfe"), close_code(1007));
+}
+
+TEST_F(WebSocketTest, InvalidTextClosesWithInvalidPayload) {
+  auto& peer = open();
+  peer.send(client_frame(1, "\xc3\x28"));
+  auto frames = peer.receive(1);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].payload, close_code(1007));
+  EXPECT_TRUE(peer.handler.messages.empty());
+}
+
+TEST_F(WebSocketTest, MessageOverTheLimitClosesWithTooBig) {
+  WebSocketLimits limits;
+  limits.max_message = 100;
+  auto& peer = open(limits);
+  peer.send(client_frame(2, std::string(100, 'a')));
+  peer.send(client_frame(1, std::string(60, 'b'), false) + client_frame(0, std::string(41, 'c')));
+  auto frames = peer.receive(1);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].payload, close_code(1009));
+  ASSERT_EQ(peer.handler.messages.size(), 1u) << "the message at the limit arrived";
+}
+
+TEST_F(WebSocketTest, FramesSentOneByteAtATimeArriveWhole) {
+  auto& peer = open();
+  std::string stream = client_frame(1, "Hel", false) + client_frame(9, "ping") + client_frame(0, "lo") +
+                       client_frame(2, pattern(300, 3));
+  for (char byte : stream) {
+    peer.send(std::string_view(&byte, 1));
+    context.run_for(100us);
+  }
+  peer.pump([&] { return peer.handler.messages.size() == 2; });
+  ASSERT_EQ(peer.handler.messages.size(), 2u);
+  EXPECT_EQ(peer.handler.messages[0], std::make_pair(std::string("Hello"), false));
+  EXPECT_EQ(peer.handler.messages[1], std::make_pair(pattern(300, 3), true));
+  auto frames = peer.receive(1);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].opcode, 10);
+  EXPECT_EQ(frames[0].payload, "ping");
+}
+
+TEST_F(WebSocketTest, LargeFrameInSmallPiecesArrivesWhole) {
+  auto& peer = open();
+  std::string payload = pattern(200'000, 5);
+  std::string frame = client_frame(1, payload);
+  for (size_t pos = 0; pos < frame.size(); pos += 100) {
+    peer.send(std::string_view(frame).substr(pos, 100));
+    context.poll();
+  }
+  peer.pump([&] { return !peer.handler.messages.empty(); });
+  ASSERT_EQ(peer.handler.messages.size(), 1u);
+  EXPECT_TRUE(peer.handler.messages[0].first == payload);
+  EXPECT_TRUE(peer.ws->is_open());
 }
 
 TEST_F(WebSocketTest, CloseGoesOutAfterQueuedMessagesThenHalfCloses) {

@@ -30,7 +30,7 @@ function heraldCommand() {
 /**
  * Starts herald on a free loopback port with the test defaults (2 threads, namespace /heikuai,
  * ack timeout 1500 ms) plus `extraArgs`; resolves once it accepts TCP connections.
- * Returns { port, url, args, stderr(), exited(), stop() }; stop() fails if herald died on its own.
+ * Returns { port, url, pid, args, stderr(), exited(), stop() }; stop() fails if herald died on its own.
  */
 export async function startHerald(extraArgs = []) {
   const command = heraldCommand();
@@ -85,6 +85,7 @@ export async function startHerald(extraArgs = []) {
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     args,
     stderr: () => stderr,
     exited: () => exitInfo,

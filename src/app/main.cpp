@@ -134,6 +134,9 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
   health.attach(router);
   push_api.attach(router);
 
+  // Taken before the port opens: a SIGTERM that comes as soon as clients can connect is queued for
+  // the graceful shutdown below instead of killing the process.
+  boost::asio::signal_set signals(pool.loop(0), SIGINT, SIGTERM);
   auto listeners = listening_fds.empty() ? net::listen_on_every_loop(pool, router, settings.host, settings.port)
                                          : net::adopt_on_every_loop(pool, router, listening_fds);
   std::vector<std::shared_ptr<net::Listener>> internal;
@@ -162,7 +165,6 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
                listeners.front()->port(), threads, io.config().engine.path, settings.push_namespace);
 
   if (ready) ready();
-  boost::asio::signal_set signals(pool.loop(0), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -26,6 +26,7 @@ Json push_result_json(const std::string& msg_id, const push::PushResult& result,
     body["elapsedMs"] = static_cast<double>(result.elapsed.count()) / 1000.0;
   }
   body["offline"] = result.offline;
+  if (ack) body["kept"] = result.kept;
   if (result.cluster_unreachable) {
     body["cluster"] = "unreachable";
     body["warning"] = "Redis is unreachable: only this node's users were reached";

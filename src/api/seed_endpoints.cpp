@@ -60,11 +60,26 @@ void PushApi::push_seed(const Exchange& exchange, const Fields& fields, PushRequ
   request.ttl = common.ttl;
   request.kind = kind;
   bool ack = request.ack;
-  service_.push(std::move(request), [exchange, ack](push::PushResult& result) {
-    // The seed's envelope has no room for more; the message says when other nodes were not reached.
+  bool to_users = kind == PushRequest::Kind::Users;
+  service_.push(std::move(request), [exchange, ack, to_users](push::PushResult& result) {
+    if (!result.cluster_unreachable) {
+      return exchange->respond(ack ? seed_reply(0, "success", Json(result.acked)) : seed_reply(0, "success", true));
+    }
+    // The cluster (Redis) is unreachable: code 0 only when every targeted user acked here, so a
+    // backend that checks `code` never counts a push that did not reach everyone.
+    bool everyone_acked = ack && to_users && result.offline.empty() && result.timed_out.empty();
+    if (everyone_acked)
+      return exchange->respond(
+          seed_reply(0, "success on this node only: the cluster (Redis) is unreachable", Json(result.acked)));
     std::string msg =
-        result.cluster_unreachable ? "success on this node only: the cluster (Redis) is unreachable" : "success";
-    exchange->respond(ack ? seed_reply(0, msg, Json(result.acked)) : seed_reply(0, msg, true));
+        "not delivered to every user: the cluster (Redis) is unreachable, users on other nodes were "
+        "not reached";
+    if (!result.kept.empty()) {
+      msg += "; kept for";
+      for (const auto& uid : result.kept) msg += " " + uid;
+      msg += " until they are back";
+    }
+    exchange->respond(ack ? seed_reply(1, msg, Json(result.acked)) : seed_reply(1, msg, true));
   });
 }
 

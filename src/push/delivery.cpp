@@ -1,5 +1,6 @@
 #include "push/delivery.hpp"
 
+#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <unordered_map>
 #include <unordered_set>
@@ -112,6 +113,8 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     }
     for (const auto& uid : result.timed_out) keep(uid);
     for (const auto& uid : result.offline) keep(uid);
+    result.kept.assign(kept_for.begin(), kept_for.end());
+    std::sort(result.kept.begin(), result.kept.end());
     result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
     auto callback = std::move(done);
     done = nullptr;

@@ -31,6 +31,7 @@ struct PushResult {
   std::vector<std::string> acked;      // users that acknowledged, in order of arrival
   std::vector<std::string> offline;    // targeted users with no socket (Users pushes)
   std::vector<std::string> timed_out;  // users reached who did not acknowledge in time
+  std::vector<std::string> kept;       // users it is kept for, to be sent again when they are back
   size_t users_reached = 0;
   size_t sockets_reached = 0;
   size_t sockets_acked = 0;

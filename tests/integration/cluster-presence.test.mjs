@@ -218,6 +218,12 @@ describe("a Redis restart", () => {
     assert.equal(json.json.cluster, "unreachable", json.text);
     assert.deepEqual(json.json.acked, [uidD]);
     assert.deepEqual(json.json.offline, [uidC], "the user on the other node cannot be reached");
+    assert.deepEqual(json.json.kept, [uidC], "and the push is kept for it");
+    // The seed's envelope: never code 0 for a push that did not reach every user.
+    const crossDown = await call(C, "/pushMsgToSingleDevice", { useraccount: uidD, msgId: "down-cross", message: "m", timeout: 3000 });
+    assert.equal(crossDown.json?.code, 1, crossDown.text);
+    assert.deepEqual(crossDown.json.body, []);
+    assert.match(crossDown.json.msg, new RegExp(`unreachable.*kept for ${uidD}`), crossDown.text);
     assert.ok(json.ms < 300, `answered after ${json.ms.toFixed(1)} ms`);
     assert.deepEqual(userD.msgIds(), ["before", "down2"]);
     await sleep(50);
@@ -225,6 +231,7 @@ describe("a Redis restart", () => {
 
     const all = await call(C, "/pushMsgToAll", { msgId: "down3", message: "m", timeout: 3000 });
     assert.deepEqual(all.json?.body, [uidC]);
+    assert.equal(all.json.code, 1, "users on other nodes were not reached");
     assert.match(all.json.msg, /unreachable/);
 
     // Redis comes back on the same port: the nodes reconnect and resubscribe by themselves.

@@ -180,6 +180,17 @@ const std::vector<SettingSpec>& setting_specs() {
                      &Settings::max_pending_per_user, 1, 1000000),
       number<uint64_t>("max_pending_bytes", "Memory for kept pushes in all (the oldest go first)",
                        &Settings::max_pending_bytes, 1024, 1ULL << 40),
+      text("client_auth",
+           "How clients prove who they are: none (login(uid) is trusted, the seed's way) or jwt (a token in "
+           "auth {token} or ?token=, logged in as its sub)",
+           &Settings::client_auth,
+           [](const std::string& v) {
+             if (v != "none" && v != "jwt")
+               throw std::invalid_argument("client_auth: expected none or jwt, got '" + v + "'");
+           }),
+      text("jwt_secret", "Shared secret for HS256/384/512 tokens (client_auth jwt)", &Settings::jwt_secret),
+      text("jwt_public_key", "PEM public key file for RS256/384/512, ES256/384 or EdDSA tokens (client_auth jwt)",
+           &Settings::jwt_public_key),
       text("receipt_webhook", "URL that gets JSON POSTs {receipts: [{msgId, uid, ackedAt}]} for pushes acked late",
            &Settings::receipt_webhook,
            [](const std::string& v) {

@@ -34,6 +34,9 @@ struct Settings {
   size_t max_pending_per_user = 1000;
   uint64_t max_pending_bytes = 256ULL << 20;
   std::string receipt_webhook;
+  std::string client_auth = "none";  // none | jwt
+  std::string jwt_secret;
+  std::string jwt_public_key;  // a PEM file
   uint64_t max_api_body = 1000000;
   uint64_t shutdown_grace_ms = 3000;
   std::string redis;                         // redis://[[user]:pass@]host:port[/db], rediss:// for TLS

@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
 #include <thread>
 
 #include "api/health.hpp"
@@ -54,6 +57,24 @@ push::Config push_config(const app::Settings& settings) {
   config.max_pending_per_user = settings.max_pending_per_user;
   config.max_pending_bytes = settings.max_pending_bytes;
   config.receipt_webhook = settings.receipt_webhook;
+  if (settings.client_auth == "jwt") {
+    std::string pem;
+    if (!settings.jwt_public_key.empty()) {
+      std::ifstream file(settings.jwt_public_key);
+      if (!file) throw std::invalid_argument("jwt_public_key: cannot read " + settings.jwt_public_key);
+      pem.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    }
+    try {
+      config.jwt = std::make_shared<auth::JwtVerifier>(settings.jwt_secret, pem);
+    } catch (const std::invalid_argument& error) {
+      throw std::invalid_argument(std::string("client_auth jwt: ") + error.what() +
+                                  " (set jwt_secret and/or jwt_public_key)");
+    }
+  } else {
+    spdlog::warn(
+        "client_auth none: any client can log in as any user (login(uid) is trusted); "
+        "use --client-auth jwt where clients are not trusted");
+  }
   return config;
 }
 
@@ -125,7 +146,14 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
     if (alerter && (!worker || std::string_view(worker) == "0")) cluster->set_alerter(alerter.get());
     directory = std::make_unique<cluster::RedisRoomDirectory>(*cluster);
   }
-  push::Service service(io, push_config(settings), std::move(directory));
+  push::Config push_settings;
+  try {
+    push_settings = push_config(settings);
+  } catch (const std::invalid_argument& error) {
+    spdlog::critical("{}", error.what());
+    return 2;
+  }
+  push::Service service(io, std::move(push_settings), std::move(directory));
   api::PushApi push_api(service, api::Config{settings.api_token, settings.max_api_body});
   api::HealthApi health(cluster ? std::function<nlohmann::json()>([&cluster] { return cluster->status(); })
                                 : std::function<nlohmann::json()>());

@@ -74,6 +74,8 @@ std::string render(const std::string& extra) {
          value("herald_bytes_total", get(m.bytes_in), "direction=\"in\"") +
              value("herald_bytes_total", get(m.bytes_out), "direction=\"out\""));
   metric(out, "counter", "herald_logins_total", "User logins", value("herald_logins_total", get(m.logins)));
+  metric(out, "counter", "herald_auth_refused_total", "Connections refused by client authentication (bad or no token)",
+         value("herald_auth_refused_total", get(m.auth_refused)));
   metric(out, "counter", "herald_pushes_total", "Pushes accepted by kind",
          value("herald_pushes_total", get(m.pushes_users), "kind=\"users\"") +
              value("herald_pushes_total", get(m.pushes_rooms), "kind=\"rooms\"") +

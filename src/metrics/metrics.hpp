@@ -44,6 +44,7 @@ struct Metrics {
   Counter rejected_cluster_messages{0};
   // Push service.
   Counter logins{0};
+  Counter auth_refused{0};  // connections refused by client authentication
   Counter pushes_users{0}, pushes_rooms{0}, pushes_all{0};
   Counter deliveries{0};        // sockets a push reached
   Counter receipts{0};          // acks received for pushes

@@ -3,7 +3,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
+
+#include "auth/jwt.hpp"
 
 namespace herald::push {
 
@@ -26,7 +29,10 @@ struct Config {
   std::chrono::milliseconds message_ttl{86'400'000};
   size_t max_pending_per_user = 1000;
   size_t max_pending_bytes = size_t{256} << 20;
-  std::string receipt_webhook;  // POSTed {receipts: [{msgId, uid, ackedAt}]} for late acks, when set
+  std::string receipt_webhook;
+  // Client authentication: null trusts login(uid) (the seed's way); set, a connection must bring a
+  // token (auth {token} or ?token=) and is logged in as its `sub`, never as anyone else.
+  std::shared_ptr<const auth::JwtVerifier> jwt;  // POSTed {receipts: [{msgId, uid, ackedAt}]} for late acks, when set
 };
 
 }  // namespace herald::push

@@ -132,7 +132,18 @@ std::function<bool(const Socket&)> push_filter(const Json& flags, const std::vec
     auto users = std::make_shared<std::unordered_set<std::string>>(rooms.begin(), rooms.end());
     return [users](const Socket& socket) { return users->contains(socket.user()); };
   }
-  if (*kind == "loggedIn") return [](const Socket& socket) { return !socket.user().empty(); };
+  if (*kind == "loggedIn") {
+    if (rooms.empty()) return [](const Socket& socket) { return !socket.user().empty(); };
+    // A user's own room is named after the user: a user whose id is a room's name is in that room
+    // only as itself, so room pushes do not reach it through its name.
+    auto targets = std::make_shared<std::vector<std::string>>(rooms);
+    return [targets](const Socket& socket) {
+      if (socket.user().empty()) return false;
+      for (const auto& room : *targets)
+        if (room != socket.user() && socket.in_room(room)) return true;
+      return false;
+    };
+  }
   return nullptr;
 }
 

@@ -29,10 +29,50 @@ std::string Users::check_uid(const Json& value, std::string& uid) const {
   return {};
 }
 
+namespace {
+
+// The token a connection brings: the handshake auth's `token`, else a `token` query parameter.
+std::string token_of(const Socket& socket) {
+  if (auto found = socket.auth().find("token"); found != socket.auth().end() && found->is_string())
+    return found->get<std::string>();
+  std::string_view query = socket.handshake().query;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    if (pair.starts_with("token=")) return net::percent_decode(pair.substr(6));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+constexpr const char* kAuthKey = "herald.auth";  // claims passed from the middleware to the connection
+
+}  // namespace
+
 void Users::attach() {
+  if (config_.jwt) {
+    nsp_.use([this](Socket& socket) -> std::optional<Json> {
+      std::string token = token_of(socket);
+      std::string error = "authentication required: connect with auth {token}";
+      std::optional<auth::JwtClaims> claims;
+      if (!token.empty()) claims = config_.jwt->verify(token, error);
+      std::string uid;
+      if (claims) error = check_uid(Json(claims->subject), uid);
+      if (!claims || !error.empty()) {
+        metrics::global().auth_refused.fetch_add(1, std::memory_order_relaxed);
+        spdlog::debug("push: connection refused: {}", error);
+        return Json{{"message", claims ? "invalid token: " + error : error}};
+      }
+      socket.data = Json{{kAuthKey, {{"uid", uid}, {"rooms", claims->rooms}}}};
+      return std::nullopt;
+    });
+  }
   nsp_.on("login", [this](Socket& socket, Json& args, Ack& ack) {
     std::string uid;
     std::string error = args.empty() ? "login needs a uid" : check_uid(args[0], uid);
+    if (error.empty() && config_.jwt && uid != socket.user())
+      error = "this connection is authenticated as " + socket.user() + ": login as another user is refused";
     if (!error.empty()) {
       spdlog::debug("push: socket {} login refused: {}", socket.id(), error);
       if (ack) ack(Json::array({Json{{"code", -1}, {"msg", error}}}));
@@ -42,6 +82,10 @@ void Users::attach() {
     if (ack) ack(Json::array({Json{{"code", 0}, {"msg", "login success"}}}));
   });
   nsp_.on("logout", [this](Socket& socket, Json&, Ack& ack) {
+    if (config_.jwt) {
+      if (ack) ack(Json::array({Json{{"code", -1}, {"msg", "an authenticated connection logs out by disconnecting"}}}));
+      return;
+    }
     logout(socket);
     if (ack) ack(Json::array({Json{{"code", 0}, {"msg", "logout success"}}}));
   });
@@ -62,6 +106,13 @@ void Users::attach() {
     if (socket->recovered()) {
       if (presence_ && !socket->user().empty()) presence_->logged_in(socket->user(), socket->id());
       redelivery_.deliver_to(*socket);
+      return;
+    }
+    if (config_.jwt) {
+      Json claims = std::move(socket->data[kAuthKey]);
+      socket->data = Json();
+      login(*socket, claims["uid"].get<std::string>());
+      for (const auto& room : claims["rooms"]) socket->join(room.get<std::string>());
       return;
     }
     auto found = socket->auth().find("uid");

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/http.hpp"
 #include "notify/webhook.hpp"
 #include "push/config.hpp"
 #include "push/room_directory.hpp"

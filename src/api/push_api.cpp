@@ -22,13 +22,25 @@ void PushApi::attach(net::HttpRouter& router) {
   router.add("/", config_.max_body, [this](std::shared_ptr<net::HttpExchange> exchange) { handle(exchange); });
 }
 
+bool PushApi::origin_allowed(const net::HttpRequest& request) const {
+  std::string_view origin = request.header("origin");
+  if (origin.empty()) return true;
+  // The page's own origin (Host, with either scheme) is the same site.
+  std::string_view host = request.header("host");
+  if (!host.empty() && (origin == "http://" + std::string(host) || origin == "https://" + std::string(host)))
+    return true;
+  for (const auto& allowed : config_.cors_origins)
+    if (allowed == "*" || allowed == origin) return true;
+  return false;
+}
+
 bool PushApi::authorized(const net::HttpRequest& request) const {
   if (config_.token.empty()) return true;
   std::string given;
   std::string_view header = request.header("authorization");
   if (header.starts_with("Bearer ")) given = header.substr(7);
+  // Headers only: a token in the URL would be kept by every access log on the way.
   if (given.empty()) given = request.header("x-api-token");
-  if (given.empty()) given = request.query_param("token").value_or("");
   return given.size() == config_.token.size() && CRYPTO_memcmp(given.data(), config_.token.data(), given.size()) == 0;
 }
 
@@ -40,6 +52,13 @@ void PushApi::handle(const Exchange& exchange) {
   if (request.body_too_large) {
     auto message = "body is larger than " + std::to_string(config_.max_body) + " bytes";
     return exchange->respond(seed_path ? seed_reply(-1, message) : json_reply(413, {{"error", message}}));
+  }
+  if (!origin_allowed(request)) {
+    metrics::global().rejected_api_requests.fetch_add(1, std::memory_order_relaxed);
+    auto message = "requests from pages of origin " + std::string(request.header("origin")) +
+                   " are refused (not in --cors-origins)";
+    return exchange->respond(seed_path ? json_reply(403, {{"code", -1}, {"msg", message}})
+                                       : json_reply(403, {{"error", message}}));
   }
   if (!authorized(request)) {
     spdlog::debug("api: {} {} from {} refused: bad token", request.method, path, request.remote_address);

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/fields.hpp"
 #include "net/http.hpp"
@@ -14,6 +15,8 @@ namespace herald::api {
 struct Config {
   std::string token;            // required on every API call when set
   size_t max_body = 1'000'000;  // bytes
+  // Origins whose pages may call the API (a browser sends Origin; backends do not). "*": any.
+  std::vector<std::string> cors_origins;
 };
 
 class PushApi {
@@ -26,6 +29,8 @@ class PushApi {
   using Exchange = std::shared_ptr<net::HttpExchange>;
   void handle(const Exchange& exchange);
   bool authorized(const net::HttpRequest& request) const;
+  // False for a request a browser sent from a page of an origin not allowed (cross-site forgery).
+  bool origin_allowed(const net::HttpRequest& request) const;
 
   // The seed's endpoints (seed_endpoints.cpp): always HTTP 200 with {code, msg, body}.
   bool handle_seed(const Exchange& exchange, const std::string& path);

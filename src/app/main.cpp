@@ -154,7 +154,7 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
     return 2;
   }
   push::Service service(io, std::move(push_settings), std::move(directory));
-  api::PushApi push_api(service, api::Config{settings.api_token, settings.max_api_body});
+  api::PushApi push_api(service, api::Config{settings.api_token, settings.max_api_body, settings.cors_origins});
   api::HealthApi health(cluster ? std::function<nlohmann::json()>([&cluster] { return cluster->status(); })
                                 : std::function<nlohmann::json()>());
   net::HttpRouter router;

@@ -31,7 +31,8 @@ std::string_view error_message(ErrorCode code) {
 
 net::HttpResponse error_response(ErrorCode code) {
   nlohmann::json body{{"code", static_cast<int>(code)}, {"message", error_message(code)}};
-  return net::HttpResponse::json(400, body.dump());
+  // As Node's engine.io: 403 for Forbidden, 400 for the rest.
+  return net::HttpResponse::json(code == ErrorCode::Forbidden ? 403 : 400, body.dump());
 }
 
 const CommonPackets& common_packets() {
@@ -57,13 +58,28 @@ void Server::add_cors_headers(const net::HttpRequest& request, net::HttpResponse
   if (config_.cors_origins.empty()) return;
   std::string_view origin = request.header("origin");
   if (origin.empty()) return;
-  bool allowed = false;
+  bool listed = false;
+  bool any = false;
+  for (const auto& candidate : config_.cors_origins) {
+    if (candidate == origin) listed = true;
+    if (candidate == "*") any = true;
+  }
+  if (listed) {
+    response.with("Access-Control-Allow-Origin", std::string(origin));
+    response.with("Access-Control-Allow-Credentials", "true");
+    response.with("Vary", "Origin");
+  } else if (any) {
+    // Any origin, so never with credentials: a page from anywhere must not ride on a user's cookies.
+    response.with("Access-Control-Allow-Origin", "*");
+  }
+}
+
+bool Server::origin_allowed(const net::HttpRequest& request) const {
+  std::string_view origin = request.header("origin");
+  if (origin.empty() || config_.cors_origins.empty()) return true;  // not a browser, or no list to check
   for (const auto& candidate : config_.cors_origins)
-    if (candidate == "*" || candidate == origin) allowed = true;
-  if (!allowed) return;
-  response.with("Access-Control-Allow-Origin", std::string(origin));
-  response.with("Access-Control-Allow-Credentials", "true");
-  response.with("Vary", "Origin");
+    if (candidate == "*" || candidate == origin) return true;
+  return false;
 }
 
 void Server::reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code, net::Headers extra) {
@@ -95,6 +111,7 @@ void Server::handle(const std::shared_ptr<net::HttpExchange>& exchange) {
   // An upgrade that could not be answered 101 is refused here, before any session work, whichever
   // process owns the session.
   if (websocket && request.is_websocket_upgrade()) {
+    if (!origin_allowed(request)) return reply_error(exchange, ErrorCode::Forbidden);
     auto problem = request.websocket_handshake_error();
     if (problem == net::WebSocketHandshakeError::BadVersion)
       return reply_error(exchange, ErrorCode::BadRequest, {{"Sec-WebSocket-Version", "13"}});  // RFC 6455 4.4

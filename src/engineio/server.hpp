@@ -65,6 +65,8 @@ class Server {
 
   // Adds CORS headers when the request's Origin is allowed.
   void add_cors_headers(const net::HttpRequest& request, net::HttpResponse& response) const;
+  // A browser's WebSocket is not bound by CORS: its Origin is checked against the list, when there is one.
+  bool origin_allowed(const net::HttpRequest& request) const;
   void remove(const Session& session);
 
  private:

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "metrics/metrics.hpp"
 
 namespace herald::api {
@@ -18,6 +20,13 @@ void HealthApi::handle(const std::shared_ptr<net::HttpExchange>& exchange) {
   }
   auto& metrics = metrics::global();
   if (request.path == "/metrics") {
+    if (!metrics_token_.empty()) {
+      std::string_view given = request.header("authorization");
+      std::string expected = "Bearer " + metrics_token_;
+      if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), given.size()) != 0)
+        return exchange->respond(net::HttpResponse::text(401, "metrics need Authorization: Bearer <metrics token>\n")
+                                     .with("WWW-Authenticate", "Bearer"));
+    }
     return exchange->respond(net::HttpResponse::text(200, metrics::render(), "text/plain; version=0.0.4"));
   }
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - metrics.started);

@@ -180,6 +180,11 @@ const std::vector<SettingSpec>& setting_specs() {
                      &Settings::max_pending_per_user, 1, 1000000),
       number<uint64_t>("max_pending_bytes", "Memory for kept pushes in all (the oldest go first)",
                        &Settings::max_pending_bytes, 1024, 1ULL << 40),
+      list("trusted_proxies",
+           "Proxies (CIDRs, comma-separated) whose X-Forwarded-For gives the client address for the per-IP limits",
+           &Settings::trusted_proxies),
+      text("metrics_token", "Token GET /metrics requires (Authorization: Bearer ...) when set",
+           &Settings::metrics_token),
       text("client_auth",
            "How clients prove who they are: none (login(uid) is trusted, the seed's way) or jwt (a token in "
            "auth {token} or ?token=, logged in as its sub)",

@@ -35,6 +35,8 @@ struct Settings {
   uint64_t max_pending_bytes = 256ULL << 20;
   std::string receipt_webhook;
   std::string client_auth = "none";  // none | jwt
+  std::vector<std::string> trusted_proxies;  // CIDRs whose X-Forwarded-For gives the client address
+  std::string metrics_token;
   std::string jwt_secret;
   std::string jwt_public_key;  // a PEM file
   uint64_t max_api_body = 1000000;

@@ -156,8 +156,15 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
   push::Service service(io, std::move(push_settings), std::move(directory));
   api::PushApi push_api(service, api::Config{settings.api_token, settings.max_api_body, settings.cors_origins});
   api::HealthApi health(cluster ? std::function<nlohmann::json()>([&cluster] { return cluster->status(); })
-                                : std::function<nlohmann::json()>());
+                                : std::function<nlohmann::json()>(),
+                        settings.metrics_token);
   net::HttpRouter router;
+  try {
+    router.set_trusted_proxies(net::TrustedProxies(settings.trusted_proxies));
+  } catch (const std::invalid_argument& error) {
+    spdlog::critical("{}", error.what());
+    return 2;
+  }
   io.attach(router);
   health.attach(router);
   push_api.attach(router);

@@ -2,6 +2,8 @@
 // that Beast's heavy templates stay inside http_connection.cpp.
 #pragma once
 
+#include "net/trusted_proxies.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -91,9 +93,13 @@ class HttpRouter {
     HttpHandler handler;
   };
   const Route* match(std::string_view path) const;
+  // Proxies whose X-Forwarded-For gives the client address (set before the loops run).
+  void set_trusted_proxies(TrustedProxies proxies) { proxies_ = std::move(proxies); }
+  const TrustedProxies& trusted_proxies() const { return proxies_; }
 
  private:
   std::vector<Route> routes_;
+  TrustedProxies proxies_;
 };
 
 // Form values (`plus_is_space`) turn '+' into ' '; URL paths keep it.

@@ -244,7 +244,8 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
     request_.body_too_large = body_too_large_;
     if (!body_too_large_) request_.body = std::move(message.body());
     metrics::global().bytes_in.fetch_add(request_.body.size(), std::memory_order_relaxed);
-    request_.remote_address = remote_address_;
+    request_.remote_address =
+        router_.trusted_proxies().client_address(remote_address_, request_.header("x-forwarded-for"));
     body_too_large_ = false;
     parser_.reset();
     stream_.expires_never();

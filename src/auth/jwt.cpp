@@ -27,7 +27,7 @@ const EVP_MD* digest_for(std::string_view bits) {
 }
 
 std::optional<Json> decode_json(std::string_view part) {
-  auto text = base64url_decode(part);
+  auto text = engineio::base64url_decode(part);
   if (!text || !codec::json_depth_within(*text)) return std::nullopt;
   Json value = Json::parse(*text, nullptr, false);
   if (value.is_discarded() || !value.is_object()) return std::nullopt;
@@ -69,21 +69,6 @@ std::optional<std::chrono::system_clock::time_point> numeric_date(const Json& cl
 }
 
 }  // namespace
-
-std::optional<std::string> base64url_decode(std::string_view text) {
-  std::string standard(text);
-  for (char& c : standard) {
-    if (c == '-')
-      c = '+';
-    else if (c == '_')
-      c = '/';
-    else if (c == '+' || c == '/' || c == '=')
-      return std::nullopt;
-  }
-  if (standard.size() % 4 == 1) return std::nullopt;
-  while (standard.size() % 4 != 0) standard += '=';
-  return engineio::base64_decode(standard);
-}
 
 struct JwtVerifier::Key {
   EVP_PKEY* pkey = nullptr;
@@ -157,7 +142,7 @@ std::optional<JwtClaims> JwtVerifier::verify(std::string_view token, std::string
   }
   auto header = decode_json(token.substr(0, first));
   auto claims = decode_json(token.substr(first + 1, second - first - 1));
-  auto signature = base64url_decode(token.substr(second + 1));
+  auto signature = engineio::base64url_decode(token.substr(second + 1));
   if (!header || !claims || !signature) {
     error = "malformed JWT";
     return std::nullopt;

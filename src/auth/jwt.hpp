@@ -43,7 +43,4 @@ class JwtVerifier {
   std::unique_ptr<Key> key_;
 };
 
-// base64url without padding (RFC 7515 §2); nullopt on anything else.
-std::optional<std::string> base64url_decode(std::string_view text);
-
 }  // namespace herald::auth

@@ -11,5 +11,9 @@ void base64_append(std::string& out, std::string_view bytes);
 std::string base64_encode(std::string_view bytes);
 // nullopt on any character outside the alphabet or a bad length/padding.
 std::optional<std::string> base64_decode(std::string_view text);
+// base64url without padding (RFC 4648 §5): session and socket ids, recovery pids, JWT parts.
+std::string base64url_encode(std::string_view bytes);
+// nullopt on '+', '/', '=' or anything else outside the URL-safe alphabet, or a bad length.
+std::optional<std::string> base64url_decode(std::string_view text);
 
 }  // namespace herald::engineio

@@ -19,16 +19,8 @@ void fill_random(unsigned char* out, size_t size) {
   for (size_t i = 0; i < size; ++i) out[i] = static_cast<unsigned char>(generator());
 }
 
-std::string to_url_safe(std::string text) {
-  for (auto& c : text) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return text;
-}
-
 std::string encode(const std::array<unsigned char, kSidBytes>& bytes) {
-  return to_url_safe(base64_encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
+  return base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 }  // namespace
@@ -46,16 +38,7 @@ std::string make_sid(SidRoute route) {
 
 std::optional<SidRoute> parse_sid(std::string_view sid) {
   if (sid.size() != 20) return std::nullopt;
-  std::string text(sid);
-  for (auto& c : text) {
-    if (c == '-')
-      c = '+';
-    else if (c == '_')
-      c = '/';
-    else if (c == '+' || c == '/')
-      return std::nullopt;
-  }
-  auto bytes = base64_decode(text);
+  auto bytes = base64url_decode(sid);
   if (!bytes || bytes->size() != kSidBytes) return std::nullopt;
   auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>((*bytes)[i])); };
   return SidRoute{(byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3), static_cast<uint8_t>(byte(4))};

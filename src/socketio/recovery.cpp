@@ -23,10 +23,8 @@ std::string mac_text(const std::string& key, std::string_view sid) {
   if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
                  reinterpret_cast<const unsigned char*>(sid.data()), sid.size(), mac.data(), mac.size(), &length))
     throw std::runtime_error("HMAC-SHA256 failed");
-  std::string text = engineio::base64_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), kMacBytes));
   // URL-safe, as the socket id is.
-  for (char& c : text) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  return text;
+  return engineio::base64url_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), kMacBytes));
 }
 
 }  // namespace

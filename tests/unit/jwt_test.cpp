@@ -13,12 +13,7 @@
 namespace herald::auth {
 namespace {
 
-std::string b64url(std::string_view bytes) {
-  std::string text = engineio::base64_encode(bytes);
-  while (!text.empty() && text.back() == '=') text.pop_back();
-  for (char& c : text) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  return text;
-}
+std::string b64url(std::string_view bytes) { return engineio::base64url_encode(bytes); }
 
 std::string hs256(const std::string& header, const std::string& claims, const std::string& secret) {
   std::string head = b64url(header) + "." + b64url(claims);
@@ -71,11 +66,11 @@ TEST(Jwt, NeedsAKeyAndRefusesOneThatIsNotPem) {
 }
 
 TEST(Jwt, Base64UrlDecodesWithoutPaddingOnly) {
-  EXPECT_EQ(base64url_decode("aGk"), "hi");
-  EXPECT_EQ(base64url_decode("-_8"), std::string("\xfb\xff", 2));
-  EXPECT_FALSE(base64url_decode("aGk="));
-  EXPECT_FALSE(base64url_decode("a+b/"));
-  EXPECT_FALSE(base64url_decode("a"));
+  EXPECT_EQ(engineio::base64url_decode("aGk"), "hi");
+  EXPECT_EQ(engineio::base64url_decode("-_8"), std::string("\xfb\xff", 2));
+  EXPECT_FALSE(engineio::base64url_decode("aGk="));
+  EXPECT_FALSE(engineio::base64url_decode("a+b/"));
+  EXPECT_FALSE(engineio::base64url_decode("a"));
 }
 
 }  // namespace

@@ -12,6 +12,10 @@ std::string_view HttpRequest::header(std::string_view lower_name) const {
 }
 
 std::optional<std::string> HttpRequest::query_param(std::string_view name) const {
+  return net::query_param(query, name);
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
   std::string_view rest = query;
   while (!rest.empty()) {
     size_t amp = rest.find('&');

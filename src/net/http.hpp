@@ -104,5 +104,7 @@ class HttpRouter {
 
 // Form values (`plus_is_space`) turn '+' into ' '; URL paths keep it.
 std::string percent_decode(std::string_view text, bool plus_is_space = true);
+// The decoded value of `name` in a query string (without '?'); nullopt when absent.
+std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
 }  // namespace herald::net

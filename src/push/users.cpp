@@ -35,15 +35,7 @@ namespace {
 std::string token_of(const Socket& socket) {
   if (auto found = socket.auth().find("token"); found != socket.auth().end() && found->is_string())
     return found->get<std::string>();
-  std::string_view query = socket.handshake().query;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    if (pair.starts_with("token=")) return net::percent_decode(pair.substr(6));
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return {};
+  return net::query_param(socket.handshake().query, "token").value_or("");
 }
 
 constexpr const char* kAuthKey = "herald.auth";  // claims passed from the middleware to the connection

@@ -29,9 +29,7 @@ bool PushApi::origin_allowed(const net::HttpRequest& request) const {
   std::string_view host = request.header("host");
   if (!host.empty() && (origin == "http://" + std::string(host) || origin == "https://" + std::string(host)))
     return true;
-  for (const auto& allowed : config_.cors_origins)
-    if (allowed == "*" || allowed == origin) return true;
-  return false;
+  return net::origin_listed(config_.cors_origins, origin);
 }
 
 bool PushApi::authorized(const net::HttpRequest& request) const {

@@ -77,9 +77,7 @@ void Server::add_cors_headers(const net::HttpRequest& request, net::HttpResponse
 bool Server::origin_allowed(const net::HttpRequest& request) const {
   std::string_view origin = request.header("origin");
   if (origin.empty() || config_.cors_origins.empty()) return true;  // not a browser, or no list to check
-  for (const auto& candidate : config_.cors_origins)
-    if (candidate == "*" || candidate == origin) return true;
-  return false;
+  return net::origin_listed(config_.cors_origins, origin);
 }
 
 void Server::reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code, net::Headers extra) {

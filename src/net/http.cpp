@@ -15,6 +15,12 @@ std::optional<std::string> HttpRequest::query_param(std::string_view name) const
   return net::query_param(query, name);
 }
 
+bool origin_listed(const std::vector<std::string>& origins, std::string_view origin) {
+  for (const auto& candidate : origins)
+    if (candidate == "*" || candidate == origin) return true;
+  return false;
+}
+
 std::optional<std::string> query_param(std::string_view query, std::string_view name) {
   std::string_view rest = query;
   while (!rest.empty()) {

@@ -104,6 +104,8 @@ class HttpRouter {
 
 // Form values (`plus_is_space`) turn '+' into ' '; URL paths keep it.
 std::string percent_decode(std::string_view text, bool plus_is_space = true);
+// Whether `origin` is in a --cors-origins list ("*" stands for any origin).
+bool origin_listed(const std::vector<std::string>& origins, std::string_view origin);
 // The decoded value of `name` in a query string (without '?'); nullopt when absent.
 std::optional<std::string> query_param(std::string_view query, std::string_view name);
 

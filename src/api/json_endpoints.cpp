@@ -107,18 +107,19 @@ void PushApi::push_json(const Exchange& exchange, const Fields& fields) {
 }
 
 void PushApi::message_json(const Exchange& exchange, const std::string& msg_id) {
-  auto states = service_.redelivery().pending().states(msg_id);
-  if (states.empty()) {
-    return exchange->respond(json_reply(
-        404, {{"error", "no record of " + msg_id +
-                            ": it was acked by every user it was sent to, or is unknown, or its record ended"}}));
-  }
-  Json users = Json::object();
-  for (const auto& [uid, state] : states) {
-    auto at = std::chrono::duration_cast<std::chrono::milliseconds>(state.at.time_since_epoch()).count();
-    users[uid] = Json{{"state", push::state_name(state.state)}, {"at", at}};
-  }
-  exchange->respond(json_reply(200, {{"msgId", msg_id}, {"users", std::move(users)}}));
+  service_.redelivery().states(msg_id, [exchange, msg_id](push::PendingStore::States states) {
+    if (states.empty()) {
+      return exchange->respond(json_reply(
+          404, {{"error", "no record of " + msg_id +
+                              ": it was acked by every user it was sent to, or is unknown, or its record ended"}}));
+    }
+    Json users = Json::object();
+    for (const auto& [uid, state] : states) {
+      auto at = std::chrono::duration_cast<std::chrono::milliseconds>(state.at.time_since_epoch()).count();
+      users[uid] = Json{{"state", push::state_name(state.state)}, {"at", at}};
+    }
+    exchange->respond(json_reply(200, {{"msgId", msg_id}, {"users", std::move(users)}}));
+  });
 }
 
 void PushApi::offline_json(const Exchange& exchange, const Fields& fields) {

@@ -17,6 +17,7 @@
 #include "app/supervisor.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/presence.hpp"
+#include "cluster/redis_pending_store.hpp"
 #include "cluster/session_router.hpp"
 #include "engineio/sid.hpp"
 #include "net/fd_limit.hpp"
@@ -135,6 +136,7 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
   std::unique_ptr<cluster::Cluster> cluster;
   std::shared_ptr<cluster::Presence> presence;
   std::unique_ptr<push::RoomDirectory> directory;
+  std::unique_ptr<cluster::RedisPendingStore> pending;
   if (clustered) {
     std::string error;
     cluster::Config cluster_config;
@@ -145,6 +147,8 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
     const char* worker = std::getenv("HERALD_WORKER_INDEX");
     if (alerter && (!worker || std::string_view(worker) == "0")) cluster->set_alerter(alerter.get());
     directory = std::make_unique<cluster::RedisRoomDirectory>(*cluster);
+    pending = std::make_unique<cluster::RedisPendingStore>(
+        *cluster, push::PendingLimits{settings.max_pending_per_user, settings.max_pending_bytes});
   }
   push::Config push_settings;
   try {
@@ -153,7 +157,15 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
     spdlog::critical("{}", error.what());
     return 2;
   }
-  push::Service service(io, std::move(push_settings), std::move(directory));
+  cluster::RedisPendingStore* redis_pending = pending.get();
+  push::Service service(io, std::move(push_settings), std::move(directory), std::move(pending));
+  if (redis_pending)
+    redis_pending->on_redeliver([&service](const std::vector<std::string>& uids, bool every_node) {
+      if (every_node)
+        service.redelivery().announce(uids);
+      else
+        service.redelivery().deliver_to_local(uids);
+    });
   api::PushApi push_api(service, api::Config{settings.api_token, settings.max_api_body, settings.cors_origins});
   api::HealthApi health(cluster ? std::function<nlohmann::json()>([&cluster] { return cluster->status(); })
                                 : std::function<nlohmann::json()>(),

@@ -92,7 +92,8 @@ std::string render(const std::string& extra) {
              value("herald_pending_total", get(m.redeliveries), "event=\"redelivered\"") +
              value("herald_pending_total", get(m.late_receipts), "event=\"acked\"") +
              value("herald_pending_total", get(m.pending_expired), "event=\"expired\"") +
-             value("herald_pending_total", get(m.pending_dropped), "event=\"dropped\""));
+             value("herald_pending_total", get(m.pending_dropped), "event=\"dropped\"") +
+             value("herald_pending_total", get(m.pending_buffered), "event=\"buffered\""));
   m.delivery_latency.render(out, "herald_delivery_latency_seconds", "From push accepted to client ack");
   int up = m.redis_up.load(std::memory_order_relaxed);
   if (up >= 0) {

@@ -56,6 +56,7 @@ struct Metrics {
   Counter late_receipts{0};    // kept pushes acked on a later delivery
   Counter pending_expired{0};  // kept pushes whose time to live ended first
   Counter pending_dropped{0};  // kept pushes dropped by the per-user or total bound
+  Counter pending_buffered{0};  // kept in process while Redis was unreachable, written when it returns
   // Redis.
   std::atomic<int> redis_up{-1};  // -1: not configured
   Counter redis_reconnects{0};

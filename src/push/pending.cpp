@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "metrics/metrics.hpp"
+#include "push/pending_store.hpp"
 
 namespace herald::push {
 namespace {
@@ -162,6 +163,19 @@ std::vector<std::pair<std::string, MessageState>> PendingMessages::states(const 
   return out;
 }
 
+std::vector<std::pair<std::string, PendingMessage>> PendingMessages::drain() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<std::string, PendingMessage>> out;
+  out.reserve(count_);
+  for (auto& [uid, queue] : users_)
+    for (auto& entry : queue) out.emplace_back(uid, std::move(entry.message));
+  users_.clear();
+  order_.clear();
+  bytes_ = 0;
+  count_ = 0;
+  return out;
+}
+
 size_t PendingMessages::pending_count() const {
   std::lock_guard lock(mutex_);
   return count_;
@@ -170,6 +184,10 @@ size_t PendingMessages::pending_count() const {
 size_t PendingMessages::bytes() const {
   std::lock_guard lock(mutex_);
   return bytes_;
+}
+
+void MemoryPendingStore::keep(const std::string& uid, const PendingMessage& message) {
+  if (messages_.add(uid, message)) metrics::global().pending_kept.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace herald::push

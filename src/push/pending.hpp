@@ -55,6 +55,9 @@ class PendingMessages {
   // after it was acked).
   std::vector<std::pair<std::string, MessageState>> states(const std::string& msg_id);
 
+  // Takes every pending message out, oldest first per user (a buffer handing them on to Redis).
+  std::vector<std::pair<std::string, PendingMessage>> drain();
+
   size_t pending_count() const;
   size_t bytes() const;
 

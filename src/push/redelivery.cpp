@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unordered_set>
+
 #include "metrics/metrics.hpp"
 #include "net/loop_pool.hpp"
 
@@ -21,36 +23,82 @@ int64_t epoch_ms(Clock::time_point at) {
 
 }  // namespace
 
-Redelivery::Redelivery(socketio::Namespace& nsp, const Config& config, notify::WebhookSender& webhooks)
-    : nsp_(nsp),
-      config_(config),
-      webhooks_(webhooks),
-      pending_(PendingLimits{config.max_pending_per_user, config.max_pending_bytes}) {}
+Redelivery::Redelivery(socketio::Namespace& nsp, const Config& config, notify::WebhookSender& webhooks,
+                       PendingStore& store)
+    : nsp_(nsp), config_(config), webhooks_(webhooks), store_(store) {}
 
-void Redelivery::keep(const std::string& uid, const PendingMessage& message) {
-  if (!enabled() || uid.empty()) return;
-  if (pending_.add(uid, message)) metrics::global().pending_kept.fetch_add(1, std::memory_order_relaxed);
+void Redelivery::attach() {
+  nsp_.on_server_side("herald:redeliver", [this](Json& args, const socketio::Namespace::ServerSideReply& reply) {
+    std::vector<std::string> uids;
+    if (!args.empty() && args[0].is_array())
+      for (const auto& uid : args[0])
+        if (uid.is_string()) uids.push_back(uid.get<std::string>());
+    deliver_to_local(uids);
+    if (reply) reply(nullptr);
+  });
 }
 
-void Redelivery::acked_in_time(const std::string& uid, const std::string& msg_id) { pending_.acked(uid, msg_id); }
+void Redelivery::keep(const std::string& uid, const PendingMessage& message) {
+  if (enabled() && !uid.empty()) store_.keep(uid, message);
+}
+
+void Redelivery::acked_in_time(const std::string& uid, const std::string& msg_id) {
+  store_.acked(uid, msg_id, nullptr);
+}
 
 void Redelivery::deliver_to(socketio::Socket& socket) {
   if (!enabled() || socket.user().empty()) return;
-  auto messages = pending_.of(socket.user());
-  if (messages.empty()) return;
-  auto& metrics = metrics::global();
-  for (auto& message : messages) {
-    metrics.redeliveries.fetch_add(1, std::memory_order_relaxed);
-    socket.emit_with_ack(message.event, Json::array({message.msg_id, std::move(message.message)}),
-                         config_.default_ack_timeout,
-                         [this, uid = socket.user(), msg_id = message.msg_id](bool timed_out, Json&) {
-                           if (!timed_out) late_receipt(uid, msg_id);
-                         });
-  }
+  // The store may answer on another thread (Redis): the socket is found again on its loop, still
+  // logged in as the same user.
+  store_.pending_of(socket.user(), [this, weak = socket.weak_from_this(), loop = socket.loop(), uid = socket.user(),
+                                    seq = socket.user_seq()](PendingStore::Messages messages) {
+    if (messages.empty()) return;
+    nsp_.post_to_loop(loop, [this, weak, uid, seq, messages = std::move(messages)]() mutable {
+      auto held = weak.lock();
+      if (!held || !held->connected() || held->user() != uid || held->user_seq() != seq) return;
+      auto& metrics = metrics::global();
+      for (auto& message : messages) {
+        metrics.redeliveries.fetch_add(1, std::memory_order_relaxed);
+        held->emit_with_ack(message.event, Json::array({message.msg_id, std::move(message.message)}),
+                            config_.default_ack_timeout, [this, uid, msg_id = message.msg_id](bool timed_out, Json&) {
+                              if (!timed_out) late_receipt(uid, msg_id);
+                            });
+      }
+    });
+  });
+}
+
+void Redelivery::announce(const std::vector<std::string>& uids) {
+  if (uids.empty()) return;
+  nsp_.server_side_emit(Json::array({"herald:redeliver", uids}));
+  deliver_to_local(uids);
+}
+
+void Redelivery::deliver_to_local(const std::vector<std::string>& uids) {
+  if (uids.empty()) return;
+  auto users = std::make_shared<std::unordered_set<std::string>>(uids.begin(), uids.end());
+  socketio::Target target{
+      uids, {}, [users](const socketio::Socket& socket) { return users->contains(socket.user()); }, Json::object()};
+  nsp_.for_each_loop(std::move(target), [this](const std::vector<socketio::Socket*>& sockets) {
+    for (socketio::Socket* socket : sockets) deliver_to(*socket);
+  });
+}
+
+void Redelivery::states(const std::string& msg_id, std::function<void(PendingStore::States)> done) {
+  size_t loop = socketio::Namespace::origin_loop();
+  store_.states(msg_id, [this, loop, done = std::move(done)](PendingStore::States states) mutable {
+    nsp_.post_to_loop(loop,
+                      [done = std::move(done), states = std::move(states)]() mutable { done(std::move(states)); });
+  });
 }
 
 void Redelivery::late_receipt(const std::string& uid, const std::string& msg_id) {
-  if (!pending_.acked(uid, msg_id)) return;  // acked already, by another socket of the user
+  store_.acked(uid, msg_id, [this, uid, msg_id](bool was_pending) {
+    if (was_pending) report_late_receipt(uid, msg_id);  // else acked already, by another socket of the user
+  });
+}
+
+void Redelivery::report_late_receipt(const std::string& uid, const std::string& msg_id) {
   metrics::global().late_receipts.fetch_add(1, std::memory_order_relaxed);
   if (config_.receipt_webhook.empty()) return;
   bool first;

@@ -1,7 +1,8 @@
-// At-least-once delivery of acked pushes: what a user has not acknowledged is kept (PendingMessages)
-// and sent again to each socket of that user that logs in or comes back, until acked or expired.
-// Acks that arrive this way are late receipts: the backend learns of them from the receipt webhook
-// (batched POSTs {receipts: [{msgId, uid, ackedAt}]}) and GET /api/v1/messages/<msgId>.
+// At-least-once delivery of acked pushes: what a user has not acknowledged is kept (a
+// PendingStore: this process's memory, or Redis in a cluster) and sent again to each socket of
+// that user that logs in or comes back, until acked or expired. Acks that arrive this way are late
+// receipts: the backend learns of them from the receipt webhook (batched POSTs
+// {receipts: [{msgId, uid, ackedAt}]}) and GET /api/v1/messages/<msgId>.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
@@ -12,32 +13,41 @@
 
 #include "notify/webhook.hpp"
 #include "push/config.hpp"
-#include "push/pending.hpp"
+#include "push/pending_store.hpp"
 #include "socketio/server.hpp"
 
 namespace herald::push {
 
 class Redelivery {
  public:
-  Redelivery(socketio::Namespace& nsp, const Config& config, notify::WebhookSender& webhooks);
+  Redelivery(socketio::Namespace& nsp, const Config& config, notify::WebhookSender& webhooks, PendingStore& store);
+  // Listens for the other nodes' word that users have messages to be sent again.
+  void attach();
 
   bool enabled() const { return config_.message_ttl.count() > 0; }
-  PendingMessages& pending() { return pending_; }
   // Keeps `message` for `uid` until acked (no-op when a time to live of 0 turns this off).
   void keep(const std::string& uid, const PendingMessage& message);
   // The user acknowledged the original push: nothing to send again.
   void acked_in_time(const std::string& uid, const std::string& msg_id);
   // On the socket's loop: sends the user's pending messages to a socket that logged in or came back.
   void deliver_to(socketio::Socket& socket);
+  // Sends their pending messages to the sockets of `uids` on every node (messages kept where no
+  // node could see them, such as during a Redis outage, now reachable).
+  void announce(const std::vector<std::string>& uids);
+  // The same on this node only.
+  void deliver_to_local(const std::vector<std::string>& uids);
+  // Per user, what became of `msg_id`; `done` runs on the calling loop.
+  void states(const std::string& msg_id, std::function<void(PendingStore::States)> done);
 
  private:
   void late_receipt(const std::string& uid, const std::string& msg_id);
+  void report_late_receipt(const std::string& uid, const std::string& msg_id);
   void flush_receipts();
 
   socketio::Namespace& nsp_;
   const Config& config_;
   notify::WebhookSender& webhooks_;
-  PendingMessages pending_;
+  PendingStore& store_;
   std::mutex receipts_mutex_;
   socketio::Json receipts_ = socketio::Json::array();       // guarded: late receipts not yet posted
   std::unique_ptr<boost::asio::steady_timer> flush_timer_;  // loop 0's

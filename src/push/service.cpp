@@ -9,15 +9,20 @@ namespace herald::push {
 using socketio::Json;
 using socketio::Socket;
 
-Service::Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirectory> directory)
+Service::Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirectory> directory,
+                 std::unique_ptr<PendingStore> pending)
     : io_(io),
       config_(std::move(config)),
       nsp_(io.of(config_.nsp)),
       directory_(directory ? std::move(directory) : std::make_unique<MemoryRoomDirectory>()),
-      redelivery_(nsp_, config_, webhooks_),
+      pending_(pending ? std::move(pending)
+                       : std::make_unique<MemoryPendingStore>(
+                             PendingLimits{config_.max_pending_per_user, config_.max_pending_bytes})),
+      redelivery_(nsp_, config_, webhooks_, *pending_),
       users_(nsp_, config_, *directory_, webhooks_, redelivery_),
       delivery_(nsp_, config_, redelivery_) {
   users_.attach();
+  redelivery_.attach();
   nsp_.set_filter_factory(push_filter);
   nsp_.on_server_side("herald:changeRoom", [this](Json& args, socketio::Namespace::ServerSideReply reply) {
     if (args.empty() || !args[0].is_object()) {

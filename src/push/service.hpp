@@ -41,8 +41,10 @@ struct Stats {
 
 class Service {
  public:
-  // `directory`: where users' rooms live (null: in this process).
-  Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirectory> directory = nullptr);
+  // `directory`: where users' rooms live; `pending`: where kept acked pushes live (null: in this
+  // process, for both).
+  Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirectory> directory = nullptr,
+          std::unique_ptr<PendingStore> pending = nullptr);
 
   const Config& config() const { return config_; }
   Users& users() { return users_; }
@@ -74,6 +76,7 @@ class Service {
   Config config_;
   socketio::Namespace& nsp_;
   std::unique_ptr<RoomDirectory> directory_;
+  std::unique_ptr<PendingStore> pending_;
   notify::WebhookSender webhooks_;
   Redelivery redelivery_;
   Users users_;

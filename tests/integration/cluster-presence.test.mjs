@@ -245,6 +245,9 @@ describe("a Redis restart", () => {
     const recovered = Date.now() - restartedAt;
     assert.ok(recovered < 6000, `ready again ${recovered} ms after Redis restarted`);
     assert.equal(userC.socket.connected && userD.socket.connected, true, "clients stayed connected");
+    // What was kept while Redis was down is delivered now, on the users' own nodes.
+    await eventually(() => userC.msgIds().includes("down2"), "down2, kept for C's user, after the outage");
+    await eventually(() => userD.msgIds().includes("down-cross"), "down-cross, kept for D's user, after the outage");
 
     const cross = await call(C, "/pushMsgToSingleDevice", { useraccount: uidD, msgId: "after1", message: "m", timeout: 3000 });
     assert.deepEqual(seedOk(cross), [uidD], "cross-node push works again");
@@ -253,8 +256,8 @@ describe("a Redis restart", () => {
     assert.equal(back.json.cluster, undefined, back.text);
     assert.deepEqual(back.json.acked.sort(), [uidC, uidD].sort());
     assert.equal(back.json.complete, true);
-    assert.deepEqual(userC.msgIds(), ["down1", "down3", "after2"]);
-    assert.deepEqual(userD.msgIds(), ["before", "down2", "after1", "after2"]);
+    assert.deepEqual(userC.msgIds(), ["down1", "down3", "down2", "after2"]);
+    assert.deepEqual(userD.msgIds(), ["before", "down2", "down-cross", "after1", "after2"]);
   });
 
   // After a Redis restart (Redis back empty, or from an older snapshot) each node records again the

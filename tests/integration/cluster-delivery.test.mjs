@@ -1,0 +1,163 @@
+// At-least-once delivery of acked pushes across a cluster, with real redis-server, two Herald
+// nodes and the real socket.io-client: a kept push lives in Redis, so the user gets it when back on
+// either node, after the node that held its connection was SIGKILLed, and after a Redis outage
+// (kept in process meanwhile and written when Redis returns); never again once acked.
+
+import assert from "node:assert/strict";
+import http from "node:http";
+import { after, afterEach, before, describe, it } from "node:test";
+import {
+  metric,
+  quitClient,
+  redisClient,
+  startNode,
+  startReadyNodes,
+  startRedis,
+  waitReady,
+  waitServers,
+} from "./lib/cluster.mjs";
+import { T, Users, call, eventually, loggedIn, seedOk, sleep, uniq } from "./lib/herald.mjs";
+
+let redis;
+let client;
+let webhook;
+const receipts = [];
+const users = new Users();
+
+before(async () => {
+  webhook = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      receipts.push(...JSON.parse(body).receipts);
+      res.end("ok");
+    });
+  });
+  await new Promise((resolve) => webhook.listen(0, "127.0.0.1", resolve));
+  redis = await startRedis();
+  client = await redisClient(redis);
+});
+
+afterEach(() => users.closeAll());
+
+after(async () => {
+  users.closeAll();
+  await quitClient(client);
+  await redis?.stop();
+  webhook.close();
+});
+
+const flags = () => ["--receipt-webhook", `http://127.0.0.1:${webhook.address().port}/receipts`];
+const state = async (node, msgId) => (await call(node, `/api/v1/messages/${msgId}`, undefined, { method: "GET" })).json;
+const push = (node, uid, msgId, extra = {}) =>
+  call(node, "/pushMsgToSingleDevice", { useraccount: uid, msgId, message: { n: msgId }, timeout: 800, ...extra }, { as: "json" });
+
+describe("kept pushes live in Redis", () => {
+  let A;
+  let B;
+  before(async () => {
+    [A, B] = await startReadyNodes(redis, client, 2, flags());
+  });
+  after(async () => {
+    users.closeAll();
+    await Promise.all([A?.stop(), B?.stop()]);
+  });
+
+  it("a push kept on node A reaches the user at login on node B, is acked there, and never comes again", T, async () => {
+    const uid = uniq("away");
+    const msgId = uniq("m");
+    seedOk(await push(A, uid, msgId));
+    assert.equal((await state(B, msgId)).users[uid].state, "pending", "the record is shared: node B tells it");
+    assert.equal(await client.zCard(`herald:pending:{${uid}}`), 1);
+    const user = users.add(await loggedIn(B, uid));
+    const got = await user.message(0);
+    assert.deepEqual([got.msgId, got.message, got.hasAck], [msgId, { n: msgId }, true]);
+    await eventually(async () => (await state(A, msgId)).users[uid].state === "acked", "acked, as node A tells");
+    await eventually(() => receipts.some((r) => r.msgId === msgId && r.uid === uid), "the late receipt webhook");
+    assert.equal(receipts.filter((r) => r.msgId === msgId).length, 1, "one late receipt");
+    assert.equal(await client.exists(`herald:pending:{${uid}}:body`), 0, "nothing left pending in Redis");
+    user.close();
+    const again = users.add(await loggedIn(A, uid));
+    await sleep(300);
+    assert.deepEqual(again.msgIds(), [], "an acked push is not sent again, on either node");
+  });
+
+  it("several kept pushes come back in the order they were sent, the expired one not at all", T, async () => {
+    const uid = uniq("order");
+    const ids = [uniq("m1"), uniq("m2"), uniq("m3")];
+    seedOk(await push(A, uid, ids[0]));
+    seedOk(await push(B, uid, ids[1], { ttl: 300 }));
+    seedOk(await push(A, uid, ids[2]));
+    await sleep(400);
+    const user = users.add(await loggedIn(B, uid));
+    await user.waitMessages(2);
+    await sleep(200);
+    assert.deepEqual(user.msgIds(), [ids[0], ids[2]]);
+    assert.equal((await state(A, ids[1])).users[uid].state, "expired");
+  });
+
+  it("a user with braces and % in its id is kept under one hash tag", T, async () => {
+    const uid = `${uniq("b")}{x}%7B`;
+    const msgId = uniq("m");
+    seedOk(await push(A, uid, msgId));
+    assert.equal(await client.zCard(`herald:pending:{${uid.replace(/[{}%]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase())}}`), 1);
+    const user = users.add(await loggedIn(B, uid));
+    assert.equal((await user.message(0)).msgId, msgId);
+  });
+
+  it("a user who did not ack before the node holding its connection died gets the push on the other node", T, async () => {
+    const C = await startNode(redis, flags());
+    await waitServers(client, 3);
+    await waitReady([C]);
+    try {
+      const uid = uniq("died");
+      const msgId = uniq("m");
+      const held = users.add(await loggedIn(C, uid, { ackMode: "manual" }));
+      const answer = push(A, uid, msgId, { timeout: 1500 });
+      await held.message(0);
+      await C.kill();
+      const res = await answer;
+      assert.equal(res.status, 200);
+      const fresh = users.add(await loggedIn(B, uid));
+      const got = await fresh.message(0);
+      assert.equal(got.msgId, msgId);
+      await eventually(async () => (await state(A, msgId)).users[uid].state === "acked", "acked after the node died");
+    } finally {
+      await C.stop();
+    }
+  });
+});
+
+describe("a Redis outage loses no acked push", () => {
+  let A;
+  let B;
+  before(async () => {
+    [A, B] = await startReadyNodes(redis, client, 2, flags());
+  });
+  after(async () => {
+    users.closeAll();
+    await Promise.all([A?.stop(), B?.stop()]);
+  });
+
+  it("kept in process while Redis is down, named in the answer, delivered on the other node when Redis is back", T, async () => {
+    const uid = uniq("outage");
+    const msgId = uniq("m");
+    const bufferedBefore = await metric(A, 'herald_pending_total{event="buffered"}');
+    await redis.kill();
+    await waitReady([A, B], "degraded", 3000);
+    const res = await push(A, uid, msgId);
+    assert.equal(res.json.code, 1, `not code 0 while Redis is down: ${res.text}`);
+    assert.match(res.json.msg, new RegExp(`kept for ${uid} until they are back`));
+    assert.equal(await metric(A, 'herald_pending_total{event="buffered"}'), bufferedBefore + 1);
+    assert.equal((await state(A, msgId)).users[uid].state, "pending", "node A tells the state meanwhile");
+    const user = users.add(await loggedIn(B, uid)); // on the node that does not hold it
+    await sleep(200);
+    assert.deepEqual(user.msgIds(), [], "not reachable while Redis is down");
+    await redis.start();
+    await waitReady([A, B], "ready", 8000);
+    const got = await user.message(0, 8000);
+    assert.equal(got.msgId, msgId);
+    await eventually(async () => (await state(B, msgId))?.users?.[uid]?.state === "acked", "acked after the outage");
+    assert.equal(await client.exists(`herald:pending:{${uid}}`), 0);
+  });
+});

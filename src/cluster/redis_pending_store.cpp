@@ -57,9 +57,11 @@ constexpr const char* kAck =
 // Removes messages whose time to live ended. KEYS: order, bodies. ARGV: msgIds.
 constexpr const char* kForget =
     "for i = 1, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) redis.call('HDEL', KEYS[2], ARGV[i]) end return #ARGV";
-// Records a user's state of a message. KEYS: the message's record. ARGV: uid, state, keep (ms).
+// Records a user's state of a message. KEYS: the message's record. ARGV: uid, state, keep (ms),
+// "new" to leave a state already recorded (an ack on another node may come before "pending").
 constexpr const char* kMark =
-    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
+    "if ARGV[4] == 'new' then redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) "
+    "else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end "
     "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end return 1";
 
 int64_t ms_of(Clock::time_point at) {
@@ -143,9 +145,11 @@ RedisPendingStore::RedisPendingStore(Cluster& cluster, push::PendingLimits limit
 
 void RedisPendingStore::mark(const std::string& msg_id, const std::string& uid, const char* state, int64_t at,
                              int64_t keep_until) {
+  // Pending is the first state: it never replaces an ack, an expiry or a drop recorded meanwhile.
+  const char* when = std::string_view(state) == "pending" ? "new" : "always";
   std::string value = std::string(state) + " " + std::to_string(at) + " " + std::to_string(keep_until);
   cluster_.command({"EVAL", kMark, "1", record_key(msg_id), uid, std::move(value),
-                    std::to_string(std::max<int64_t>(keep_until - at, kRememberMs))},
+                    std::to_string(std::max<int64_t>(keep_until - at, kRememberMs)), when},
                    [](const redis::Reply&) {});
 }
 
@@ -182,11 +186,16 @@ void RedisPendingStore::hold(const std::string& uid, const PendingMessage& messa
   if (buffer_.add(uid, message)) metrics::global().pending_buffered.fetch_add(1, std::memory_order_relaxed);
 }
 
-void RedisPendingStore::keep(const std::string& uid, const PendingMessage& message) {
-  if (!cluster_.reachable()) return hold(uid, message);
-  cluster_.post([this, uid, message] {
-    write(uid, message, [this, uid, message](bool written) {
+void RedisPendingStore::keep(const std::string& uid, const PendingMessage& message, std::function<void()> done) {
+  if (!cluster_.reachable()) {
+    hold(uid, message);
+    if (done) done();
+    return;
+  }
+  cluster_.post([this, uid, message, done = std::move(done)]() mutable {
+    write(uid, message, [this, uid, message, done = std::move(done)](bool written) {
       if (!written) hold(uid, message);
+      if (done) done();
     });
   });
 }

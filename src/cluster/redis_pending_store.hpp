@@ -32,7 +32,7 @@ class RedisPendingStore : public push::PendingStore {
   using Redeliver = std::function<void(std::vector<std::string>, bool)>;
   void on_redeliver(Redeliver redeliver) { redeliver_ = std::move(redeliver); }
 
-  void keep(const std::string& uid, const push::PendingMessage& message) override;
+  void keep(const std::string& uid, const push::PendingMessage& message, std::function<void()> done) override;
   void pending_of(const std::string& uid, std::function<void(Messages)> done) override;
   void acked(const std::string& uid, const std::string& msg_id, std::function<void(bool)> done) override;
   void states(const std::string& msg_id, std::function<void(States)> done) override;

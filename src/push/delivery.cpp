@@ -36,6 +36,9 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   Redelivery* redelivery = nullptr;
   std::optional<PendingMessage> kept_message;
   std::unordered_set<std::string> kept_for;
+  // The answer says "kept" only once the store has it: it waits for keeps still being written.
+  size_t keeps_in_flight = 0;
+  std::function<void()> after_keeps;
   std::unique_ptr<boost::asio::steady_timer> timer;
   bool finished = false;
 
@@ -79,7 +82,16 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   void keep(const std::string& uid) {
     if (!kept_message || uid.empty()) return;
     if (auto found = reached_users.find(uid); found != reached_users.end() && found->second) return;
-    if (kept_for.insert(uid).second) redelivery->keep(uid, *kept_message);
+    if (!kept_for.insert(uid).second) return;
+    ++keeps_in_flight;
+    redelivery->keep(uid, *kept_message, [self = shared_from_this()] { self->kept_one(); });
+  }
+
+  void kept_one() {
+    if (--keeps_in_flight > 0 || !after_keeps) return;
+    auto answer = std::move(after_keeps);
+    after_keeps = nullptr;
+    answer();
   }
 
   void on_dropped(const socketio::SocketInfo& socket) {
@@ -116,9 +128,15 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     result.kept.assign(kept_for.begin(), kept_for.end());
     std::sort(result.kept.begin(), result.kept.end());
     result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-    auto callback = std::move(done);
-    done = nullptr;
-    callback(result);
+    auto answer = [self = shared_from_this()] {
+      auto callback = std::move(self->done);
+      self->done = nullptr;
+      callback(self->result);
+    };
+    if (keeps_in_flight == 0)
+      answer();
+    else
+      after_keeps = std::move(answer);
   }
 };
 
@@ -178,8 +196,10 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
     receipt->kept_message = PendingMessage{request.msg_id, request.event, args[1], now,
                                            now + std::chrono::duration_cast<std::chrono::system_clock::duration>(ttl)};
     // Users of a room or of "all" who are away now are known only by their dropped sessions.
-    if (request.kind != PushRequest::Kind::Users)
+    if (request.kind != PushRequest::Kind::Users) {
       for (const auto& uid : dropped_users(request)) receipt->keep(uid);
+      keep_for_dropped_elsewhere(request, *receipt->kept_message);
+    }
   }
   receipt->kind = request.kind;
   receipt->targets = std::move(request.targets);
@@ -197,6 +217,46 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
       [receipt](const socketio::SocketInfo& socket) { receipt->on_dropped(socket); },
       [receipt](size_t nodes, bool reachable) { receipt->on_remote_nodes(nodes, reachable); }};
   broadcast.emit_with_ack(request.event, std::move(args), request.timeout, std::move(handlers));
+}
+
+namespace {
+constexpr const char* kKeepDropped = "herald:keepDropped";
+int64_t micros_of(std::chrono::system_clock::time_point at) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count();
+}
+}  // namespace
+
+void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message) {
+  if (!nsp_.adapter()) return;
+  nsp_.server_side_emit(Json::array({kKeepDropped, Json{{"msgId", message.msg_id},
+                                                        {"event", message.event},
+                                                        {"message", message.message},
+                                                        {"accepted", micros_of(message.accepted)},
+                                                        {"expires", micros_of(message.expires)},
+                                                        {"all", request.kind == PushRequest::Kind::All},
+                                                        {"rooms", request.targets}}}));
+}
+
+void Delivery::attach() {
+  nsp_.on_server_side(kKeepDropped, [this](Json& args, const socketio::Namespace::ServerSideReply& reply) {
+    if (reply) reply(nullptr);
+    if (args.empty() || !args[0].is_object() || !redelivery_.enabled()) return;
+    const Json& push = args[0];
+    if (!push.value("msgId", Json()).is_string() || !push.value("event", Json()).is_string() ||
+        !push.value("expires", Json()).is_number_integer() || !push.value("accepted", Json()).is_number_integer())
+      return;
+    PushRequest request;
+    request.kind = push.value("all", false) ? PushRequest::Kind::All : PushRequest::Kind::Rooms;
+    if (auto rooms = push.find("rooms"); rooms != push.end() && rooms->is_array())
+      for (const auto& room : *rooms)
+        if (room.is_string()) request.targets.push_back(room.get<std::string>());
+    using std::chrono::microseconds;
+    PendingMessage message{push["msgId"].get<std::string>(), push["event"].get<std::string>(),
+                           push.value("message", Json()),
+                           std::chrono::system_clock::time_point(microseconds(push["accepted"].get<int64_t>())),
+                           std::chrono::system_clock::time_point(microseconds(push["expires"].get<int64_t>()))};
+    for (const auto& uid : dropped_users(request)) redelivery_.keep(uid, message, nullptr);
+  });
 }
 
 std::vector<std::string> Delivery::dropped_users(const PushRequest& request) const {

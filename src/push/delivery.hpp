@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "push/config.hpp"
+#include "push/pending.hpp"
 #include "socketio/server.hpp"
 
 namespace herald::push {
@@ -51,10 +52,14 @@ class Delivery {
   Delivery(socketio::Namespace& nsp, const Config& config, Redelivery& redelivery)
       : nsp_(nsp), config_(config), redelivery_(redelivery) {}
 
+  // Listens for the other nodes' room and "all" pushes to keep for users dropped here.
+  void attach();
   // Sends the push; `done` runs once on the calling loop (at once when ack is off).
   void push(PushRequest request, std::function<void(PushResult&)> done);
 
  private:
+  // A room or "all" push reaches no dropped socket: each node keeps it for its own dropped users.
+  void keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message);
   // Users whose sockets dropped within the recovery window and that `request` targets.
   std::vector<std::string> dropped_users(const PushRequest& request) const;
 

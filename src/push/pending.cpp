@@ -186,8 +186,9 @@ size_t PendingMessages::bytes() const {
   return bytes_;
 }
 
-void MemoryPendingStore::keep(const std::string& uid, const PendingMessage& message) {
+void MemoryPendingStore::keep(const std::string& uid, const PendingMessage& message, std::function<void()> done) {
   if (messages_.add(uid, message)) metrics::global().pending_kept.fetch_add(1, std::memory_order_relaxed);
+  if (done) done();
 }
 
 }  // namespace herald::push

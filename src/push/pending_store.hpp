@@ -20,7 +20,8 @@ class PendingStore {
   virtual ~PendingStore() = default;
 
   // Keeps `message` for `uid` until acked (once per msgId and user; not if it was acked already).
-  virtual void keep(const std::string& uid, const PendingMessage& message) = 0;
+  // `done` (may be null) runs once it is stored, or held where it waits for the store.
+  virtual void keep(const std::string& uid, const PendingMessage& message, std::function<void()> done) = 0;
   // The user's messages still to deliver, oldest first.
   virtual void pending_of(const std::string& uid, std::function<void(Messages)> done) = 0;
   // The user acknowledged `msg_id`: never sent again. `done(true)` when it was pending (a late
@@ -34,7 +35,7 @@ class PendingStore {
 class MemoryPendingStore : public PendingStore {
  public:
   explicit MemoryPendingStore(PendingLimits limits) : messages_(limits) {}
-  void keep(const std::string& uid, const PendingMessage& message) override;
+  void keep(const std::string& uid, const PendingMessage& message, std::function<void()> done) override;
   void pending_of(const std::string& uid, std::function<void(Messages)> done) override { done(messages_.of(uid)); }
   void acked(const std::string& uid, const std::string& msg_id, std::function<void(bool)> done) override {
     bool was_pending = messages_.acked(uid, msg_id);

@@ -38,8 +38,15 @@ void Redelivery::attach() {
   });
 }
 
-void Redelivery::keep(const std::string& uid, const PendingMessage& message) {
-  if (enabled() && !uid.empty()) store_.keep(uid, message);
+void Redelivery::keep(const std::string& uid, const PendingMessage& message, std::function<void()> done) {
+  if (!enabled() || uid.empty()) {
+    if (done) done();
+    return;
+  }
+  if (!done) return store_.keep(uid, message, nullptr);
+  size_t loop = socketio::Namespace::origin_loop();
+  store_.keep(uid, message,
+              [this, loop, done = std::move(done)]() mutable { nsp_.post_to_loop(loop, std::move(done)); });
 }
 
 void Redelivery::acked_in_time(const std::string& uid, const std::string& msg_id) {

@@ -25,8 +25,9 @@ class Redelivery {
   void attach();
 
   bool enabled() const { return config_.message_ttl.count() > 0; }
-  // Keeps `message` for `uid` until acked (no-op when a time to live of 0 turns this off).
-  void keep(const std::string& uid, const PendingMessage& message);
+  // Keeps `message` for `uid` until acked (no-op when a time to live of 0 turns this off); `done`
+  // (may be null) runs on the calling loop once the store has it.
+  void keep(const std::string& uid, const PendingMessage& message, std::function<void()> done);
   // The user acknowledged the original push: nothing to send again.
   void acked_in_time(const std::string& uid, const std::string& msg_id);
   // On the socket's loop: sends the user's pending messages to a socket that logged in or came back.

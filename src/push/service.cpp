@@ -23,6 +23,7 @@ Service::Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirect
       delivery_(nsp_, config_, redelivery_) {
   users_.attach();
   redelivery_.attach();
+  delivery_.attach();
   nsp_.set_filter_factory(push_filter);
   nsp_.on_server_side("herald:changeRoom", [this](Json& args, socketio::Namespace::ServerSideReply reply) {
     if (args.empty() || !args[0].is_object()) {

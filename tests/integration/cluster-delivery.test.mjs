@@ -105,6 +105,20 @@ describe("kept pushes live in Redis", () => {
     assert.equal((await user.message(0)).msgId, msgId);
   });
 
+  it("an acked push to all, while a user's dropped connection waits on node B, is kept for it by B and reaches it on node A", T, async () => {
+    const uid = uniq("dropped");
+    const msgId = uniq("all");
+    const user = users.add(await loggedIn(B, uid));
+    user.socket.io.engine.transport.ws._socket.destroy(); // a network drop: B keeps a recoverable session
+    await eventually(() => !user.socket.connected, "the client to notice the drop");
+    await sleep(100);
+    const res = await call(A, "/pushMsgToAll", { msgId, message: "to all", timeout: 300 });
+    assert.equal(res.status, 200, res.text);
+    await eventually(async () => (await state(A, msgId))?.users?.[uid]?.state === "pending", "kept by node B for the dropped user");
+    const back = users.add(await loggedIn(A, uid));
+    assert.equal((await back.message(0)).msgId, msgId);
+  });
+
   it("a user who did not ack before the node holding its connection died gets the push on the other node", T, async () => {
     const C = await startNode(redis, flags());
     await waitServers(client, 3);

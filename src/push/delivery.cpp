@@ -38,6 +38,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   std::unordered_set<std::string> kept_for;
   // The answer says "kept" only once the store has it: it waits for keeps still being written.
   size_t keeps_in_flight = 0;
+  std::vector<std::string> kept_away;  // kept for users who were not seen: told once stored
   std::function<void()> after_keeps;
   std::unique_ptr<boost::asio::steady_timer> timer;
   bool finished = false;
@@ -78,17 +79,22 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     check_complete();
   }
 
-  // Kept for `uid` until acked: it is not here, or its socket dropped before acking.
-  void keep(const std::string& uid) {
+  // Kept for `uid` until acked: it is not here, or its socket dropped before acking. With
+  // `away`, the user was not seen: it may be logging in right now, after the push passed its node
+  // and before the store had the push, so its sockets are told once the store has it.
+  void keep(const std::string& uid, bool away = false) {
     if (!kept_message || uid.empty()) return;
     if (auto found = reached_users.find(uid); found != reached_users.end() && found->second) return;
     if (!kept_for.insert(uid).second) return;
     ++keeps_in_flight;
+    if (away) kept_away.push_back(uid);
     redelivery->keep(uid, *kept_message, [self = shared_from_this()] { self->kept_one(); });
   }
 
   void kept_one() {
-    if (--keeps_in_flight > 0 || !after_keeps) return;
+    if (--keeps_in_flight > 0) return;
+    if (!kept_away.empty()) redelivery->announce(std::exchange(kept_away, {}));
+    if (!after_keeps) return;
     auto answer = std::move(after_keeps);
     after_keeps = nullptr;
     answer();
@@ -124,7 +130,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
         if (!reached_users.contains(uid)) result.offline.push_back(uid);
     }
     for (const auto& uid : result.timed_out) keep(uid);
-    for (const auto& uid : result.offline) keep(uid);
+    for (const auto& uid : result.offline) keep(uid, true);
     result.kept.assign(kept_for.begin(), kept_for.end());
     std::sort(result.kept.begin(), result.kept.end());
     result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
@@ -197,7 +203,7 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
                                            now + std::chrono::duration_cast<std::chrono::system_clock::duration>(ttl)};
     // Users of a room or of "all" who are away now are known only by their dropped sessions.
     if (request.kind != PushRequest::Kind::Users) {
-      for (const auto& uid : dropped_users(request)) receipt->keep(uid);
+      for (const auto& uid : dropped_users(request)) receipt->keep(uid, true);
       keep_for_dropped_elsewhere(request, *receipt->kept_message);
     }
   }
@@ -255,7 +261,13 @@ void Delivery::attach() {
                            push.value("message", Json()),
                            std::chrono::system_clock::time_point(microseconds(push["accepted"].get<int64_t>())),
                            std::chrono::system_clock::time_point(microseconds(push["expires"].get<int64_t>()))};
-    for (const auto& uid : dropped_users(request)) redelivery_.keep(uid, message, nullptr);
+    // As the origin does (Receipt::keep with `away`): once stored, the users' sockets are told.
+    auto users = std::make_shared<std::vector<std::string>>(dropped_users(request));
+    auto left = std::make_shared<size_t>(users->size());
+    for (const auto& uid : *users)
+      redelivery_.keep(uid, message, [this, left, users] {
+        if (--*left == 0) redelivery_.announce(*users);
+      });
   });
 }
 

@@ -92,7 +92,7 @@ void Client::connect(Packet& packet) {
   }
   Json auth = packet.data.is_object() && !packet.data.empty() ? std::move(packet.data) : Json();
   Recovery* recovery = nsp->recovery();
-  auto restored = recovery ? restore(*recovery, auth) : std::nullopt;
+  auto restored = recovery ? restore(*nsp, *recovery, auth) : std::nullopt;
   auto socket =
       std::make_shared<Socket>(*this, *nsp, restored ? restored->session.sid : engineio::random_id(), std::move(auth));
   if (restored) {
@@ -124,7 +124,7 @@ void Client::connect(Packet& packet) {
   nsp->connected(socket);
 }
 
-std::optional<Recovery::Restore> Client::restore(Recovery& recovery, Json& auth) {
+std::optional<Recovery::Restore> Client::restore(Namespace& nsp, Recovery& recovery, Json& auth) {
   if (!auth.is_object()) return std::nullopt;
   auto pid = auth.find("pid");
   if (pid == auth.end() || !pid->is_string()) return std::nullopt;
@@ -135,8 +135,11 @@ std::optional<Recovery::Restore> Client::restore(Recovery& recovery, Json& auth)
   auth.erase("pid");
   auth.erase("offset");
   if (auth.empty()) auth = Json();
-  auto restored = recovery.sid_of(given) ? recovery.restore(given, offset) : std::nullopt;
+  bool ours = recovery.sid_of(given).has_value();
+  auto restored = ours ? recovery.restore(given, offset) : std::nullopt;
   if (!restored) metrics::global().recovery_failures.fetch_add(1, std::memory_order_relaxed);
+  // A pid of another node: that node's session for it is over.
+  if (!ours && nsp.adapter()) nsp.server_side_emit(Json::array({Namespace::kForgetSession, std::move(given)}));
   return restored;
 }
 

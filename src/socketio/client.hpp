@@ -36,7 +36,7 @@ class Client : public engineio::SessionHandler, public std::enable_shared_from_t
   void connect(Packet& packet);
   // The state a reconnecting client's {pid, offset} names, if it can come back; takes those
   // fields out of `auth`.
-  std::optional<Recovery::Restore> restore(Recovery& recovery, Json& auth);
+  std::optional<Recovery::Restore> restore(Namespace& nsp, Recovery& recovery, Json& auth);
 
   Server& server_;
   std::shared_ptr<engineio::Session> session_;

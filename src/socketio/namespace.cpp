@@ -285,6 +285,14 @@ Namespace::Namespace(Server& server, std::string name, size_t loops)
     : server_(server), name_(std::move(name)), locals_(loops) {
   const auto& recovery = server.config().recovery;
   if (recovery.window.count() > 0) recovery_ = std::make_unique<Recovery>(recovery);
+  if (recovery_) {
+    // A client came back on another node with a pid of this one: its session here is stale (a
+    // later push must not be kept for it as for a user who is away).
+    on_server_side(kForgetSession, [this](Json& args, const ServerSideReply& reply) {
+      if (!args.empty() && args[0].is_string()) recovery_->forget(args[0].get<std::string>());
+      if (reply) reply(nullptr);
+    });
+  }
 }
 
 Namespace::~Namespace() = default;

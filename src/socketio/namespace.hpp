@@ -167,6 +167,9 @@ class Namespace {
   // Whether `target` selects `socket` (as select() would on its loop).
   static bool selects(const Target& target, const Socket& socket);
 
+  // Server-side event by which a node that could not recover a pid tells the node that made it.
+  static constexpr const char* kForgetSession = "herald:forgetSession";
+
   // Cluster: set before the loops run.
   void set_adapter(std::shared_ptr<RemoteAdapter> adapter) { adapter_ = std::move(adapter); }
   RemoteAdapter* adapter() const { return adapter_.get(); }

@@ -107,6 +107,11 @@ std::optional<Recovery::Restore> Recovery::restore(std::string_view pid, const s
   return restore;
 }
 
+bool Recovery::forget(const std::string& pid) {
+  std::lock_guard lock(mutex_);
+  return sessions_.erase(pid) > 0;
+}
+
 size_t Recovery::log_entries() const {
   std::lock_guard lock(mutex_);
   return log_.size();

@@ -82,6 +82,8 @@ class Recovery {
   };
   std::optional<Restore> restore(std::string_view pid, const std::optional<std::string>& offset);
 
+  // Drops the session behind `pid` (its client came back elsewhere). True when there was one.
+  bool forget(const std::string& pid);
   // Calls `visit` with every kept session, under the lock (`visit` must not call back in).
   template <class Visit>
   void for_each_session(Visit&& visit) const {

@@ -486,7 +486,14 @@ void RedisAdapter::ack_broadcast_request(Json& request) {
           self->answer(id_only, ack_answer(id_only, std::move(batch)), true);
         });
       },
-      nullptr, nullptr};
+      // A Herald requester keeps the push for a user whose socket here closed before acking.
+      batch_acks ? std::function<void(const SocketInfo&)>([self, id_only](const SocketInfo& socket) {
+        Json herald{{"socket", socket.id}};
+        if (!socket.user.empty()) herald["uid"] = socket.user;
+        self->answer(id_only, ack_answer(id_only, {{"herald", {{"dropped", std::move(herald)}}}}), true);
+      })
+                 : nullptr,
+      nullptr};
   socketio::Broadcast(nsp_, target_from(opts))
       .local()
       .emit_packet_with_ack(std::move(*packet), std::chrono::milliseconds(std::clamp<int64_t>(timeout, 1, 600000)),
@@ -512,6 +519,11 @@ void RedisAdapter::on_response(Json& response) {
       while (reached.size() < count) reached.push_back(SocketInfo{"", "", nullptr});
       cluster_.pool().post(origin, [handlers, reached = std::move(reached)]() mutable {
         if (handlers->on_reached) handlers->on_reached(reached);
+      });
+    } else if (auto dropped = herald.find("dropped");
+               type == static_cast<int>(RequestType::BroadcastAck) && dropped != herald.end()) {
+      cluster_.pool().post(origin, [handlers, socket = info_from_herald(*dropped)] {
+        if (handlers->on_dropped) handlers->on_dropped(socket);
       });
     } else if (type == static_cast<int>(RequestType::BroadcastAck)) {
       // One ack (a Node server, or the standard form), or a Herald node's batch of them.

@@ -119,6 +119,22 @@ describe("kept pushes live in Redis", () => {
     assert.equal((await back.message(0)).msgId, msgId);
   });
 
+  it("a socket on node B that drops before acking is reported to node A, which keeps the push before its wait ends", T, async () => {
+    const uid = uniq("drop");
+    const msgId = uniq("m");
+    const held = users.add(await loggedIn(B, uid, { ackMode: "manual" }));
+    const started = Date.now();
+    const answer = push(A, uid, msgId, { timeout: 6000 });
+    await held.message(0);
+    held.socket.io.engine.transport.ws._socket.destroy();
+    await sleep(300);
+    const back = users.add(await loggedIn(A, uid)); // back long before A stops waiting for the ack
+    assert.equal((await back.message(0, 3000)).msgId, msgId);
+    assert.ok(Date.now() - started < 5000, "delivered again before the push's wait ended");
+    const res = await answer;
+    assert.deepEqual(res.json.body, [], res.text);
+  });
+
   it("a user who did not ack before the node holding its connection died gets the push on the other node", T, async () => {
     const C = await startNode(redis, flags());
     await waitServers(client, 3);

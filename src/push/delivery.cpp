@@ -24,9 +24,16 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   Clock::time_point started = Clock::now();
   size_t loops_pending;
   bool remote_known = false;  // how many other nodes will report is known
-  // Each user reached, and whether one of its sockets acknowledged: one table for both questions.
-  std::unordered_map<std::string, bool> reached_users;
+  // Each user reached: whether one of its sockets acknowledged, and how many of its sockets are
+  // still open; one table for every question.
+  struct Reach {
+    bool acked = false;
+    bool gone = false;  // every socket reached closed before acking: it will not ack this time
+    uint32_t open = 0;
+  };
+  std::unordered_map<std::string, Reach> reached_users;
   size_t users_acked = 0;
+  size_t users_gone = 0;
   // Sockets without a user (a Node server's clients in a shared cluster): counted, not named.
   size_t anonymous_reached = 0;
   size_t anonymous_acked = 0;
@@ -50,7 +57,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     for (const auto& socket : sockets) {
       ++result.sockets_reached;
       if (!socket.user.empty())
-        reached_users.try_emplace(socket.user, false);
+        ++reached_users[socket.user].open;
       else
         ++anonymous_reached;
     }
@@ -68,10 +75,14 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
       ++anonymous_acked;
     } else {
       // Another node may send an ack before its count of the users reached.
-      auto [user, added] = reached_users.try_emplace(socket.user, true);
-      if (added || !user->second) {
-        user->second = true;
+      Reach& user = reached_users[socket.user];
+      if (!user.acked) {
+        user.acked = true;
         ++users_acked;
+        if (user.gone) {
+          user.gone = false;
+          --users_gone;
+        }
         result.acked.push_back(socket.user);
         if (kept_for.erase(socket.user)) redelivery->acked_in_time(socket.user, kept_message->msg_id);
       }
@@ -84,7 +95,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   // and before the store had the push, so its sockets are told once the store has it.
   void keep(const std::string& uid, bool away = false) {
     if (!kept_message || uid.empty()) return;
-    if (auto found = reached_users.find(uid); found != reached_users.end() && found->second) return;
+    if (auto found = reached_users.find(uid); found != reached_users.end() && found->second.acked) return;
     if (!kept_for.insert(uid).second) return;
     ++keeps_in_flight;
     if (away) kept_away.push_back(uid);
@@ -100,8 +111,19 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     answer();
   }
 
+  // A reached socket closed before acking: the push is kept for its user, and a user whose every
+  // socket closed is not waited for (the answer comes without waiting out the timeout).
   void on_dropped(const socketio::SocketInfo& socket) {
-    if (!finished) keep(socket.user);
+    if (finished) return;
+    keep(socket.user);
+    auto found = reached_users.find(socket.user);
+    if (found == reached_users.end() || found->second.acked || found->second.open == 0) return;
+    Reach& user = found->second;
+    if (--user.open == 0 && !user.gone) {
+      user.gone = true;
+      ++users_gone;
+      check_complete();
+    }
   }
 
   void on_remote_nodes(size_t nodes, bool reachable) {
@@ -113,7 +135,8 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
 
   void check_complete() {
     if (finished || loops_pending > 0 || !remote_known) return;
-    if (users_acked >= reached_users.size() && anonymous_acked >= anonymous_reached) finish(true);
+    if (users_acked + users_gone >= reached_users.size() && anonymous_acked >= anonymous_reached)
+      finish(users_gone == 0);
   }
 
   void finish(bool complete) {
@@ -122,8 +145,8 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     if (timer) timer->cancel();
     result.complete = complete && loops_pending == 0 && remote_known;
     result.users_reached = reached_users.size();
-    for (const auto& [uid, acked] : reached_users)
-      if (!acked) result.timed_out.push_back(uid);
+    for (const auto& [uid, reach] : reached_users)
+      if (!reach.acked) result.timed_out.push_back(uid);
     metrics::global().receipt_timeouts.fetch_add(result.timed_out.size(), std::memory_order_relaxed);
     if (kind == PushRequest::Kind::Users) {
       for (const auto& uid : targets)

@@ -13,7 +13,12 @@ using socketio::Socket;
 
 Users::Users(socketio::Namespace& nsp, const Config& config, RoomDirectory& directory, notify::WebhookSender& webhooks,
              Redelivery& redelivery)
-    : nsp_(nsp), config_(config), directory_(directory), webhooks_(webhooks), redelivery_(redelivery) {}
+    : nsp_(nsp),
+      config_(config),
+      directory_(directory),
+      webhooks_(webhooks),
+      redelivery_(redelivery),
+      token_expiry_(nsp) {}
 
 std::string Users::check_uid(const Json& value, std::string& uid) const {
   if (value.is_string()) {
@@ -38,7 +43,8 @@ std::string token_of(const Socket& socket) {
   return net::query_param(socket.handshake().query, "token").value_or("");
 }
 
-constexpr const char* kAuthKey = "herald.auth";  // claims passed from the middleware to the connection
+constexpr const char* kAuthKey = "herald.auth";         // claims passed from the middleware to the connection
+constexpr const char* kExpKey = "herald.tokenExpires";  // the token's end, kept for a recovered connection
 
 }  // namespace
 
@@ -56,7 +62,9 @@ void Users::attach() {
         spdlog::debug("push: connection refused: {}", error);
         return Json{{"message", claims ? "invalid token: " + error : error}};
       }
-      socket.data = Json{{kAuthKey, {{"uid", uid}, {"rooms", claims->rooms}}}};
+      Json auth{{"uid", uid}, {"rooms", claims->rooms}};
+      if (claims->expires) auth["exp"] = claims->expires->time_since_epoch().count();
+      socket.data = Json{{kAuthKey, std::move(auth)}};
       return std::nullopt;
     });
   }
@@ -81,9 +89,11 @@ void Users::attach() {
     logout(socket);
     if (ack) ack(Json::array({Json{{"code", 0}, {"msg", "logout success"}}}));
   });
+  nsp_.on("refresh_token", [this](Socket& socket, Json& args, Ack& ack) { refresh_token(socket, args, ack); });
   // A disconnect counts as a logout.
   nsp_.on_disconnect([this](Socket& socket, std::string_view) {
     if (presence_ && !socket.user().empty()) presence_->logged_out(socket.user(), socket.id());
+    if (config_.jwt) token_expiry_.forget(socket);
   });
   nsp_.on_server_side("herald:kick", [this](Json& args, const socketio::Namespace::ServerSideReply& reply) {
     if (!args.empty() && args[0].is_object()) {
@@ -97,6 +107,11 @@ void Users::attach() {
     // recorded again where logins are kept, since its disconnect removed it there.
     if (socket->recovered()) {
       if (presence_ && !socket->user().empty()) presence_->logged_in(socket->user(), socket->id());
+      // Its token's end came back with its data: a recovered connection lasts no longer than it.
+      if (config_.jwt && socket->data.is_object())
+        if (auto exp = socket->data.find(kExpKey); exp != socket->data.end() && exp->is_number_integer())
+          token_expiry_.track(*socket,
+                              TokenExpiry::Clock::time_point(TokenExpiry::Clock::duration(exp->get<int64_t>())));
       redelivery_.deliver_to(*socket);
       return;
     }
@@ -105,6 +120,10 @@ void Users::attach() {
       socket->data = Json();
       login(*socket, claims["uid"].get<std::string>());
       for (const auto& room : claims["rooms"]) socket->join(room.get<std::string>());
+      if (auto exp = claims.find("exp"); exp != claims.end()) {
+        socket->data = Json{{kExpKey, *exp}};
+        token_expiry_.track(*socket, TokenExpiry::Clock::time_point(TokenExpiry::Clock::duration(exp->get<int64_t>())));
+      }
       return;
     }
     auto found = socket->auth().find("uid");
@@ -175,6 +194,28 @@ void Users::kick_local(const std::string& uid, uint64_t seq, const std::string& 
       held->disconnect();
     }
   });
+}
+
+void Users::refresh_token(Socket& socket, const Json& args, Ack& ack) {
+  auto answer = [&ack](Json reply) {
+    if (ack) ack(Json::array({std::move(reply)}));
+  };
+  if (!config_.jwt) return answer(Json{{"code", -1}, {"msg", "this server does not authenticate with tokens"}});
+  if (args.empty() || !args[0].is_string()) return answer(Json{{"code", -1}, {"msg", "refresh_token needs a token"}});
+  std::string error;
+  auto claims = config_.jwt->verify(args[0].get<std::string>(), error);
+  if (!claims) return answer(Json{{"code", -1}, {"msg", "invalid token: " + error}});
+  if (claims->subject != socket.user())
+    return answer(Json{{"code", -1}, {"msg", "the token is for another user than " + socket.user()}});
+  if (!claims->expires) {
+    token_expiry_.forget(socket);
+    socket.data = Json();
+    return answer(Json{{"code", 0}, {"msg", "token refreshed"}});
+  }
+  token_expiry_.track(socket, *claims->expires);
+  socket.data = Json{{kExpKey, claims->expires->time_since_epoch().count()}};
+  auto at = std::chrono::duration_cast<std::chrono::milliseconds>(claims->expires->time_since_epoch()).count();
+  answer(Json{{"code", 0}, {"msg", "token refreshed"}, {"expiresAt", at}});
 }
 
 void Users::publish_login(const Socket& socket, const std::string& uid) {

@@ -12,6 +12,7 @@
 #include "notify/webhook.hpp"
 #include "push/config.hpp"
 #include "push/room_directory.hpp"
+#include "push/token_expiry.hpp"
 #include "socketio/server.hpp"
 
 namespace herald::push {
@@ -47,6 +48,8 @@ class Users {
   void kick_older_sessions(const std::string& uid, uint64_t seq, const std::string& socket_id);
   void kick_local(const std::string& uid, uint64_t seq, const std::string& socket_id);
   void publish_login(const socketio::Socket& socket, const std::string& uid);
+  // refresh_token(token, ack): a fresh token for the same user keeps the connection past `exp`.
+  void refresh_token(socketio::Socket& socket, const socketio::Json& args, socketio::Ack& ack);
 
   socketio::Namespace& nsp_;
   const Config& config_;
@@ -54,6 +57,7 @@ class Users {
   notify::WebhookSender& webhooks_;
   Redelivery& redelivery_;
   Presence* presence_ = nullptr;
+  TokenExpiry token_expiry_;
   std::atomic<uint64_t> login_seq_{0};
 };
 

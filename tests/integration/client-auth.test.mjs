@@ -104,6 +104,62 @@ describe("--client-auth jwt with --jwt-secret (HS256)", () => {
   });
 });
 
+describe("a token's expiry ends its connection unless refreshed", () => {
+  let server;
+  before(async () => {
+    server = await startHerald(["--client-auth", "jwt", "--jwt-secret", SECRET]);
+  });
+  after(() => server.stop());
+  const refresh = (socket, token) => new Promise((resolve) => socket.emit("refresh_token", token, resolve));
+
+  it("told token_expiring at once when less than a minute is left, then token_expired and disconnected at exp", T, async () => {
+    const exp = now() + 2;
+    const socket = connect(server, { auth: { token: jwt({ sub: uniq("exp"), exp }) } });
+    const expiring = waitForEvent(socket, "token_expiring");
+    await waitForEvent(socket, "connect", { failOn: ["connect_error"] });
+    const [notice] = await expiring;
+    assert.equal(notice.expiresAt, exp * 1000);
+    const disconnected = waitForEvent(socket, "disconnect", { timeout: 5000 });
+    const [expired] = await waitForEvent(socket, "token_expired", { timeout: 4000 });
+    assert.match(expired.message, /expired/);
+    const [reason] = await disconnected;
+    assert.equal(reason, "io server disconnect", "the server ends it: the client does not reconnect by itself");
+    assert.ok(Date.now() >= exp * 1000, "not before exp");
+  });
+
+  it("a recovered connection keeps its token's exp", T, async () => {
+    const exp = now() + 3;
+    const socket = await accepted(server, { auth: { token: jwt({ sub: uniq("rec"), exp }) }, reconnection: true, reconnectionDelay: 100, randomizationFactor: 0 });
+    socket.io.engine.transport.ws._socket.destroy();
+    await waitForEvent(socket, "connect", { timeout: 3000 });
+    assert.equal(socket.recovered, true);
+    const [expired] = await waitForEvent(socket, "token_expired", { timeout: 5000 });
+    assert.match(expired.message, /expired/);
+  });
+
+  it("a fresh token for the same user keeps the connection; another user's or a forged one is refused", T, async () => {
+    const uid = uniq("refresh");
+    const socket = await accepted(server, { auth: { token: jwt({ sub: uid, exp: now() + 2 }) } });
+    const other = await refresh(socket, jwt({ sub: uniq("other"), exp: now() + 3600 }));
+    assert.equal(other.code, -1);
+    assert.match(other.msg, /another user/);
+    const forged = await refresh(socket, jwt({ sub: uid, exp: now() + 3600 }, { secret: "wrong" }));
+    assert.equal(forged.code, -1);
+    assert.match(forged.msg, /invalid token/);
+    const exp = now() + 3600;
+    const fresh = await refresh(socket, jwt({ sub: uid, exp }));
+    assert.deepEqual(fresh, { code: 0, msg: "token refreshed", expiresAt: exp * 1000 });
+    let expired = false;
+    socket.on("token_expired", () => (expired = true));
+    await sleep(2600);
+    assert.equal(socket.connected, true, "still connected past the first token's exp");
+    assert.equal(expired, false);
+    const msgId = uniq("m");
+    assert.deepEqual(seedOk(await call(server, "/pushMsgToSingleDevice", { useraccount: uid, msgId, message: "x" })), [uid]);
+    assert.deepEqual(socket.received, [msgId]);
+  });
+});
+
 describe("--client-auth jwt with --jwt-public-key", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "herald-jwt-"));
   const keys = {

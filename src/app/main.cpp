@@ -171,6 +171,11 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
                                 : std::function<nlohmann::json()>(),
                         settings.metrics_token);
   net::HttpRouter router;
+  // The last descriptors answer health checks only, so a balancer still hears from a node whose
+  // clients took every other one.
+  constexpr uint64_t kHealthReserve = 32;
+  if (limit.soft > kHealthReserve * 4)
+    router.set_descriptor_reserve(static_cast<int>(std::min<uint64_t>(limit.soft - kHealthReserve, INT32_MAX)));
   try {
     router.set_trusted_proxies(net::TrustedProxies(settings.trusted_proxies));
   } catch (const std::invalid_argument& error) {

@@ -65,6 +65,9 @@ std::string render(const std::string& extra) {
              value("herald_recoveries_total", get(m.recovery_failures), "result=\"failed\""));
   metric(out, "counter", "herald_connections_refused_total", "Connections refused by per-IP or handshake-rate limits",
          value("herald_connections_refused_total", get(m.connections_refused)));
+  metric(out, "counter", "herald_descriptor_refusals_total",
+         "Requests refused near the open-file limit (the last descriptors serve only /health, /ready, /metrics)",
+         value("herald_descriptor_refusals_total", get(m.descriptor_refusals)));
   metric(out, "counter", "herald_rejected_inputs_total",
          "Input refused as malformed or over a limit (nesting depth, item counts), by source",
          value("herald_rejected_inputs_total", get(m.rejected_client_packets), "source=\"client\"") +

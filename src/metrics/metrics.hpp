@@ -38,6 +38,7 @@ struct Metrics {
   Counter bytes_in{0};
   Counter bytes_out{0};
   Counter connections_refused{0};  // limits (per IP, handshake rate)
+  Counter descriptor_refusals{0};  // requests refused on the last descriptors (kept for health checks)
   // Input refused as malformed or over a limit (too deep, too many items), by where it came from.
   Counter rejected_client_packets{0};
   Counter rejected_api_requests{0};
@@ -51,11 +52,11 @@ struct Metrics {
   Counter receipt_timeouts{0};  // users reached who did not ack in time
   Histogram delivery_latency;   // push accepted -> ack received
   // At-least-once delivery of acked pushes.
-  Counter pending_kept{0};     // (user, push) pairs kept because the user had not acked
-  Counter redeliveries{0};     // kept pushes sent again to a user who came back
-  Counter late_receipts{0};    // kept pushes acked on a later delivery
-  Counter pending_expired{0};  // kept pushes whose time to live ended first
-  Counter pending_dropped{0};  // kept pushes dropped by the per-user or total bound
+  Counter pending_kept{0};      // (user, push) pairs kept because the user had not acked
+  Counter redeliveries{0};      // kept pushes sent again to a user who came back
+  Counter late_receipts{0};     // kept pushes acked on a later delivery
+  Counter pending_expired{0};   // kept pushes whose time to live ended first
+  Counter pending_dropped{0};   // kept pushes dropped by the per-user or total bound
   Counter pending_buffered{0};  // kept in process while Redis was unreachable, written when it returns
   // Redis.
   std::atomic<int> redis_up{-1};  // -1: not configured

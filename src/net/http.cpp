@@ -68,8 +68,8 @@ HttpResponse HttpResponse::json(int status, std::string body) {
   return text(status, std::move(body), "application/json");
 }
 
-void HttpRouter::add(std::string prefix, size_t body_limit, HttpHandler handler) {
-  routes_.push_back(Route{std::move(prefix), body_limit, std::move(handler)});
+void HttpRouter::add(std::string prefix, size_t body_limit, HttpHandler handler, bool essential) {
+  routes_.push_back(Route{std::move(prefix), body_limit, std::move(handler), essential});
 }
 
 const HttpRouter::Route* HttpRouter::match(std::string_view path) const {

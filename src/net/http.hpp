@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,13 +87,21 @@ using HttpHandler = std::function<void(std::shared_ptr<HttpExchange>)>;
 // Routes by path prefix, first match wins. Immutable once the listeners start.
 class HttpRouter {
  public:
-  void add(std::string prefix, size_t body_limit, HttpHandler handler);
+  // `essential` routes (health checks) are still served on the connections that take the last
+  // descriptors, which serve nothing else (see set_descriptor_reserve).
+  void add(std::string prefix, size_t body_limit, HttpHandler handler, bool essential = false);
   struct Route {
     std::string prefix;
     size_t body_limit;
     HttpHandler handler;
+    bool essential;
   };
   const Route* match(std::string_view path) const;
+  // A connection whose descriptor is `first_reserved_fd` or above came in when only the reserve was
+  // left (the kernel gives the lowest free number): it gets the essential routes only, so that
+  // /health still answers when clients exhaust the open-file limit. Set before the loops run.
+  void set_descriptor_reserve(int first_reserved_fd) { first_reserved_fd_ = first_reserved_fd; }
+  bool in_reserve(int fd) const { return fd >= first_reserved_fd_; }
   // Proxies whose X-Forwarded-For gives the client address (set before the loops run).
   void set_trusted_proxies(TrustedProxies proxies) { proxies_ = std::move(proxies); }
   const TrustedProxies& trusted_proxies() const { return proxies_; }
@@ -100,6 +109,7 @@ class HttpRouter {
  private:
   std::vector<Route> routes_;
   TrustedProxies proxies_;
+  int first_reserved_fd_ = std::numeric_limits<int>::max();
 };
 
 // Form values (`plus_is_space`) turn '+' into ' '; URL paths keep it.

@@ -24,6 +24,8 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
+// Health checks send their request at once; anything slower must not hold one of the last descriptors.
+constexpr auto kReserveRequestTimeout = std::chrono::milliseconds(500);
 constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr size_t kDefaultBodyLimit = 64 * 1024;
 
@@ -39,7 +41,11 @@ std::string websocket_accept_key(std::string_view key) {
 class HttpConnection : public HttpExchange, public std::enable_shared_from_this<HttpConnection> {
  public:
   HttpConnection(tcp::socket socket, const HttpRouter& router, LoopPool& pool, size_t loop)
-      : stream_(std::move(socket)), router_(router), pool_(pool), loop_(loop) {}
+      : stream_(std::move(socket)),
+        router_(router),
+        pool_(pool),
+        loop_(loop),
+        in_reserve_(router.in_reserve(stream_.socket().native_handle())) {}
 
   // A connection moved from another loop, with its request already read.
   HttpConnection(tcp::socket socket, const HttpRouter& router, LoopPool& pool, size_t loop, HttpRequest request,
@@ -49,7 +55,8 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
         request_(std::move(request)),
         router_(router),
         pool_(pool),
-        loop_(loop) {}
+        loop_(loop),
+        in_reserve_(router.in_reserve(stream_.socket().native_handle())) {}
 
   void start() {
     boost::system::error_code ec;
@@ -183,7 +190,8 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
     // Beast would check Content-Length against its default limit while parsing the header, before
     // the route (and its limit) is known: lift it here and apply the route's limit in on_header.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream_.expires_after(kRequestTimeout);
+    // A connection on the last descriptors must not hold one long: its request comes soon or never.
+    stream_.expires_after(in_reserve_ ? kReserveRequestTimeout : kRequestTimeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](const boost::system::error_code& ec, size_t) { self->on_header(ec); });
@@ -250,6 +258,12 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
     parser_.reset();
     stream_.expires_never();
     awaiting_response_ = true;
+    if (in_reserve_ && (!route_ || !route_->essential)) {
+      metrics::global().descriptor_refusals.fetch_add(1, std::memory_order_relaxed);
+      request_.keep_alive = false;
+      return respond(HttpResponse::json(503, R"({"error":"the server is at its open-file limit: retry later"})")
+                         .with("Retry-After", "1"));
+    }
     if (!route_) return respond(HttpResponse::text(404, "Not Found"));
     route_->handler(shared_from_this());
   }
@@ -301,6 +315,7 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
   bool taken_ = false;  // the socket moved to a WebSocket or another loop
   bool body_too_large_ = false;
   bool watching_abort_ = false;
+  bool in_reserve_ = false;  // took one of the last descriptors: health checks only
 };
 
 }  // namespace

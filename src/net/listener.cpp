@@ -76,8 +76,13 @@ void Listener::accept() {
                                                                         tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
     if (ec) {
-      // Out of file descriptors (or similar): back off briefly instead of spinning.
-      spdlog::warn("accept failed: {}", ec.message());
+      // Out of file descriptors (or similar): back off briefly instead of spinning, and say so
+      // once in a while, not on every retry.
+      auto now = std::chrono::steady_clock::now();
+      if (now - self->last_accept_warning_ > std::chrono::seconds(10)) {
+        self->last_accept_warning_ = now;
+        spdlog::warn("accept failed: {} (retrying every 50 ms)", ec.message());
+      }
       auto timer = std::make_shared<asio::steady_timer>(self->pool_.loop(self->loop_), std::chrono::milliseconds(50));
       timer->async_wait([self, timer](const boost::system::error_code&) { self->accept(); });
       return;

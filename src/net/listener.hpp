@@ -4,6 +4,8 @@
 // the workers, so a worker that exits never closes one (see open_listening_socket).
 #pragma once
 
+#include <chrono>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <string>
@@ -35,6 +37,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   size_t loop_;
   const HttpRouter& router_;
   asio::ip::tcp::acceptor acceptor_;
+  std::chrono::steady_clock::time_point last_accept_warning_{};
 };
 
 }  // namespace herald::net

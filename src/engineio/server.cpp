@@ -148,7 +148,15 @@ void Server::handle_on_owner(const std::shared_ptr<net::HttpExchange>& exchange,
   const auto& request = exchange->request();
   bool websocket = request.query_param("transport") == "websocket";
   if (websocket) {
-    if (!request.is_websocket_upgrade() || !session->can_upgrade()) return reply_error(exchange, ErrorCode::BadRequest);
+    if (!request.is_websocket_upgrade()) return reply_error(exchange, ErrorCode::BadRequest);
+    if (session->is_open() && session->has_websocket()) {
+      // As Node's engine.io: a second WebSocket for a session that has one is accepted and closed
+      // at once, and the first goes on untouched.
+      spdlog::debug("engine.io: session {} already has a websocket; closing the new one", sid);
+      if (auto ws = exchange->accept_websocket(ws_limits_)) ws->close(1000);
+      return;
+    }
+    if (!session->can_upgrade()) return reply_error(exchange, ErrorCode::BadRequest);
     auto ws = exchange->accept_websocket(ws_limits_);
     if (ws) session->start_probe(std::move(ws));
     return;

@@ -67,6 +67,8 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   void on_post(std::shared_ptr<net::HttpExchange> exchange);
   void start_probe(std::shared_ptr<net::WebSocket> ws);
   bool can_upgrade() const;
+  // On WebSocket already, or probing one: another WebSocket for this session is to be ignored.
+  bool has_websocket() const { return transport_ == TransportKind::WebSocket || probe_ != nullptr; }
   // The heartbeat (net::FixedDelayTimers) reached `deadline`.
   void on_deadline(std::chrono::steady_clock::time_point deadline);
 

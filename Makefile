@@ -81,7 +81,7 @@ ASAN_TESTS := tests/integration/client-upgrade.test.mjs tests/integration/engine
   tests/integration/push-receipts.test.mjs tests/integration/push-users.test.mjs \
   tests/integration/cluster-push.test.mjs tests/integration/websocket-edge.test.mjs \
   tests/integration/recovery.test.mjs tests/integration/delivery.test.mjs tests/integration/hostile-input.test.mjs \
-  tests/integration/cluster-delivery.test.mjs
+  tests/integration/cluster-delivery.test.mjs tests/integration/client-eio3.test.mjs
 TSAN_TESTS := tests/integration/herald-binary.test.mjs tests/integration/push-receipts.test.mjs \
   tests/integration/push-users.test.mjs tests/integration/cluster-push.test.mjs \
   tests/integration/recovery.test.mjs tests/integration/delivery.test.mjs tests/integration/cluster-delivery.test.mjs

@@ -26,7 +26,7 @@ class EchoHandler : public herald::engineio::SessionHandler {
   void on_message(std::string_view data, bool binary) override {
     auto session = session_.lock();
     if (!session) return;
-    session->send(binary ? herald::engineio::make_binary_packet(std::string(data))
+    session->send(binary ? herald::engineio::make_binary_packet(std::string(data), session->protocol())
                          : herald::engineio::make_text_packet(herald::engineio::PacketType::Message, data));
   }
   void on_close(std::string_view) override {}
@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   size_t max_payload = 1000000;
   int connect_timeout = 1000;
   bool engineio_echo = false;
+  bool allow_eio3 = false;
   std::vector<std::string> cors_origins;
   size_t threads = std::max(1u, std::thread::hardware_concurrency());
   std::string log_level = "info";
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
   app.add_option("--connect-timeout", connect_timeout, "Time allowed to join a namespace, in ms")
       ->capture_default_str();
   app.add_flag("--engineio-echo", engineio_echo, "Also serve raw Engine.IO on /engine.io/, echoing every message");
+  app.add_flag("--allow-eio3", allow_eio3, "Also accept Engine.IO v3 clients (socket.io-client 2.x)");
   app.add_option("--cors-origin", cors_origins, "Allowed CORS origin (repeatable; * for any)");
   app.add_option("--threads", threads, "Event loop threads")->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
@@ -113,6 +115,7 @@ int main(int argc, char** argv) {
   config.engine.ping_timeout = std::chrono::milliseconds(ping_timeout);
   config.engine.max_payload = max_payload;
   config.engine.cors_origins = cors_origins;
+  config.engine.allow_eio3 = allow_eio3;
   config.connect_timeout = std::chrono::milliseconds(connect_timeout);
   herald::socketio::Server io(pool, config);
 

@@ -152,6 +152,8 @@ const std::vector<SettingSpec>& setting_specs() {
                        &Settings::max_payload, 1, 1ULL << 30),
       number<uint64_t>("max_buffered_bytes", "Unsent bytes after which a slow client is disconnected",
                        &Settings::max_buffered_bytes, 1024, 1ULL << 34),
+      boolean("allow_eio3", "Also accept socket.io-client 2.x (Engine.IO v3, Socket.IO protocol v4) clients",
+              &Settings::allow_eio3),
       number<uint64_t>("recovery_window_ms",
                        "Connection state recovery: how long a dropped client can come back with its id, rooms, "
                        "login and missed broadcasts (0: off)",

@@ -22,6 +22,7 @@ struct Settings {
   uint64_t connect_timeout_ms = 45000;
   uint64_t max_payload = 1000000;
   uint64_t max_buffered_bytes = 4000000;
+  bool allow_eio3 = true;                // socket.io-client 2.x (Engine.IO v3, Socket.IO protocol v4) too
   uint64_t recovery_window_ms = 120000;  // connection state recovery (0: off), as socket.io's default
   uint64_t recovery_max_bytes = 64ULL << 20;
   std::vector<std::string> cors_origins;
@@ -34,7 +35,7 @@ struct Settings {
   size_t max_pending_per_user = 1000;
   uint64_t max_pending_bytes = 256ULL << 20;
   std::string receipt_webhook;
-  std::string client_auth = "none";  // none | jwt
+  std::string client_auth = "none";          // none | jwt
   std::vector<std::string> trusted_proxies;  // CIDRs whose X-Forwarded-For gives the client address
   std::string metrics_token;
   std::string jwt_secret;

@@ -37,6 +37,7 @@ socketio::Config socketio_config(const app::Settings& settings, uint32_t process
   config.engine.ping_timeout = std::chrono::milliseconds(settings.ping_timeout_ms);
   config.engine.max_payload = settings.max_payload;
   config.engine.max_buffered_bytes = settings.max_buffered_bytes;
+  config.engine.allow_eio3 = settings.allow_eio3;
   config.engine.cors_origins = settings.cors_origins;
   config.engine.keep_handshake_headers = false;  // saves memory per connection; the push service needs none
   config.engine.process_tag = process_tag;

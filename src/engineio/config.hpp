@@ -18,6 +18,8 @@ struct Config {
   bool allow_polling = true;
   bool allow_websocket = true;
   bool allow_upgrades = true;
+  // Also accept Engine.IO v3 clients (socket.io-client 2.x), as engine.io's allowEIO3.
+  bool allow_eio3 = false;
   // Origins allowed by CORS; "*" allows any. Empty: no CORS headers at all.
   std::vector<std::string> cors_origins;
   // A client whose unsent data passes this is disconnected as too slow.

@@ -12,7 +12,7 @@ std::optional<PacketType> type_from_digit(char c) {
 
 // Size of one packet inside a polling payload.
 size_t payload_size(const OutPacket& packet) {
-  return packet.binary ? 1 + (packet.bytes->size() + 2) / 3 * 4 : packet.bytes->size();
+  return packet.binary ? 1 + (binary_data(packet).size() + 2) / 3 * 4 : packet.bytes->size();
 }
 
 }  // namespace
@@ -54,8 +54,14 @@ OutPacket make_text_packet(PacketType type, std::string_view data) {
   return OutPacket{std::make_shared<const std::string>(std::move(bytes)), false};
 }
 
-OutPacket make_binary_packet(std::string bytes) {
-  return OutPacket{std::make_shared<const std::string>(std::move(bytes)), true};
+OutPacket make_binary_packet(std::string bytes, Protocol protocol) {
+  if (protocol == Protocol::V3) bytes.insert(bytes.begin(), static_cast<char>(PacketType::Message));
+  return OutPacket{std::make_shared<const std::string>(std::move(bytes)), true, protocol == Protocol::V3};
+}
+
+std::string_view binary_data(const OutPacket& packet) {
+  std::string_view bytes = *packet.bytes;
+  return packet.type_byte && !bytes.empty() ? bytes.substr(1) : bytes;
 }
 
 size_t encode_payload(std::span<const OutPacket> packets, size_t max_bytes, std::string& out) {
@@ -72,7 +78,7 @@ size_t encode_payload(std::span<const OutPacket> packets, size_t max_bytes, std:
     if (i) out += kRecordSeparator;
     if (packets[i].binary) {
       out += 'b';
-      base64_append(out, *packets[i].bytes);
+      base64_append(out, binary_data(packets[i]));
     } else {
       out += *packets[i].bytes;
     }

@@ -105,7 +105,11 @@ void Server::handle(const std::shared_ptr<net::HttpExchange>& exchange) {
   bool polling = transport && *transport == "polling";
   if ((!websocket || !config_.allow_websocket) && (!polling || !config_.allow_polling))
     return reply_error(exchange, ErrorCode::UnknownTransport);
-  if (request.query_param("EIO") != "4") return reply_error(exchange, ErrorCode::UnsupportedProtocolVersion);
+  auto eio = request.query_param("EIO");
+  if (eio != "4" && !(eio == "3" && config_.allow_eio3))
+    return reply_error(exchange, ErrorCode::UnsupportedProtocolVersion);
+  // JSONP polling (v3's `j` parameter, for browsers without XHR) is not offered.
+  if (eio == "3" && polling && request.query_param("j")) return reply_error(exchange, ErrorCode::BadRequest);
   // An upgrade that could not be answered 101 is refused here, before any session work, whichever
   // process owns the session.
   if (websocket && request.is_websocket_upgrade()) {
@@ -144,7 +148,15 @@ void Server::handle_on_owner(const std::shared_ptr<net::HttpExchange>& exchange,
   const auto& request = exchange->request();
   bool websocket = request.query_param("transport") == "websocket";
   if (websocket) {
-    if (!request.is_websocket_upgrade() || !session->can_upgrade()) return reply_error(exchange, ErrorCode::BadRequest);
+    if (!request.is_websocket_upgrade()) return reply_error(exchange, ErrorCode::BadRequest);
+    if (session->is_open() && session->has_websocket()) {
+      // As Node's engine.io: a second WebSocket for a session that has one is accepted and closed
+      // at once, and the first goes on untouched.
+      spdlog::debug("engine.io: session {} already has a websocket; closing the new one", sid);
+      if (auto ws = exchange->accept_websocket(ws_limits_)) ws->close(1000);
+      return;
+    }
+    if (!session->can_upgrade()) return reply_error(exchange, ErrorCode::BadRequest);
     auto ws = exchange->accept_websocket(ws_limits_);
     if (ws) session->start_probe(std::move(ws));
     return;
@@ -155,14 +167,14 @@ void Server::handle_on_owner(const std::shared_ptr<net::HttpExchange>& exchange,
   reply_error(exchange, ErrorCode::BadRequest);
 }
 
-std::string Server::open_packet(const std::string& sid, bool websocket) const {
+std::string Server::open_packet(const std::string& sid, bool websocket, Protocol protocol) const {
   nlohmann::json open{{"sid", sid},
                       {"upgrades", websocket || !config_.allow_upgrades || !config_.allow_websocket
                                        ? nlohmann::json::array()
                                        : nlohmann::json::array({"websocket"})},
                       {"pingInterval", config_.ping_interval.count()},
-                      {"pingTimeout", config_.ping_timeout.count()},
-                      {"maxPayload", config_.max_payload}};
+                      {"pingTimeout", config_.ping_timeout.count()}};
+  if (protocol == Protocol::V4) open["maxPayload"] = config_.max_payload;  // v3 had no such field
   return "0" + open.dump();
 }
 
@@ -186,17 +198,21 @@ void Server::handshake(const std::shared_ptr<net::HttpExchange>& exchange, bool 
   std::string sid = make_sid(SidRoute{config_.process_tag, static_cast<uint8_t>(loop)});
   Handshake handshake{request.remote_address, request.query,
                       config_.keep_handshake_headers ? request.headers : net::Headers{}};
-  auto session = std::make_shared<Session>(*this, sid, loop, std::move(handshake));
+  auto protocol = request.query_param("EIO") == "3" ? Protocol::V3 : Protocol::V4;
+  // As engine.io 3: any b64 value means the client cannot take binary polling payloads.
+  auto b64 = request.query_param("b64");
+  bool binary_polling = protocol == Protocol::V3 && (!b64 || b64->empty());
+  auto session = std::make_shared<Session>(*this, sid, loop, std::move(handshake), protocol, binary_polling);
   sessions_[loop].emplace(session->id(), session);
   live_sessions_.fetch_add(1, std::memory_order_relaxed);
-  spdlog::debug("engine.io: session {} opened over {} from {}", sid, websocket ? "websocket" : "polling",
-                request.remote_address);
+  spdlog::debug("engine.io: session {} (v{}) opened over {} from {}", sid, static_cast<int>(protocol),
+                websocket ? "websocket" : "polling", request.remote_address);
   if (websocket) {
     auto ws = exchange->accept_websocket(ws_limits_);
     if (!ws) return remove(*session);
-    session->open_websocket(std::move(ws), open_packet(sid, true));
+    session->open_websocket(std::move(ws), open_packet(sid, true, protocol));
   } else {
-    session->open_polling(exchange, open_packet(sid, false));
+    session->open_polling(exchange, open_packet(sid, false, protocol));
   }
   if (session->is_open()) on_connection_(session);
 }

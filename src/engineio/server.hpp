@@ -1,5 +1,6 @@
-// The Engine.IO server: answers handshakes, routes each request to the loop owning its session,
-// and refuses bad ones with the protocol's error codes. One session table per loop.
+// The Engine.IO server: answers handshakes (v4, and v3 when allowed), routes each request to the
+// loop owning its session, and refuses bad ones with the protocol's error codes. One session table
+// per loop.
 #pragma once
 
 #include <atomic>
@@ -73,7 +74,7 @@ class Server {
   void handle_on_owner(const std::shared_ptr<net::HttpExchange>& exchange, const std::string& sid);
   void handshake(const std::shared_ptr<net::HttpExchange>& exchange, bool websocket);
   void reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code, net::Headers extra = {});
-  std::string open_packet(const std::string& sid, bool websocket) const;
+  std::string open_packet(const std::string& sid, bool websocket, Protocol protocol) const;
 
   net::LoopPool& pool_;
   Config config_;

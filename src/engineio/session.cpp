@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "engineio/payload_v3.hpp"
 #include "engineio/server.hpp"
 #include "metrics/metrics.hpp"
 
@@ -14,8 +15,14 @@ constexpr auto kClosingGrace = std::chrono::seconds(5);
 
 }  // namespace
 
-Session::Session(Server& server, std::string id, size_t loop, Handshake handshake)
-    : server_(server), id_(std::move(id)), loop_(loop), handshake_(std::move(handshake)) {}
+Session::Session(Server& server, std::string id, size_t loop, Handshake handshake, Protocol protocol,
+                 bool binary_polling)
+    : server_(server),
+      id_(std::move(id)),
+      loop_(loop),
+      handshake_(std::move(handshake)),
+      protocol_(protocol),
+      binary_polling_(binary_polling) {}
 
 Session::~Session() {
   if (ws_) ws_->set_handler(nullptr);
@@ -28,7 +35,12 @@ void Session::open_polling(std::shared_ptr<net::HttpExchange> exchange, std::str
   metrics::global().polling_sessions.fetch_add(1, std::memory_order_relaxed);
   buffer_packet(make_text_packet(PacketType::Open, std::string_view(open_packet).substr(1)));
   poll_ = std::move(exchange);
-  flush_poll();
+  // A v3 client is connected to the default namespace at once: that answer rides along, as with
+  // socket.io 2's initial packet.
+  if (protocol_ == Protocol::V3)
+    schedule_flush();
+  else
+    flush_poll();
   schedule_ping();
 }
 
@@ -54,7 +66,7 @@ void Session::send(std::span<const OutPacket> packets) {
   if (state_ != State::Open) return;
   if (transport_ == TransportKind::WebSocket) {
     for (const auto& packet : packets)
-      if (!ws_->send(packet.bytes, packet.binary)) return;  // on overflow the socket reports its close
+      if (!send_ws(packet)) return;  // on overflow the socket reports its close
     return;
   }
   for (const auto& packet : packets) buffer_packet(packet);
@@ -66,6 +78,13 @@ void Session::send(std::span<const OutPacket> packets) {
     return terminate("transport error");
   }
   if (poll_) schedule_flush();
+}
+
+bool Session::send_ws(const OutPacket& packet) {
+  // v3 binary frames start with their type byte: a packet made in the other form is converted.
+  if (packet.binary && packet.type_byte != (protocol_ == Protocol::V3))
+    return ws_->send(make_binary_packet(std::string(binary_data(packet)), protocol_).bytes, true);
+  return ws_->send(packet.bytes, packet.binary);
 }
 
 void Session::reply(net::HttpExchange& exchange, net::HttpResponse response) {
@@ -92,12 +111,16 @@ void Session::schedule_flush() {
 void Session::flush_poll() {
   if (!poll_ || buffer_.empty()) return;
   std::string body;
-  size_t taken = encode_payload(buffer_, server_.config().max_payload, body);
+  bool binary_form = false;
+  size_t taken = protocol_ == Protocol::V3
+                     ? encode_payload_v3(buffer_, server_.config().max_payload, binary_polling_, body, binary_form)
+                     : encode_payload(buffer_, server_.config().max_payload, body);
   for (size_t i = 0; i < taken; ++i) buffered_bytes_ -= buffer_[i].bytes->size();
   buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(taken));
   auto exchange = std::move(poll_);
   poll_.reset();
-  reply(*exchange, net::HttpResponse::text(200, std::move(body)));
+  reply(*exchange, binary_form ? net::HttpResponse::text(200, std::move(body), "application/octet-stream")
+                               : net::HttpResponse::text(200, std::move(body)));
   if (state_ == State::Closed && buffer_.empty()) unregister();
 }
 
@@ -146,9 +169,8 @@ void Session::on_post(std::shared_ptr<net::HttpExchange> exchange) {
     reply(*exchange, net::HttpResponse::text(413, "Payload Too Large"));
     return terminate("transport error");
   }
-  auto packets = decode_payload(request.body);
+  auto packets = decode_post(request);
   if (!packets) {
-    spdlog::debug("engine.io: session {} posted an invalid payload", id_);
     reply(*exchange, error_response(ErrorCode::BadRequest));
     return terminate("parse error");
   }
@@ -159,11 +181,34 @@ void Session::on_post(std::shared_ptr<net::HttpExchange> exchange) {
   }
 }
 
+std::optional<std::vector<Packet>> Session::decode_post(const net::HttpRequest& request) const {
+  if (protocol_ == Protocol::V3) {
+    bool binary_form = request.header("content-type").starts_with("application/octet-stream");
+    auto decoded = decode_payload_v3(request.body, binary_form);
+    if (decoded.error.empty()) return std::move(decoded.packets);
+    spdlog::debug("engine.io: session {} posted an invalid payload: {}", id_, decoded.error);
+    return std::nullopt;
+  }
+  auto packets = decode_payload(request.body);
+  if (!packets) spdlog::debug("engine.io: session {} posted an invalid payload", id_);
+  return packets;
+}
+
 void Session::on_ws_message(net::WebSocket& ws, std::string_view data, bool binary) {
   auto self = shared_from_this();
   if (&ws == probe_.get()) return on_probe_message(data, binary);
   if (&ws != ws_.get() || state_ != State::Open) return;
-  if (binary) return on_packet(PacketType::Message, data, true);
+  if (binary) {
+    if (protocol_ == Protocol::V3) {
+      // A v3 binary frame starts with its packet type; only messages carry binary.
+      if (data.empty() || static_cast<uint8_t>(data[0]) != static_cast<uint8_t>(PacketType::Message)) {
+        spdlog::debug("engine.io: session {} sent an invalid binary packet", id_);
+        return terminate("parse error");
+      }
+      data.remove_prefix(1);
+    }
+    return on_packet(PacketType::Message, data, true);
+  }
   if (data.empty() || data[0] < '0' || data[0] > '6') {
     spdlog::debug("engine.io: session {} sent an invalid packet", id_);
     return terminate("parse error");
@@ -174,11 +219,18 @@ void Session::on_ws_message(net::WebSocket& ws, std::string_view data, bool bina
 void Session::on_packet(PacketType type, std::string_view data, bool binary) {
   switch (type) {
     case PacketType::Pong:
+      if (protocol_ == Protocol::V3) {
+        // As Node's engine.io: the server never pings a v3 client, so a pong is out of place.
+        spdlog::debug("engine.io: session {} sent a pong in the wrong heartbeat direction", id_);
+        return terminate("transport error");
+      }
       if (awaiting_pong_) schedule_ping();
       break;
     case PacketType::Ping:
-      // Engine.IO v4 clients do not ping, but answering is harmless and helps older tools.
+      // Engine.IO v4 clients do not ping, but answering is harmless and helps older tools. A v3
+      // client's ping is its heartbeat: it restarts the wait for the next one.
       send(common_packets().pong);
+      if (protocol_ == Protocol::V3) schedule_ping();
       break;
     case PacketType::Message:
       if (handler_) handler_->on_message(data, binary);
@@ -264,7 +316,12 @@ void Session::on_ws_closed(net::WebSocket& ws) {
 
 // ---- heartbeat ----
 
-void Session::schedule_ping() { arm_timer(server_.config().ping_interval, false); }
+void Session::schedule_ping() {
+  const Config& config = server_.config();
+  // v3: the client pings every pingInterval and may take pingTimeout longer; the server only waits.
+  if (protocol_ == Protocol::V3) return arm_timer(config.ping_interval + config.ping_timeout, true);
+  arm_timer(config.ping_interval, false);
+}
 
 void Session::arm_timer(std::chrono::milliseconds delay, bool awaiting_pong) {
   awaiting_pong_ = awaiting_pong;

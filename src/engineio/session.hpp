@@ -1,10 +1,12 @@
 // One Engine.IO session: its transport (long-polling, WebSocket, or polling being upgraded), the
-// heartbeat, and the packets waiting for the client. Lives on one loop; every call happens there.
+// heartbeat, and the packets waiting for the client, in its protocol's form (v4, or v3 for
+// socket.io-client 2.x). Lives on one loop; every call happens there.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,7 +39,9 @@ enum class TransportKind : uint8_t { Polling, WebSocket };
 
 class Session : public std::enable_shared_from_this<Session>, private net::WebSocketHandler {
  public:
-  Session(Server& server, std::string id, size_t loop, Handshake handshake);
+  // `binary_polling`: a v3 client that takes binary polling payloads (it did not ask for b64).
+  Session(Server& server, std::string id, size_t loop, Handshake handshake, Protocol protocol = Protocol::V4,
+          bool binary_polling = false);
   ~Session() override;
 
   const std::string& id() const { return id_; }
@@ -45,6 +49,7 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   TransportKind transport() const { return transport_; }
   std::string_view transport_name() const { return transport_ == TransportKind::Polling ? "polling" : "websocket"; }
   const Handshake& handshake() const { return handshake_; }
+  Protocol protocol() const { return protocol_; }
   bool is_open() const { return state_ == State::Open; }
 
   void set_handler(std::shared_ptr<SessionHandler> handler) { handler_ = std::move(handler); }
@@ -62,6 +67,8 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   void on_post(std::shared_ptr<net::HttpExchange> exchange);
   void start_probe(std::shared_ptr<net::WebSocket> ws);
   bool can_upgrade() const;
+  // On WebSocket already, or probing one: another WebSocket for this session is to be ignored.
+  bool has_websocket() const { return transport_ == TransportKind::WebSocket || probe_ != nullptr; }
   // The heartbeat (net::FixedDelayTimers) reached `deadline`.
   void on_deadline(std::chrono::steady_clock::time_point deadline);
 
@@ -72,6 +79,9 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   void on_ws_closed(net::WebSocket& ws) override;
   void on_probe_message(std::string_view data, bool binary);
   void on_packet(PacketType type, std::string_view data, bool binary);
+  // The packets of a POST body; nullopt (after logging why) when it is malformed.
+  std::optional<std::vector<Packet>> decode_post(const net::HttpRequest& request) const;
+  bool send_ws(const OutPacket& packet);
 
   void schedule_ping();
   void arm_timer(std::chrono::milliseconds delay, bool awaiting_pong);
@@ -93,7 +103,9 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   Handshake handshake_;
   State state_ = State::Open;
   TransportKind transport_ = TransportKind::Polling;
-  bool awaiting_pong_ = false;
+  Protocol protocol_;
+  bool binary_polling_;
+  bool awaiting_pong_ = false;  // v3: always, as the client pings
   bool flush_scheduled_ = false;
   bool upgrading_ = false;  // the probe answered; waiting for the upgrade packet
   bool registered_ = true;

@@ -4,13 +4,37 @@
 
 #include "engineio/sid.hpp"
 #include "metrics/metrics.hpp"
+#include "net/http.hpp"
 #include "socketio/server.hpp"
 #include "socketio/socket.hpp"
 
 namespace herald::socketio {
 
+namespace {
+
+// The namespace of a v4-protocol packet without its query (`/nsp?x=y`), and that query as an
+// object of strings: socket.io 2's handshake query, which stands for v5's auth.
+Json take_query(std::string& nsp) {
+  size_t mark = nsp.find('?');
+  if (mark == std::string::npos) return Json();
+  Json query = Json::object();
+  std::string_view rest = std::string_view(nsp).substr(mark + 1);
+  while (!rest.empty()) {
+    std::string_view pair = rest.substr(0, rest.find('&'));
+    size_t eq = pair.find('=');
+    if (!pair.empty())
+      query[net::percent_decode(pair.substr(0, eq))] =
+          eq == std::string_view::npos ? std::string() : net::percent_decode(pair.substr(eq + 1));
+    rest.remove_prefix(std::min(rest.size(), pair.size() + 1));
+  }
+  nsp.resize(mark);
+  return query.empty() ? Json() : query;
+}
+
+}  // namespace
+
 Client::Client(Server& server, std::shared_ptr<engineio::Session> session)
-    : server_(server), session_(std::move(session)) {}
+    : server_(server), session_(std::move(session)), protocol_(session_->protocol()) {}
 
 Client::~Client() = default;
 
@@ -24,6 +48,11 @@ void Client::start() {
     spdlog::debug("socket.io: no namespace joined within connectTimeout, closing");
     self->close("connect timeout");
   });
+  if (v3()) {
+    // As socket.io 2: a v3 client is in the default namespace without asking.
+    Packet root{PacketType::Connect, "/", std::nullopt, nullptr};
+    connect(root);
+  }
 }
 
 void Client::send(const std::vector<engineio::OutPacket>& packets) {
@@ -31,7 +60,7 @@ void Client::send(const std::vector<engineio::OutPacket>& packets) {
 }
 
 void Client::send(const Packet& packet) {
-  if (session_) send(*to_engine_packets(packet));
+  if (session_) send(*to_engine_packets(packet, protocol_));
 }
 
 void Client::close(std::string_view reason) {
@@ -67,8 +96,11 @@ void Client::on_message(std::string_view data, bool binary) {
 
 void Client::on_packet(Packet& packet) {
   if (packet.type == PacketType::Connect) return connect(packet);
+  // socket.io 2 puts the query on CONNECT only, but its server read the path of any packet.
+  std::string_view nsp = packet.nsp;
+  if (v3()) nsp = nsp.substr(0, nsp.find('?'));
   for (auto& socket : sockets_) {
-    if (socket->nsp().name() == packet.nsp) {
+    if (socket->nsp().name() == nsp) {
       auto keep = socket;
       return keep->on_packet(packet);
     }
@@ -78,20 +110,32 @@ void Client::on_packet(Packet& packet) {
   close("parse error");
 }
 
-void Client::connect(Packet& packet) {
-  Namespace* nsp = server_.find(packet.nsp);
-  if (!nsp) {
-    send(Packet{PacketType::ConnectError, packet.nsp, std::nullopt, Json{{"message", "Invalid namespace"}}});
-    return;
+void Client::refuse(const std::string& nsp, Json error) {
+  Json reply;
+  if (v3()) {
+    // socket.io 2 sent the middleware's error data, else its message.
+    reply = !error.is_object()       ? std::move(error)
+            : error.contains("data") ? std::move(error["data"])
+                                     : error.value("message", Json());
+  } else {
+    reply = error.is_object() ? std::move(error) : Json{{"message", std::move(error)}};
   }
+  send(Packet{PacketType::ConnectError, nsp, std::nullopt, std::move(reply)});
+}
+
+void Client::connect(Packet& packet) {
+  Json auth = v3() ? take_query(packet.nsp)
+                   : (packet.data.is_object() && !packet.data.empty() ? std::move(packet.data) : Json());
+  Namespace* nsp = server_.find(packet.nsp);
+  if (!nsp) return refuse(packet.nsp, Json{{"message", "Invalid namespace"}});
   for (auto& socket : sockets_) {
     if (&socket->nsp() == nsp) {
       spdlog::debug("socket.io: duplicate connect to {}", packet.nsp);
       return;
     }
   }
-  Json auth = packet.data.is_object() && !packet.data.empty() ? std::move(packet.data) : Json();
-  Recovery* recovery = nsp->recovery();
+  // A v3 client has no recovery to offer.
+  Recovery* recovery = v3() ? nullptr : nsp->recovery();
   auto restored = recovery ? restore(*nsp, *recovery, auth) : std::nullopt;
   auto socket =
       std::make_shared<Socket>(*this, *nsp, restored ? restored->session.sid : engineio::random_id(), std::move(auth));
@@ -100,19 +144,19 @@ void Client::connect(Packet& packet) {
     socket->restore(restored->session, restored->head);
   } else {
     for (const auto& middleware : nsp->middlewares()) {
-      if (auto error = middleware(*socket)) {
-        Json reply = error->is_object() ? std::move(*error) : Json{{"message", std::move(*error)}};
-        send(Packet{PacketType::ConnectError, packet.nsp, std::nullopt, std::move(reply)});
-        return;
-      }
+      if (auto error = middleware(*socket)) return refuse(packet.nsp, std::move(*error));
     }
-    if (recovery) socket->set_recovery_base(recovery->head());
+    // Broadcasts logged before it connected are not for it.
+    if (nsp->recovery()) socket->set_recovery_base(nsp->recovery()->head());
   }
   sockets_.push_back(socket);
   connect_timer_.reset();
   nsp->add(socket);
-  Json answer{{"sid", socket->id()}};
-  if (recovery) answer["pid"] = recovery->pid_of(socket->id());
+  Json answer;
+  if (!v3()) {
+    answer = Json{{"sid", socket->id()}};
+    if (recovery) answer["pid"] = recovery->pid_of(socket->id());
+  }
   send(Packet{PacketType::Connect, packet.nsp, std::nullopt, std::move(answer)});
   if (restored) {
     nsp->join(*socket, restored->session.rooms);

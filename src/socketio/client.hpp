@@ -1,5 +1,6 @@
 // The Socket.IO side of one Engine.IO session: decodes its packets, connects it to namespaces
-// (one Socket each) and closes it if none is joined within connectTimeout.
+// (one Socket each) and closes it if none is joined within connectTimeout. A v3 session speaks
+// Socket.IO protocol v4 (socket.io 2.x): see connect().
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
@@ -33,13 +34,19 @@ class Client : public engineio::SessionHandler, public std::enable_shared_from_t
   void on_message(std::string_view data, bool binary) override;
   void on_close(std::string_view reason) override;
   void on_packet(Packet& packet);
+  // v5: CONNECT carries the auth payload, the answer {sid[, pid]}, an error {message[, data]}.
+  // v4 (v3 sessions): the default namespace is connected at once; CONNECT is `40/nsp?query,`
+  // with the query for auth; the answer carries nothing; an error is a string (or its data).
   void connect(Packet& packet);
+  void refuse(const std::string& nsp, Json error);
+  bool v3() const { return protocol_ == engineio::Protocol::V3; }
   // The state a reconnecting client's {pid, offset} names, if it can come back; takes those
   // fields out of `auth`.
   std::optional<Recovery::Restore> restore(Namespace& nsp, Recovery& recovery, Json& auth);
 
   Server& server_;
   std::shared_ptr<engineio::Session> session_;
+  engineio::Protocol protocol_;
   std::unique_ptr<Decoder> decoder_;  // only while a packet awaits its binary attachments
   std::vector<std::shared_ptr<Socket>> sockets_;
   std::unique_ptr<boost::asio::steady_timer> connect_timer_;

@@ -13,15 +13,6 @@
 
 namespace herald::socketio {
 
-SharedPackets to_engine_packets(const Packet& packet) {
-  auto encoded = encode(packet);
-  auto packets = std::make_shared<std::vector<engineio::OutPacket>>();
-  packets->reserve(1 + encoded.attachments.size());
-  packets->push_back(engineio::make_text_packet(engineio::PacketType::Message, encoded.text));
-  for (auto& attachment : encoded.attachments) packets->push_back(engineio::make_binary_packet(std::move(attachment)));
-  return packets;
-}
-
 // ---- Broadcast ----
 
 Broadcast& Broadcast::to(std::string room) {
@@ -41,19 +32,6 @@ Packet event_packet(const std::string& nsp, std::optional<uint64_t> id, std::str
   packet.data.push_back(event);
   for (auto& arg : args) packet.data.push_back(std::move(arg));
   return packet;
-}
-
-// A loop's own copy of a broadcast's packets, for big fan-outs on a pool of several loops: one
-// reference count that every loop's core updates for each recipient costs more than one copy of
-// the bytes per loop.
-SharedPackets packets_for_loop(const SharedPackets& packets, size_t recipients, size_t loops) {
-  constexpr size_t kCopyAbove = 32;
-  if (loops < 2 || recipients <= kCopyAbove) return packets;
-  auto copy = std::make_shared<std::vector<engineio::OutPacket>>();
-  copy->reserve(packets->size());
-  for (const auto& packet : *packets)
-    copy->push_back(engineio::OutPacket{std::make_shared<const std::string>(*packet.bytes), packet.binary});
-  return copy;
 }
 
 // The acknowledgements of one broadcast from the sockets of one loop, passed to the origin loop in
@@ -120,24 +98,28 @@ void Broadcast::emit_packet(Packet packet) {
   // Other nodes get it without this node's offset: they log it under their own.
   if (!local_ && nsp_.adapter()) nsp_.adapter()->broadcast(packet, target_);
   uint64_t seq = 0;  // its place in the recovery log, if it has one
-  SharedPackets packets;
+  std::shared_ptr<ProtocolPackets> packets;
   Recovery* recovery = nsp_.recovery();
   // As socket.io: events without an ack are replayable (an ack callback cannot be restored).
   if (recovery && packet.type == PacketType::Event && !packet.id) {
-    std::tie(seq, packets) = recovery->append(target_, [&packet](std::string offset) {
+    SharedPackets v4;
+    std::tie(seq, v4) = recovery->append(target_, [&packet](std::string offset) {
       packet.data.push_back(std::move(offset));
-      return to_engine_packets(packet);
+      auto encoded = to_engine_packets(packet);
+      packet.data.erase(packet.data.size() - 1);  // v3 clients get no offset
+      return encoded;
     });
+    packets = std::make_shared<ProtocolPackets>(std::move(v4), std::move(packet));
   } else {
-    packets = to_engine_packets(packet);
+    packets = std::make_shared<ProtocolPackets>(to_engine_packets(packet));
   }
   nsp_.for_each_loop(target_, [packets, seq, loops = nsp_.loop_count()](const std::vector<Socket*>& sockets) {
-    auto local = packets_for_loop(packets, sockets.size(), loops);
+    LoopPackets local(packets, sockets.size(), loops);
     for (Socket* socket : sockets) {
       // A socket that connected or came back after the broadcast was logged has it already, or
       // had it replayed.
       if (seq != 0 && seq <= socket->recovery_base()) continue;
-      socket->send_encoded(*local);
+      socket->send_encoded(local.get(socket->protocol()));
     }
   });
 }
@@ -151,7 +133,7 @@ void Broadcast::emit_with_ack(std::string_view event, Json args, std::chrono::mi
 void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds timeout, BroadcastAckHandlers handlers) {
   packet.nsp = nsp_.name();
   uint64_t id = packet.id.value_or(0);
-  SharedPackets packets = to_engine_packets(packet);
+  auto packets = std::make_shared<ProtocolPackets>(to_engine_packets(packet));
   size_t origin = Namespace::origin_loop();
   auto shared = std::make_shared<BroadcastAckHandlers>(std::move(handlers));
   if (!local_ && nsp_.adapter()) {
@@ -172,11 +154,11 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
       if (shared->on_reached) shared->on_reached(*reached);
     });
     auto acks = std::make_shared<LoopAcks>(*nsp, origin, shared, std::move(reached));
-    auto local = packets_for_loop(packets, sockets.size(), nsp->loop_count());
+    LoopPackets local(packets, sockets.size(), nsp->loop_count());
     auto now = std::chrono::steady_clock::now();
     for (size_t i = 0; i < sockets.size(); ++i) {
       sockets[i]->expect_ack(id, deadline, now, acks, static_cast<uint32_t>(i));
-      sockets[i]->send_encoded(*local);
+      sockets[i]->send_encoded(local.get(sockets[i]->protocol()));
     }
   });
 }

@@ -1,5 +1,6 @@
 // A Socket.IO namespace: its handlers, and per loop the sockets connected to it and their rooms.
-// Broadcasts are encoded once and posted to every loop, which sends the same bytes to its members.
+// Broadcasts are encoded once per Engine.IO protocol and posted to every loop, which sends the same
+// bytes to its members.
 #pragma once
 
 #include <chrono>
@@ -12,6 +13,7 @@
 
 #include "engineio/packet.hpp"
 #include "socketio/adapter.hpp"
+#include "socketio/engine_packets.hpp"
 #include "socketio/types.hpp"
 
 namespace herald::net {
@@ -36,8 +38,6 @@ struct Target {
   Json flags = Json::object();
 };
 
-using SharedPackets = std::shared_ptr<const std::vector<engineio::OutPacket>>;
-
 // A socket as reported to the loop that started a broadcast: its id and a copy of its data.
 struct SocketInfo {
   std::string id;
@@ -60,9 +60,6 @@ struct BroadcastAckHandlers {
   // could be reached at all (false: only this node was reached).
   std::function<void(size_t nodes, bool reachable)> on_remote_nodes;
 };
-
-// Encodes a Socket.IO packet into the Engine.IO packets that carry it (text, then attachments).
-SharedPackets to_engine_packets(const Packet& packet);
 
 class Broadcast {
  public:

@@ -19,7 +19,12 @@ void Ack::operator()(Json args) {
 }
 
 Socket::Socket(Client& client, Namespace& nsp, std::string id, Json auth)
-    : client_(&client), nsp_(nsp), id_(std::move(id)), auth_(std::move(auth)), loop_(client.session()->loop()) {}
+    : client_(&client),
+      nsp_(nsp),
+      id_(std::move(id)),
+      auth_(std::move(auth)),
+      loop_(client.session()->loop()),
+      protocol_(client.session()->protocol()) {}
 
 Socket::~Socket() = default;
 
@@ -235,7 +240,8 @@ void Socket::restore(RecoveredSession& session, uint64_t base) {
 void Socket::on_close(std::string_view reason) {
   if (!client_) return;
   auto self = shared_from_this();
-  if (Recovery* recovery = nsp_.recovery(); recovery && recoverable(reason))
+  // Socket.IO v4 protocol clients (socket.io-client 2.x) cannot come back: nothing to keep for them.
+  if (Recovery* recovery = nsp_.recovery(); recovery && protocol_ == engineio::Protocol::V4 && recoverable(reason))
     recovery->persist(recovery->pid_of(id_), RecoveredSession{id_, rooms_, user_, user_seq_, data, recovery_base_, {}});
   Client* client = client_;
   client_ = nullptr;

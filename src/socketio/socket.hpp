@@ -31,6 +31,8 @@ class Socket : public std::enable_shared_from_this<Socket> {
   const Json& auth() const;
   const engineio::Handshake& handshake() const;
   std::string_view transport() const;
+  // The Engine.IO protocol of its connection (v3: a socket.io-client 2.x).
+  engineio::Protocol protocol() const { return protocol_; }
   size_t loop() const { return loop_; }
   bool connected() const { return client_ != nullptr; }
   // Application data attached to the socket.
@@ -110,6 +112,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   Json auth_;
   size_t loop_;
   uint64_t recovery_base_ = 0;
+  engineio::Protocol protocol_;
   bool recovered_ = false;
   std::vector<std::string> rooms_;
   std::string user_;

@@ -16,6 +16,7 @@
 //   --max-payload BYTES    (default 1000000)
 //   --connect-timeout MS   (default 1000)
 //   --engineio-echo        raw Engine.IO echo server on /engine.io/
+//   --allow-eio3           also accept Engine.IO v3 clients (socket.io-client 2.x)
 //   --cors-origin ORIGIN   repeatable; "*" allows any origin
 
 import { createServer } from "node:http";
@@ -30,7 +31,7 @@ function usage(message) {
   process.stderr.write(`echo_server: ${message}\n`);
   process.stderr.write(
     "usage: echo_server [--port N] [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]\n" +
-      "                   [--connect-timeout MS] [--engineio-echo] [--cors-origin ORIGIN]...\n",
+      "                   [--connect-timeout MS] [--engineio-echo] [--allow-eio3] [--cors-origin ORIGIN]...\n",
   );
   process.exit(2);
 }
@@ -43,6 +44,7 @@ function parseArgs(argv) {
     maxPayload: 1000000,
     connectTimeout: 1000,
     engineioEcho: false,
+    allowEIO3: false,
     corsOrigins: [],
   };
   const numeric = {
@@ -72,6 +74,8 @@ function parseArgs(argv) {
       options[numeric[flag]] = n;
     } else if (flag === "--engineio-echo") {
       options.engineioEcho = true;
+    } else if (flag === "--allow-eio3") {
+      options.allowEIO3 = true;
     } else if (flag === "--cors-origin") {
       options.corsOrigins.push(takeValue());
     } else if (flag === "--help" || flag === "-h") {
@@ -102,7 +106,7 @@ const engineOptions = {
   maxHttpBufferSize: options.maxPayload,
   transports: ["polling", "websocket"],
   allowUpgrades: true,
-  allowEIO3: false,
+  allowEIO3: options.allowEIO3,
   cors: corsOptions(),
 };
 

@@ -137,8 +137,12 @@ void Client::connect(Packet& packet) {
   // A v3 client has no recovery to offer.
   Recovery* recovery = v3() ? nullptr : nsp->recovery();
   auto restored = recovery ? restore(*nsp, *recovery, auth) : std::nullopt;
-  auto socket =
-      std::make_shared<Socket>(*this, *nsp, restored ? restored->session.sid : engineio::random_id(), std::move(auth));
+  // socket.io 2 named a socket after its session (`<nsp>#<sid>` off the main namespace), and its
+  // clients take that for their socket.id: a v3 socket has that id here too.
+  std::string id = restored           ? restored->session.sid
+                   : v3() && session_ ? (nsp->name() == "/" ? session_->id() : nsp->name() + "#" + session_->id())
+                                      : engineio::random_id();
+  auto socket = std::make_shared<Socket>(*this, *nsp, std::move(id), std::move(auth));
   if (restored) {
     // As socket.io's skipMiddlewares: the socket passed them when it first connected.
     socket->restore(restored->session, restored->head);

@@ -335,5 +335,13 @@ describe("echo_server --allow-eio3: binary payloads with socket.io-client 2.x", 
   it("a second namespace connects with its own CONNECT (/custom)", T, async () => {
     const socket = await connected(v2(server, "/custom", "polling"), "polling");
     assert.equal(socket.connected, true);
+    assert.equal(socket.id, `/custom#${socket.io.engine.id}`, "socket.io 2's id on a namespace");
+  });
+
+  it("a socket's id is socket.io 2's (the Engine.IO session id on /): the server knows it by the id the client has", T, async () => {
+    const socket = await connected(v2(server, "/", "websocket"), "websocket");
+    assert.equal(socket.id, socket.io.engine.id);
+    const [rooms] = await withTimeout(new Promise((resolve) => socket.emit("rooms", (...args) => resolve(args))), WAIT, "rooms");
+    assert.ok(rooms.includes(socket.id), `the server's own room for the socket is ${JSON.stringify(rooms)}`);
   });
 });

@@ -19,11 +19,11 @@ using Clock = std::chrono::system_clock;
 using Json = nlohmann::json;
 
 // How long an ack (and the end of a message) is remembered: an acked message is not kept again.
-constexpr int64_t kRememberMs = 10 * 60 * 1000;
+constexpr int64_t kRememberMs = int64_t{10} * 60 * 1000;
 
 // Users with messages written after an outage, for nodes that reconnect later than the writer.
 constexpr const char* kRedeliverKey = "herald:redeliver";
-constexpr int64_t kRedeliverListMs = 60 * 1000;
+constexpr int64_t kRedeliverListMs = int64_t{60} * 1000;
 
 // Keeps one message for one user. KEYS: order, bodies, acked. ARGV: msgId, score, body,
 // per-user bound, time to live (ms). Returns {1 kept | 0 kept already | -1 acked already,
@@ -299,8 +299,8 @@ void RedisPendingStore::flush() {
   state->users.assign(users.begin(), users.end());
   spdlog::info("pending: writing {} acked pushes kept during the Redis outage ({} users)", held.size(),
                state->users.size());
-  for (auto& [uid, message] : held) {
-    write(uid, message, [this, state, uid, message](bool written) {
+  for (auto& item : held) {
+    write(item.first, item.second, [this, state, uid = item.first, message = item.second](bool written) {
       if (!written) hold(uid, message);  // Redis went away again: the next connection writes it
       if (--state->left > 0) return;
       // Nodes connected now hear the message; nodes that reconnect within a minute read the list.

@@ -25,8 +25,8 @@ class ProtocolPackets {
   // `v4`: what v4 sessions get. The v3 form, made when first asked for, is derived from it (the
   // same text; attachments with their type byte), or encoded from `v3_packet` when the packet
   // differs for v3 (a recovery offset, which socket.io 2 never had).
-  explicit ProtocolPackets(SharedPackets v4, std::optional<Packet> v3_packet = std::nullopt)
-      : v4_(std::move(v4)), v3_packet_(std::move(v3_packet)) {}
+  explicit ProtocolPackets(SharedPackets v4) : v4_(std::move(v4)) {}
+  ProtocolPackets(SharedPackets v4, Packet v3_packet) : v4_(std::move(v4)), v3_packet_(std::move(v3_packet)) {}
   const SharedPackets& get(engineio::Protocol protocol);
 
  private:

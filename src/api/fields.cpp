@@ -60,6 +60,13 @@ Fields Fields::parse(const net::HttpRequest& request) {
   return fields;
 }
 
+Fields Fields::of(Json object) {
+  if (!object.is_object()) throw BadRequest("must be a JSON object");
+  Fields fields;
+  fields.fields_ = std::move(object);
+  return fields;
+}
+
 bool Fields::has(const std::string& name) const {
   auto found = fields_.find(name);
   return found != fields_.end() && !found->is_null() &&

@@ -29,6 +29,8 @@ class Fields {
  public:
   // Parses the body by its Content-Type (JSON, form, or none); throws BadRequest.
   static Fields parse(const net::HttpRequest& request);
+  // The fields of a JSON object inside a body (an entry of a batch); throws BadRequest otherwise.
+  static Fields of(Json object);
 
   bool has(const std::string& name) const;
   // A non-empty string (numbers are accepted and given as text). Longer than max_length fails.

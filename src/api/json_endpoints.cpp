@@ -1,5 +1,6 @@
 // The JSON API under /api/v1: what the seed's endpoints do, answered in full.
 //   POST /api/v1/push         {users|rooms|all, msgId, message, ack, timeout}
+//   POST /api/v1/push/batch   {pushes: [<as /api/v1/push>...]}: one result per entry, in order, at the end
 //   POST /api/v1/offline      {user, messages: [{msgId, message}], timeout}
 //   POST /api/v1/rooms        {users, joins, leaves}
 //   GET  /api/v1/users/<uid>  online state and socket count
@@ -47,6 +48,10 @@ bool PushApi::handle_json(const Exchange& exchange, const std::string& path) {
     if (require("POST")) push_json(exchange, Fields::parse(exchange->request()));
     return true;
   }
+  if (path == "/api/v1/push/batch") {
+    if (require("POST")) batch_json(exchange, Fields::parse(exchange->request()));
+    return true;
+  }
   if (path == "/api/v1/offline") {
     if (require("POST")) offline_json(exchange, Fields::parse(exchange->request()));
     return true;
@@ -80,7 +85,7 @@ bool PushApi::handle_json(const Exchange& exchange, const std::string& path) {
   return false;
 }
 
-void PushApi::push_json(const Exchange& exchange, const Fields& fields) {
+PushRequest PushApi::read_json_push(const Fields& fields) const {
   const auto& config = service_.config();
   PushRequest request = read_push(fields);
   int given = fields.has("users") + fields.has("rooms") + fields.has("all");
@@ -99,11 +104,51 @@ void PushApi::push_json(const Exchange& exchange, const Fields& fields) {
     request.event = fields.required_string("event", config.max_id_length);
     if (socketio::is_reserved_event(request.event)) throw BadRequest("event '" + request.event + "' is reserved");
   }
+  return request;
+}
+
+void PushApi::push_json(const Exchange& exchange, const Fields& fields) {
+  PushRequest request = read_json_push(fields);
   bool ack = request.ack;
   std::string msg_id = request.msg_id;
   service_.push(std::move(request), [exchange, ack, msg_id](push::PushResult& result) {
     exchange->respond(json_reply(200, push_result_json(msg_id, result, ack)));
   });
+}
+
+void PushApi::batch_json(const Exchange& exchange, const Fields& fields) {
+  const Json& raw = fields.raw();
+  auto pushes = raw.find("pushes");
+  if (pushes == raw.end() || !pushes->is_array() || pushes->empty())
+    throw BadRequest("pushes is required: a JSON array of pushes as /api/v1/push takes them");
+  if (pushes->size() > kMaxBatch)
+    throw BadRequest("one batch holds at most " + std::to_string(kMaxBatch) + " pushes, got " +
+                     std::to_string(pushes->size()));
+  // Every entry is checked before any is sent: a bad batch sends nothing.
+  std::vector<PushRequest> requests;
+  requests.reserve(pushes->size());
+  for (size_t i = 0; i < pushes->size(); ++i) {
+    try {
+      requests.push_back(read_json_push(Fields::of((*pushes)[i])));
+    } catch (const BadRequest& error) {
+      throw BadRequest("pushes[" + std::to_string(i) + "]: " + error.what());
+    }
+  }
+  struct Batch {
+    Json results;
+    size_t left;
+  };
+  auto batch = std::make_shared<Batch>(Batch{Json::array(), requests.size()});
+  for (size_t i = 0; i < requests.size(); ++i) batch->results.push_back(nullptr);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    bool ack = requests[i].ack;
+    std::string msg_id = requests[i].msg_id;
+    // Results come back on this loop, each as its push completes; the answer goes with the last.
+    service_.push(std::move(requests[i]), [exchange, batch, i, ack, msg_id](push::PushResult& result) {
+      batch->results[i] = push_result_json(msg_id, result, ack);
+      if (--batch->left == 0) exchange->respond(json_reply(200, {{"results", std::move(batch->results)}}));
+    });
+  }
 }
 
 void PushApi::message_json(const Exchange& exchange, const std::string& msg_id) {

@@ -41,6 +41,10 @@ class PushApi {
   // The JSON API (json_endpoints.cpp): 2xx with a JSON object, 4xx with {"error"}.
   bool handle_json(const Exchange& exchange, const std::string& path);
   void push_json(const Exchange& exchange, const Fields& fields);
+  void batch_json(const Exchange& exchange, const Fields& fields);
+  static constexpr size_t kMaxBatch = 1000;  // pushes in one POST /api/v1/push/batch
+  // A /api/v1/push body (or a batch entry) as a request: its target and the push.
+  push::PushRequest read_json_push(const Fields& fields) const;
   void offline_json(const Exchange& exchange, const Fields& fields);
   void rooms_json(const Exchange& exchange, const Fields& fields);
   void user_json(const Exchange& exchange, const std::string& uid, const std::string& rest);

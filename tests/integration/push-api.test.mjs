@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { NSP, T, Users, call, eventually, seedOk, sleep, startHerald, uniq, waitLoggedIn } from "./lib/herald.mjs";
+import { NSP, T, Users, apiError, call, eventually, seedOk, sleep, startHerald, uniq, waitLoggedIn } from "./lib/herald.mjs";
 
 let server;
 const users = new Users();
@@ -243,6 +243,45 @@ describe("JSON API /api/v1", () => {
     assert.equal(typeof body.elapsedMs, "number");
     assert.ok(body.elapsedMs >= 0 && body.elapsedMs < 300, `elapsedMs ${body.elapsedMs}`);
     assert.deepEqual((await user.message(0)).message, { hello: "json" });
+  });
+
+  it("POST /api/v1/push/batch: one result per entry, in order, each as /api/v1/push answers it", T, async () => {
+    const [a, b] = [uniq("ba"), uniq("bb")];
+    const offline = uniq("boff");
+    const room = uniq("broom");
+    const userA = await users.login(server, a);
+    const userB = await users.login(server, b);
+    assert.equal((await call(server, "/api/v1/rooms", { users: [b], joins: [room] }, { as: "json" })).status, 200);
+    const res = await call(server, "/api/v1/push/batch", {
+      pushes: [
+        { users: [a, offline], msgId: "b1", message: { n: 1 }, timeout: 3000 },
+        { rooms: [room], msgId: "b2", message: "to the room", ack: false },
+        { users: [b], msgId: "b3", message: [3], event: "notice", ack: false },
+      ],
+    }, { as: "json" });
+    assert.equal(res.status, 200, res.text);
+    const [r1, r2, r3] = res.json.results;
+    assert.equal(res.json.results.length, 3);
+    assert.deepEqual([r1.msgId, r1.acked, r1.offline], ["b1", [a], [offline]]);
+    assert.deepEqual(r2, { msgId: "b2", ack: false, offline: [] });
+    assert.deepEqual(r3, { msgId: "b3", ack: false, offline: [] });
+    assert.deepEqual((await userA.message(0)).message, { n: 1 });
+    assert.equal((await userB.message(0)).msgId, "b2");
+    await eventually(() => userB.eventsNamed("notice").length === 1, "the notice event");
+    assert.deepEqual(userB.eventsNamed("notice"), [["b3", [3]]]);
+  });
+
+  it("POST /api/v1/push/batch refuses a bad entry by its index and sends nothing", T, async () => {
+    const uid = uniq("bbad");
+    const user = await users.login(server, uid);
+    const res = await call(server, "/api/v1/push/batch", { pushes: [{ users: [uid], msgId: "ok1", message: 1 }, { users: [uid], message: 2 }] }, { as: "json" });
+    apiError(res, 400, /^pushes\[1\]: msgId is required/);
+    apiError(await call(server, "/api/v1/push/batch", { pushes: [] }, { as: "json" }), 400, /pushes is required/);
+    apiError(await call(server, "/api/v1/push/batch", { pushes: [5] }, { as: "json" }), 400, /pushes\[0\]: must be a JSON object/);
+    const many = Array.from({ length: 1001 }, (_, i) => ({ users: [uid], msgId: `m${i}`, message: i, ack: false }));
+    apiError(await call(server, "/api/v1/push/batch", { pushes: many }, { as: "json" }), 400, /at most 1000 pushes/);
+    await sleep(100);
+    assert.deepEqual(user.msgIds(), [], "nothing of a refused batch was sent");
   });
 
   it("POST /api/v1/push {users} as a form with a comma list", T, async () => {

@@ -164,6 +164,8 @@ void Users::login(Socket& socket, const std::string& uid) {
   metrics::global().logins.fetch_add(1, std::memory_order_relaxed);
   publish_login(socket, uid);
   redelivery_.deliver_to(socket);
+  // Logged in here: the node it came from may end its old session (pushes now reach it here).
+  nsp_.settle_foreign_session(socket);
   spdlog::debug("push: socket {} logged in as {}", socket.id(), uid);
 }
 

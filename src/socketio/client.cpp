@@ -136,7 +136,8 @@ void Client::connect(Packet& packet) {
   }
   // A v3 client has no recovery to offer.
   Recovery* recovery = v3() ? nullptr : nsp->recovery();
-  auto restored = recovery ? restore(*nsp, *recovery, auth) : std::nullopt;
+  std::string foreign_pid;
+  auto restored = recovery ? restore(*recovery, auth, foreign_pid) : std::nullopt;
   // socket.io 2 named a socket after its session (`<nsp>#<sid>` off the main namespace), and its
   // clients take that for their socket.id: a v3 socket has that id here too.
   std::string id = restored           ? restored->session.sid
@@ -156,6 +157,7 @@ void Client::connect(Packet& packet) {
   sockets_.push_back(socket);
   connect_timer_.reset();
   nsp->add(socket);
+  if (!foreign_pid.empty()) nsp->hold_foreign_session(*socket, std::move(foreign_pid));
   Json answer;
   if (!v3()) {
     answer = Json{{"sid", socket->id()}};
@@ -172,7 +174,7 @@ void Client::connect(Packet& packet) {
   nsp->connected(socket);
 }
 
-std::optional<Recovery::Restore> Client::restore(Namespace& nsp, Recovery& recovery, Json& auth) {
+std::optional<Recovery::Restore> Client::restore(Recovery& recovery, Json& auth, std::string& foreign_pid) {
   if (!auth.is_object()) return std::nullopt;
   auto pid = auth.find("pid");
   if (pid == auth.end() || !pid->is_string()) return std::nullopt;
@@ -186,8 +188,8 @@ std::optional<Recovery::Restore> Client::restore(Namespace& nsp, Recovery& recov
   bool ours = recovery.sid_of(given).has_value();
   auto restored = ours ? recovery.restore(given, offset) : std::nullopt;
   if (!restored) metrics::global().recovery_failures.fetch_add(1, std::memory_order_relaxed);
-  // A pid of another node: that node's session for it is over.
-  if (!ours && nsp.adapter()) nsp.server_side_emit(Json::array({Namespace::kForgetSession, std::move(given)}));
+  // A pid of another node: that node's session for it ends once this socket settles here.
+  if (!ours) foreign_pid = std::move(given);
   return restored;
 }
 

@@ -42,7 +42,8 @@ class Client : public engineio::SessionHandler, public std::enable_shared_from_t
   bool v3() const { return protocol_ == engineio::Protocol::V3; }
   // The state a reconnecting client's {pid, offset} names, if it can come back; takes those
   // fields out of `auth`.
-  std::optional<Recovery::Restore> restore(Namespace& nsp, Recovery& recovery, Json& auth);
+  // `foreign_pid` gets a pid this node did not make (another node's: see hold_foreign_session).
+  std::optional<Recovery::Restore> restore(Recovery& recovery, Json& auth, std::string& foreign_pid);
 
   Server& server_;
   std::shared_ptr<engineio::Session> session_;

@@ -331,6 +331,19 @@ Target Namespace::remote_target(std::vector<std::string> rooms, std::vector<std:
   return target;
 }
 
+void Namespace::hold_foreign_session(const Socket& socket, std::string pid) {
+  if (adapter_) locals_[socket.loop()].foreign_pids.insert_or_assign(socket.id(), std::move(pid));
+}
+
+void Namespace::settle_foreign_session(const Socket& socket) {
+  auto& held = locals_[socket.loop()].foreign_pids;
+  if (held.empty()) return;  // nearly always: the cost on every event is this check
+  auto found = held.find(socket.id());
+  if (found == held.end()) return;
+  server_side_emit(Json::array({kForgetSession, std::move(found->second)}));
+  held.erase(found);
+}
+
 bool Namespace::server_side_received(Json& data, ServerSideReply reply) {
   // An event nobody here handles is still answered (null), so a sender waiting for every node's
   // reply is not kept waiting by this one.

@@ -141,8 +141,17 @@ class Namespace {
     // Keyed by a view of the socket's own id (no copy of the id per socket).
     std::unordered_map<std::string_view, std::shared_ptr<Socket>> sockets;
     std::unordered_map<std::string, RoomMembers> rooms;
+    // Sockets that came with another node's pid (by socket id): that node keeps their old session
+    // until the socket settles here (see settle_foreign_session).
+    std::unordered_map<std::string, std::string> foreign_pids;
   };
   Local& local(size_t loop) { return locals_[loop]; }
+  // On the socket's loop. A socket that came with a pid of another node (a reconnect through a
+  // balancer) leaves that node's session for it in place until it settles here: its first event
+  // has been handled, the application says so (a login), or it closes. Until then the other node
+  // still counts its user as away (a push meant for it is kept), so nothing slips between.
+  void hold_foreign_session(const Socket& socket, std::string pid);
+  void settle_foreign_session(const Socket& socket);
   size_t local_count(size_t loop) const { return locals_[loop].sockets.size(); }
 
   // Sockets on `loop` that `target` selects.

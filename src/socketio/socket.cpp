@@ -187,12 +187,16 @@ void Socket::on_event(Packet& packet) {
     for (auto& [name, handler] : own_->events) {
       if (name == event) {
         auto keep = handler;  // the handler may replace itself
-        return keep(*this, args, ack);
+        keep(*this, args, ack);
+        return nsp_.settle_foreign_session(*this);
       }
     }
   }
-  if (const EventHandler* handler = nsp_.handler(event)) return (*handler)(*this, args, ack);
-  spdlog::debug("socket.io: socket {} emitted {} with no handler", id_, event);
+  if (const EventHandler* handler = nsp_.handler(event))
+    (*handler)(*this, args, ack);
+  else
+    spdlog::debug("socket.io: socket {} emitted {} with no handler", id_, event);
+  nsp_.settle_foreign_session(*this);
 }
 
 void Socket::on_ack(Packet& packet) {
@@ -240,6 +244,7 @@ void Socket::restore(RecoveredSession& session, uint64_t base) {
 void Socket::on_close(std::string_view reason) {
   if (!client_) return;
   auto self = shared_from_this();
+  nsp_.settle_foreign_session(*this);
   // Socket.IO v4 protocol clients (socket.io-client 2.x) cannot come back: nothing to keep for them.
   if (Recovery* recovery = nsp_.recovery(); recovery && protocol_ == engineio::Protocol::V4 && recoverable(reason))
     recovery->persist(recovery->pid_of(id_), RecoveredSession{id_, rooms_, user_, user_seq_, data, recovery_base_, {}});

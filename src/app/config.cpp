@@ -266,6 +266,8 @@ const std::vector<SettingSpec>& setting_specs() {
   return specs;
 }
 
+std::string version_text() { return std::string("herald ") + HERALD_VERSION + " (build " + HERALD_BUILD + ")"; }
+
 std::optional<Settings> load_settings(int argc, char** argv, int& exit_code) {
   const auto& specs = setting_specs();
   CLI::App app{
@@ -275,6 +277,7 @@ std::optional<Settings> load_settings(int argc, char** argv, int& exit_code) {
       "`herald monitor [settings]` instead watches the Redis server given by --redis and alerts\n"
       "(--smtp-url with --alert-to, and/or --alert-webhook) when it fails and when it recovers."};
   app.get_formatter()->column_width(34);
+  app.set_version_flag("--version", version_text(), "Print the version and build, then exit");
   std::string config_file;
   app.add_option("--config", config_file, "TOML file with settings (keys as the flag names, with _)")
       ->check(CLI::ExistingFile);

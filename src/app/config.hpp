@@ -76,5 +76,7 @@ const std::vector<SettingSpec>& setting_specs();
 // Parses argv into settings. Returns nullopt after printing help or an error (exit code in
 // `exit_code`).
 std::optional<Settings> load_settings(int argc, char** argv, int& exit_code);
+// "herald <version> (build <commit>, <build type>)", as --version prints it and the log starts with.
+std::string version_text();
 
 }  // namespace herald::app

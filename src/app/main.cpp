@@ -214,8 +214,8 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
     spdlog::info("cluster node {} (process {}) via {}, sessions routed through {}:{}", cluster->uid(), process_tag,
                  redis::describe(cluster->config().endpoint), settings.advertise_host, internal_port);
   }
-  spdlog::info("herald listening on {}:{} ({} threads, Socket.IO at {}, push namespace {})", settings.host,
-               listeners.front()->port(), threads, io.config().engine.path, settings.push_namespace);
+  spdlog::info("{} listening on {}:{} ({} threads, Socket.IO at {}, push namespace {})", app::version_text(),
+               settings.host, listeners.front()->port(), threads, io.config().engine.path, settings.push_namespace);
 
   if (ready) ready();
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {

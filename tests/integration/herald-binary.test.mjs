@@ -219,6 +219,14 @@ async function connected(socket) {
 // Settings
 // ---------------------------------------------------------------------------
 
+describe("--version", () => {
+  it("prints the version and the build, and exits 0", T, async () => {
+    const result = await runToExit(["--version"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout.trim(), /^herald \d+\.\d+\.\d+ \(build \S+, \w+\)$/);
+  });
+});
+
 describe("--help", () => {
   it("exits 0 and documents every setting with its flag and environment variable", T, async () => {
     const result = await runToExit(["--help"]);
@@ -233,7 +241,7 @@ describe("--help", () => {
     }
     // Every setting flag names its environment variable: --ping-interval-ms -> HERALD_PING_INTERVAL_MS.
     const flags = [...help.matchAll(/^\s*(?:-\w,)?--([a-z][a-z0-9-]*)/gm)].map((m) => m[1]);
-    const settings = flags.filter((f) => f !== "help" && f !== "config");
+    const settings = flags.filter((f) => f !== "help" && f !== "config" && f !== "version");
     assert.ok(settings.length >= 6, `settings found in --help: ${settings.join(", ")}`);
     // A setting's entry runs from its flag to the next flag (a long flag wraps its description).
     const entries = new Map();

@@ -31,5 +31,17 @@ TEST(ReceivedSet, CountsDistinctPushesAndRefusesDuplicates) {
   EXPECT_EQ(set.size(), 4u);
 }
 
+TEST(ChurnReceivedSet, SpanOfWhatWasRecorded) {
+  ReceivedSet set;
+  EXPECT_EQ(set.begin(), 0u);
+  EXPECT_EQ(set.end(), 0u);
+  EXPECT_TRUE(set.insert(7));
+  EXPECT_TRUE(set.insert(3));
+  EXPECT_TRUE(set.insert(12));
+  EXPECT_FALSE(set.insert(ReceivedSet::kMaxPushes));
+  EXPECT_EQ(set.begin(), 3u);
+  EXPECT_EQ(set.end(), 13u);
+}
+
 }  // namespace
 }  // namespace herald::bench

@@ -60,6 +60,7 @@ class ChurnClient final : private ws::ConnectionEvents {
   // The run started churning: a connected client schedules its first drop.
   void on_churn_started();
   ClientOutcome outcome() const;
+  const ReceivedSet& received() const { return received_; }
 
  private:
   enum class State : uint8_t { Idle, Connecting, Opening, Connected, Offline };

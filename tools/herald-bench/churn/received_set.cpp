@@ -21,6 +21,8 @@ bool ReceivedSet::insert(uint64_t sequence) {
   if (word >= bits_.size()) bits_.resize(word + 1, 0);
   bits_[word] |= uint64_t{1} << (sequence % 64);
   ++size_;
+  if (sequence >= end_) end_ = sequence + 1;
+  if (sequence < begin_) begin_ = sequence;
   return true;
 }
 

@@ -22,10 +22,15 @@ class ReceivedSet {
   bool contains(uint64_t sequence) const;
   // How many distinct pushes were recorded.
   uint64_t size() const { return size_; }
+  // The lowest sequence recorded, and one past the highest ([0, 0) when none).
+  uint64_t begin() const { return size_ ? begin_ : 0; }
+  uint64_t end() const { return end_; }
 
  private:
   std::vector<uint64_t> bits_;
   uint64_t size_ = 0;
+  uint64_t begin_ = kMaxPushes;
+  uint64_t end_ = 0;
 };
 
 }  // namespace herald::bench

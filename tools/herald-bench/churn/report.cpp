@@ -56,6 +56,12 @@ void print_churn_report(const ChurnResult& r, const ChurnOptions& options) {
   if (r.outcome.clients && r.pushes.sent)
     fmt::print("fewest received: {}, {} of {} ({:.1f}%)\n", r.outcome.fewest.uid, r.outcome.fewest.distinct,
                r.pushes.sent, percent(r.outcome.fewest.distinct, r.pushes.sent));
+  if (!r.outcome.missed.empty()) {
+    std::string pairs;
+    for (const auto& [uid, sequence] : r.outcome.missed)
+      pairs += fmt::format("{}{} {}{}", pairs.empty() ? "" : ", ", uid, r.msg_id_prefix, sequence);
+    fmt::print("missed (up to {}): {}\n", ChurnOutcome::kMissedShown, pairs);
+  }
   fmt::print("end: {} of {} clients connected; {}; ran {:.1f} s\n", c.connected, c.clients,
              r.connect_seconds > 0 ? fmt::format("all had connected {:.2f} s after the start", r.connect_seconds)
                                    : std::string("never all connected at once"),

@@ -13,10 +13,11 @@
 namespace herald::bench {
 
 struct ChurnResult {
-  std::string server_url;  // as the clients reach it
-  std::string nsp;         // the namespace they connect to
-  std::string push_url;    // the push API, with its path
-  ChurnCounters counters;  // at the end, all workers together
+  std::string server_url;     // as the clients reach it
+  std::string nsp;            // the namespace they connect to
+  std::string push_url;       // the push API, with its path
+  std::string msg_id_prefix;  // the run's msgIds are this and the push's sequence number
+  ChurnCounters counters;     // at the end, all workers together
   ChurnOutcome outcome;
   PushResult pushes;
   uint64_t pushes_unanswered = 0;  // still in flight when the run ended

@@ -293,6 +293,7 @@ int run_churn(const ChurnOptions& given) {
   result.server_url = fmt::format("http://{}{}", url->host_header(), url->path);
   result.nsp = namespace_from_path(url->path);
   result.push_url = fmt::format("http://{}{}", push_url->host_header(), options.push_path);
+  result.msg_id_prefix = push.msg_id_prefix;
   print_churn_report(result, options);
   if (!options.output.empty()) {
     std::ofstream out(options.output);

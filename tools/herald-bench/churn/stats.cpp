@@ -97,7 +97,12 @@ void ChurnOutcome::add_client(const ClientOutcome& client) {
   ++clients;
 }
 
+void ChurnOutcome::add_missed(const std::string& uid, uint64_t sequence) {
+  if (missed.size() < kMissedShown) missed.emplace_back(uid, sequence);
+}
+
 void ChurnOutcome::merge(const ChurnOutcome& other) {
+  for (const auto& [uid, sequence] : other.missed) add_missed(uid, sequence);
   if (other.clients == 0) return;
   latency.merge(other.latency);
   worst_latency.merge(other.worst_latency);
@@ -111,7 +116,8 @@ nlohmann::json ChurnOutcome::to_json() const {
           {"worst_latency", worst_latency.to_json()},
           {"fewest", client_json(fewest)},
           {"slowest", client_json(slowest)},
-          {"clients", clients}};
+          {"clients", clients},
+          {"missed", missed}};
 }
 
 ChurnOutcome ChurnOutcome::from_json(const nlohmann::json& json) {
@@ -121,6 +127,8 @@ ChurnOutcome ChurnOutcome::from_json(const nlohmann::json& json) {
   o.fewest = client_from_json(json.at("fewest"));
   o.slowest = client_from_json(json.at("slowest"));
   o.clients = json.at("clients").get<uint64_t>();
+  if (auto found = json.find("missed"); found != json.end() && found->is_array())
+    o.missed = found->get<std::vector<std::pair<std::string, uint64_t>>>();
   return o;
 }
 

@@ -5,6 +5,8 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -50,8 +52,12 @@ struct ChurnOutcome {
   ClientOutcome fewest;            // the client that received the fewest pushes
   ClientOutcome slowest;           // the client with the worst latency
   uint64_t clients = 0;
+  // Some (client, push sequence) pairs that never arrived, to look them up in the server's logs.
+  static constexpr size_t kMissedShown = 20;
+  std::vector<std::pair<std::string, uint64_t>> missed;
 
   void add_client(const ClientOutcome& client);
+  void add_missed(const std::string& uid, uint64_t sequence);
   void merge(const ChurnOutcome& other);
   nlohmann::json to_json() const;
   static ChurnOutcome from_json(const nlohmann::json& json);

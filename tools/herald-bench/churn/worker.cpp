@@ -102,7 +102,19 @@ class ChurnWorker {
   [[noreturn]] void finish() {
     ChurnOutcome outcome;
     outcome.latency = latency_;
-    for (const auto& client : clients_) outcome.add_client(client->outcome());
+    // The pushes some client here received: the others missed those (a push nobody here got, such
+    // as the very last ones, is not listed).
+    uint64_t first = ReceivedSet::kMaxPushes;
+    uint64_t end = 0;
+    for (const auto& client : clients_) {
+      outcome.add_client(client->outcome());
+      if (client->received().size() == 0) continue;
+      first = std::min(first, client->received().begin());
+      end = std::max(end, client->received().end());
+    }
+    for (const auto& client : clients_)
+      for (uint64_t sequence = first; sequence < end && outcome.missed.size() < ChurnOutcome::kMissedShown; ++sequence)
+        if (!client->received().contains(sequence)) outcome.add_missed(client->outcome().uid, sequence);
     WorkerProcesses::write_line(plan_.report_fd, tick().dump() + "\n");
     nlohmann::json final_report = {
         {"type", "final"}, {"counters", counters_.to_json()}, {"outcome", outcome.to_json()}};

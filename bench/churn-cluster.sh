@@ -17,6 +17,15 @@ ulimit -n "$(ulimit -Hn)"
 dir="$(mktemp -d)"
 pids=()
 cleanup() {
+  # CHURN_KEEP_DIR=path keeps the nodes' logs and each push's per-user states from Redis there.
+  if [[ -n "${CHURN_KEEP_DIR:-}" ]]; then
+    mkdir -p "$CHURN_KEEP_DIR"
+    cp "$dir"/*.log "$CHURN_KEEP_DIR"/ 2>/dev/null || true
+    for key in $(redis-cli -p "$redis_port" --scan --pattern 'herald:msg:*' 2>/dev/null); do
+      echo "== $key"
+      redis-cli -p "$redis_port" hgetall "$key"
+    done >"$CHURN_KEEP_DIR/states.txt" 2>/dev/null || true
+  fi
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$dir"
@@ -33,7 +42,7 @@ wait_port "$redis_port"
 
 start_node() { # port log
   build/herald --port "$1" --push-namespace / --redis "redis://127.0.0.1:$redis_port" --threads 1 \
-    --node-heartbeat-ms 500 >>"$2" 2>&1 &
+    --node-heartbeat-ms 500 --log-level "${CHURN_LOG_LEVEL:-info}" >>"$2" 2>&1 &
   echo $!
 }
 port1=$(free_port)

@@ -152,7 +152,7 @@ void PushApi::batch_json(const Exchange& exchange, const Fields& fields) {
 }
 
 void PushApi::message_json(const Exchange& exchange, const std::string& msg_id) {
-  service_.redelivery().states(msg_id, [exchange, msg_id](push::PendingStore::States states) {
+  service_.redelivery().states(msg_id, [exchange, msg_id](const push::PendingStore::States& states) {
     if (states.empty()) {
       return exchange->respond(json_reply(
           404, {{"error", "no record of " + msg_id +

@@ -303,7 +303,8 @@ std::optional<Settings> load_settings(int argc, char** argv, int& exit_code) {
     if (!config_file.empty()) {
       toml::table table = toml::parse_file(config_file);
       for (const auto& [key, node] : table) {
-        auto spec = std::find_if(specs.begin(), specs.end(), [&](const SettingSpec& s) { return s.key == key.str(); });
+        std::string_view name = key.str();
+        auto spec = std::find_if(specs.begin(), specs.end(), [name](const SettingSpec& s) { return s.key == name; });
         if (spec == specs.end())
           throw std::invalid_argument(config_file + ": unknown setting '" + std::string(key.str()) + "'");
         auto value = toml_to_text(node);

@@ -8,6 +8,7 @@
 //   GET  /api/v1/stats
 //   GET  /api/v1/messages/<msgId>  per user: pending, acked, expired or dropped (kept pushes)
 #include "api/push_api.hpp"
+#include "push/clock.hpp"
 
 namespace herald::api {
 
@@ -160,8 +161,7 @@ void PushApi::message_json(const Exchange& exchange, const std::string& msg_id) 
     }
     Json users = Json::object();
     for (const auto& [uid, state] : states) {
-      auto at = std::chrono::duration_cast<std::chrono::milliseconds>(state.at.time_since_epoch()).count();
-      users[uid] = Json{{"state", push::state_name(state.state)}, {"at", at}};
+      users[uid] = Json{{"state", push::state_name(state.state)}, {"at", push::epoch_ms(state.at)}};
     }
     exchange->respond(json_reply(200, {{"msgId", msg_id}, {"users", std::move(users)}}));
   });

@@ -9,6 +9,7 @@
 
 #include "codec/json_depth.hpp"
 #include "metrics/metrics.hpp"
+#include "push/clock.hpp"
 
 namespace herald::cluster {
 namespace {
@@ -64,13 +65,11 @@ constexpr const char* kMark =
     "else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end "
     "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end return 1";
 
-int64_t ms_of(Clock::time_point at) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
-}
+using push::epoch_ms;
+using push::epoch_us;
+using push::from_epoch_ms;
 
-int64_t now_ms() { return ms_of(Clock::now()); }
-
-Clock::time_point at_ms(int64_t ms) { return Clock::time_point(std::chrono::milliseconds(ms)); }
+int64_t now_ms() { return epoch_ms(Clock::now()); }
 
 // A hash tag holding `id` exactly: the braces that end a tag, and the escape itself, are escaped.
 std::string tag(std::string_view id) {
@@ -104,7 +103,7 @@ std::optional<PendingMessage> parse_body(const std::string& msg_id, const std::s
   message.msg_id = msg_id;
   message.event = body["e"].get<std::string>();
   message.message = std::move(body["m"]);
-  message.expires = at_ms(body["x"].get<int64_t>());
+  message.expires = from_epoch_ms(body["x"].get<int64_t>());
   return message;
 }
 
@@ -116,8 +115,8 @@ std::optional<MessageState> parse_state(const std::string& text, Clock::time_poi
   std::string name = text.substr(0, first);
   MessageState state;
   try {
-    state.at = at_ms(std::stoll(text.substr(first + 1, second - first - 1)));
-    auto expires = at_ms(std::stoll(text.substr(second + 1)));
+    state.at = from_epoch_ms(std::stoll(text.substr(first + 1, second - first - 1)));
+    auto expires = from_epoch_ms(std::stoll(text.substr(second + 1)));
     if (name == "pending") {
       state.state = expires > now ? MessageState::State::Pending : MessageState::State::Expired;
       if (expires <= now) state.at = expires;
@@ -155,9 +154,9 @@ void RedisPendingStore::mark(const std::string& msg_id, const std::string& uid, 
 
 void RedisPendingStore::write(const std::string& uid, const PendingMessage& message, std::function<void(bool)> done) {
   int64_t now = now_ms();
-  int64_t expires = ms_of(message.expires);
+  int64_t expires = epoch_ms(message.expires);
   if (expires <= now) return done(true);  // nothing left to keep
-  auto score = std::chrono::duration_cast<std::chrono::microseconds>(message.accepted.time_since_epoch()).count();
+  auto score = epoch_us(message.accepted);
   Json body{{"e", message.event}, {"m", message.message}, {"x", expires}};
   UserKeys keys(uid);
   cluster_.command(
@@ -217,7 +216,7 @@ void RedisPendingStore::pending_of(const std::string& uid, std::function<void(Me
                            } else {
                              ended.push_back(msg_id);
                              if (message)
-                               mark(msg_id, uid, "expired", ms_of(message->expires), ms_of(now) + kRememberMs);
+                               mark(msg_id, uid, "expired", epoch_ms(message->expires), epoch_ms(now) + kRememberMs);
                            }
                          }
                        }

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "metrics/metrics.hpp"
+#include "push/clock.hpp"
 #include "push/redelivery.hpp"
 #include "push/users.hpp"
 #include "socketio/recovery.hpp"
@@ -250,9 +251,6 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
 
 namespace {
 constexpr const char* kKeepDropped = "herald:keepDropped";
-int64_t micros_of(std::chrono::system_clock::time_point at) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count();
-}
 }  // namespace
 
 void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message) {
@@ -260,8 +258,8 @@ void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const Pend
   nsp_.server_side_emit(Json::array({kKeepDropped, Json{{"msgId", message.msg_id},
                                                         {"event", message.event},
                                                         {"message", message.message},
-                                                        {"accepted", micros_of(message.accepted)},
-                                                        {"expires", micros_of(message.expires)},
+                                                        {"accepted", epoch_us(message.accepted)},
+                                                        {"expires", epoch_us(message.expires)},
                                                         {"all", request.kind == PushRequest::Kind::All},
                                                         {"rooms", request.targets}}}));
 }
@@ -279,11 +277,9 @@ void Delivery::attach() {
     if (auto rooms = push.find("rooms"); rooms != push.end() && rooms->is_array())
       for (const auto& room : *rooms)
         if (room.is_string()) request.targets.push_back(room.get<std::string>());
-    using std::chrono::microseconds;
     PendingMessage message{push["msgId"].get<std::string>(), push["event"].get<std::string>(),
-                           push.value("message", Json()),
-                           std::chrono::system_clock::time_point(microseconds(push["accepted"].get<int64_t>())),
-                           std::chrono::system_clock::time_point(microseconds(push["expires"].get<int64_t>()))};
+                           push.value("message", Json()), from_epoch_us(push["accepted"].get<int64_t>()),
+                           from_epoch_us(push["expires"].get<int64_t>())};
     // As the origin does (Receipt::keep with `away`): once stored, the users' sockets are told.
     auto users = std::make_shared<std::vector<std::string>>(dropped_users(request));
     auto left = std::make_shared<size_t>(users->size());

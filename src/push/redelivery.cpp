@@ -6,6 +6,7 @@
 
 #include "metrics/metrics.hpp"
 #include "net/loop_pool.hpp"
+#include "push/clock.hpp"
 
 namespace herald::push {
 namespace {
@@ -16,10 +17,6 @@ using Clock = std::chrono::system_clock;
 // Late receipts are posted in batches: at most this many per POST, at most this long after the first.
 constexpr size_t kReceiptBatch = 500;
 constexpr auto kReceiptDelay = std::chrono::milliseconds(200);
-
-int64_t epoch_ms(Clock::time_point at) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
-}
 
 }  // namespace
 

@@ -2,15 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "push/clock.hpp"
+
 namespace herald::push {
 
 using socketio::Json;
-
-namespace {
-int64_t epoch_ms(TokenExpiry::Clock::time_point at) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
-}
-}  // namespace
 
 TokenExpiry::TokenExpiry(socketio::Namespace& nsp) : nsp_(nsp), loops_(nsp.loop_count()) {}
 

@@ -14,13 +14,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "push/clock.hpp"
 #include "socketio/server.hpp"
 
 namespace herald::push {
 
 class TokenExpiry {
  public:
-  using Clock = std::chrono::system_clock;
+  using Clock = WallClock;
   static constexpr std::chrono::seconds kNotice{60};
 
   explicit TokenExpiry(socketio::Namespace& nsp);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "metrics/metrics.hpp"
+#include "push/clock.hpp"
 #include "push/redelivery.hpp"
 
 namespace herald::push {
@@ -44,7 +45,7 @@ std::string token_of(const Socket& socket) {
 }
 
 constexpr const char* kAuthKey = "herald.auth";         // claims passed from the middleware to the connection
-constexpr const char* kExpKey = "herald.tokenExpires";  // the token's end, kept for a recovered connection
+constexpr const char* kExpKey = "herald.tokenExpires";  // the token's end (epoch ms), for a recovered connection
 
 }  // namespace
 
@@ -63,7 +64,7 @@ void Users::attach() {
         return Json{{"message", claims ? "invalid token: " + error : error}};
       }
       Json auth{{"uid", uid}, {"rooms", claims->rooms}};
-      if (claims->expires) auth["exp"] = claims->expires->time_since_epoch().count();
+      if (claims->expires) auth["exp"] = epoch_ms(*claims->expires);
       socket.data = Json{{kAuthKey, std::move(auth)}};
       return std::nullopt;
     });
@@ -110,8 +111,7 @@ void Users::attach() {
       // Its token's end came back with its data: a recovered connection lasts no longer than it.
       if (config_.jwt && socket->data.is_object())
         if (auto exp = socket->data.find(kExpKey); exp != socket->data.end() && exp->is_number_integer())
-          token_expiry_.track(*socket,
-                              TokenExpiry::Clock::time_point(TokenExpiry::Clock::duration(exp->get<int64_t>())));
+          track_token(*socket, exp->get<int64_t>());
       redelivery_.deliver_to(*socket);
       return;
     }
@@ -120,10 +120,7 @@ void Users::attach() {
       socket->data = Json();
       login(*socket, claims["uid"].get<std::string>());
       for (const auto& room : claims["rooms"]) socket->join(room.get<std::string>());
-      if (auto exp = claims.find("exp"); exp != claims.end()) {
-        socket->data = Json{{kExpKey, *exp}};
-        token_expiry_.track(*socket, TokenExpiry::Clock::time_point(TokenExpiry::Clock::duration(exp->get<int64_t>())));
-      }
+      if (auto exp = claims.find("exp"); exp != claims.end()) track_token(*socket, exp->get<int64_t>());
       return;
     }
     auto found = socket->auth().find("uid");
@@ -214,16 +211,20 @@ void Users::refresh_token(Socket& socket, const Json& args, Ack& ack) {
     socket.data = Json();
     return answer(Json{{"code", 0}, {"msg", "token refreshed"}});
   }
-  token_expiry_.track(socket, *claims->expires);
-  socket.data = Json{{kExpKey, claims->expires->time_since_epoch().count()}};
-  auto at = std::chrono::duration_cast<std::chrono::milliseconds>(claims->expires->time_since_epoch()).count();
-  answer(Json{{"code", 0}, {"msg", "token refreshed"}, {"expiresAt", at}});
+  int64_t expires_ms = epoch_ms(*claims->expires);
+  track_token(socket, expires_ms);
+  answer(Json{{"code", 0}, {"msg", "token refreshed"}, {"expiresAt", expires_ms}});
+}
+
+void Users::track_token(Socket& socket, int64_t expires_ms) {
+  // Kept in the socket's data too, which a recovered connection brings back.
+  socket.data = Json{{kExpKey, expires_ms}};
+  token_expiry_.track(socket, from_epoch_ms(expires_ms));
 }
 
 void Users::publish_login(const Socket& socket, const std::string& uid) {
   if (config_.login_webhook.empty()) return;
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
-  Json notice{{"uid", uid}, {"socketId", socket.id()}, {"nsp", nsp_.name()}, {"time", now.count()}};
+  Json notice{{"uid", uid}, {"socketId", socket.id()}, {"nsp", nsp_.name()}, {"time", epoch_ms(WallClock::now())}};
   webhooks_.post(config_.login_webhook, notice.dump());
 }
 

@@ -50,6 +50,8 @@ class Users {
   void publish_login(const socketio::Socket& socket, const std::string& uid);
   // refresh_token(token, ack): a fresh token for the same user keeps the connection past `exp`.
   void refresh_token(socketio::Socket& socket, const socketio::Json& args, socketio::Ack& ack);
+  // The connection ends at `expires_ms` (epoch ms) unless a fresh token comes first.
+  void track_token(socketio::Socket& socket, int64_t expires_ms);
 
   socketio::Namespace& nsp_;
   const Config& config_;

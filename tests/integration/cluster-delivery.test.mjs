@@ -4,8 +4,8 @@
 // (kept in process meanwhile and written when Redis returns); never again once acked.
 
 import assert from "node:assert/strict";
-import http from "node:http";
 import { after, afterEach, before, describe, it } from "node:test";
+import { startWebhookReceiver } from "./lib/alerts.mjs";
 import {
   metric,
   quitClient,
@@ -21,19 +21,12 @@ import { T, Users, call, eventually, loggedIn, seedOk, sleep, uniq } from "./lib
 let redis;
 let client;
 let webhook;
-const receipts = [];
+/** Every late receipt the webhook was sent. */
+const receipts = () => webhook.requests.flatMap((r) => r.json?.receipts ?? []);
 const users = new Users();
 
 before(async () => {
-  webhook = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      receipts.push(...JSON.parse(body).receipts);
-      res.end("ok");
-    });
-  });
-  await new Promise((resolve) => webhook.listen(0, "127.0.0.1", resolve));
+  webhook = await startWebhookReceiver();
   redis = await startRedis();
   client = await redisClient(redis);
 });
@@ -44,10 +37,10 @@ after(async () => {
   users.closeAll();
   await quitClient(client);
   await redis?.stop();
-  webhook.close();
+  await webhook.close();
 });
 
-const flags = () => ["--receipt-webhook", `http://127.0.0.1:${webhook.address().port}/receipts`];
+const flags = () => ["--receipt-webhook", webhook.url];
 const state = async (node, msgId) => (await call(node, `/api/v1/messages/${msgId}`, undefined, { method: "GET" })).json;
 const push = (node, uid, msgId, extra = {}) =>
   call(node, "/pushMsgToSingleDevice", { useraccount: uid, msgId, message: { n: msgId }, timeout: 800, ...extra }, { as: "json" });
@@ -73,8 +66,8 @@ describe("kept pushes live in Redis", () => {
     const got = await user.message(0);
     assert.deepEqual([got.msgId, got.message, got.hasAck], [msgId, { n: msgId }, true]);
     await eventually(async () => (await state(A, msgId)).users[uid].state === "acked", "acked, as node A tells");
-    await eventually(() => receipts.some((r) => r.msgId === msgId && r.uid === uid), "the late receipt webhook");
-    assert.equal(receipts.filter((r) => r.msgId === msgId).length, 1, "one late receipt");
+    await eventually(() => receipts().some((r) => r.msgId === msgId && r.uid === uid), "the late receipt webhook");
+    assert.equal(receipts().filter((r) => r.msgId === msgId).length, 1, "one late receipt");
     assert.equal(await client.exists(`herald:pending:{${uid}}:body`), 0, "nothing left pending in Redis");
     user.close();
     const again = users.add(await loggedIn(A, uid));

@@ -5,29 +5,22 @@
 // GET /api/v1/messages/<msgId>.
 
 import assert from "node:assert/strict";
-import http from "node:http";
 import { after, afterEach, before, describe, it } from "node:test";
 import { io } from "socket.io-client";
+import { startWebhookReceiver } from "./lib/alerts.mjs";
 import { NSP, T, Users, call, eventually, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 
 let server;
 let webhook;
-const receipts = [];
+/** Every late receipt the webhook was sent. */
+const receipts = () => webhook.requests.flatMap((r) => r.json?.receipts ?? []);
 const users = new Users();
 const sockets = new Set();
 
 before(async () => {
-  webhook = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      receipts.push(...JSON.parse(body).receipts);
-      res.end("ok");
-    });
-  });
-  await new Promise((resolve) => webhook.listen(0, "127.0.0.1", resolve));
-  server = await startHerald(["--receipt-webhook", `http://127.0.0.1:${webhook.address().port}/receipts`]);
+  webhook = await startWebhookReceiver();
+  server = await startHerald(["--receipt-webhook", webhook.url]);
 });
 
 afterEach(() => {
@@ -38,7 +31,7 @@ afterEach(() => {
 
 after(async () => {
   await server.stop();
-  webhook.close();
+  await webhook.close();
 });
 
 /** A reconnecting client that acks every message unless told not to; logs in as `uid`. */
@@ -71,8 +64,8 @@ describe("acked pushes are delivered at least once", () => {
     await eventually(() => ids(socket).includes(msgId), "the kept push at login");
     assert.deepEqual(socket.received, [{ msgId, message: { hi: 1 }, hasAck: true }]);
     await eventually(async () => (await state(msgId)).users[uid].state === "acked", "state acked");
-    await eventually(() => receipts.some((r) => r.msgId === msgId && r.uid === uid), "the late receipt webhook");
-    assert.equal(typeof receipts.find((r) => r.msgId === msgId).ackedAt, "number");
+    await eventually(() => receipts().some((r) => r.msgId === msgId && r.uid === uid), "the late receipt webhook");
+    assert.equal(typeof receipts().find((r) => r.msgId === msgId).ackedAt, "number");
     socket.disconnect();
     const again = await client(uid);
     await sleep(150);

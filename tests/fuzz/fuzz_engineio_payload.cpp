@@ -9,20 +9,9 @@
 #include <vector>
 
 #include "engineio/packet.hpp"
+#include "engineio_packets_equal.hpp"
 
 using namespace herald::engineio;
-
-namespace {
-
-bool same(const std::vector<Packet>& a, const std::vector<Packet>& b, size_t count) {
-  if (a.size() < count || b.size() != count) return false;
-  for (size_t i = 0; i < count; ++i) {
-    if (a[i].type != b[i].type || a[i].binary != b[i].binary || a[i].data != b[i].data) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
@@ -42,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t taken = encode_payload(out, std::numeric_limits<size_t>::max(), encoded);
   if (taken != out.size()) __builtin_trap();
   auto again = decode_payload(encoded);
-  if (!again || !same(*packets, *again, packets->size())) __builtin_trap();
+  if (!again || !same_packets(*packets, *again, packets->size())) __builtin_trap();
   // Every packet is canonical (strict base64), so the body itself round trips.
   if (encoded != body) __builtin_trap();
 
@@ -58,6 +47,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (longer.size() <= limit) __builtin_trap();  // the next packet would have fitted
   }
   auto prefix = decode_payload(limited);
-  if (!prefix || !same(*packets, *prefix, some)) __builtin_trap();
+  if (!prefix || !same_packets(*packets, *prefix, some)) __builtin_trap();
   return 0;
 }

@@ -11,20 +11,9 @@
 #include <vector>
 
 #include "engineio/payload_v3.hpp"
+#include "engineio_packets_equal.hpp"
 
 using namespace herald::engineio;
-
-namespace {
-
-bool same(const std::vector<Packet>& a, const std::vector<Packet>& b, size_t count) {
-  if (a.size() < count || b.size() != count) return false;
-  for (size_t i = 0; i < count; ++i) {
-    if (a[i].type != b[i].type || a[i].binary != b[i].binary || a[i].data != b[i].data) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
@@ -52,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size_t taken = encode_payload_v3(out, std::numeric_limits<size_t>::max(), binary_allowed, encoded, form);
     if (taken != out.size()) __builtin_trap();
     auto again = decode_payload_v3(encoded, form);
-    if (!again.error.empty() || !same(packets, again.packets, packets.size())) __builtin_trap();
+    if (!again.error.empty() || !same_packets(packets, again.packets, packets.size())) __builtin_trap();
 
     // A size limit derived from the input: a non-empty prefix, and it decodes.
     size_t limit = data[0] % (size + 2);
@@ -61,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (some < 1 || some > out.size()) __builtin_trap();
     if (some > 1 && limited.size() > limit) __builtin_trap();
     auto prefix = decode_payload_v3(limited, form);
-    if (!prefix.error.empty() || !same(packets, prefix.packets, some)) __builtin_trap();
+    if (!prefix.error.empty() || !same_packets(packets, prefix.packets, some)) __builtin_trap();
   }
   return 0;
 }

@@ -10,11 +10,14 @@ ARGS      ?=
 
 BUILD_PACKAGES := cmake ninja-build g++ ccache pkg-config libboost-dev libboost-system-dev libssl-dev \
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libhiredis-dev \
-  libmsgpack-cxx-dev libcurl4-openssl-dev
+  libmsgpack-cxx-dev libcurl4-openssl-dev libsystemd-dev libcrypt-dev
 TEST_PACKAGES := googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev \
-  redis-server haproxy
+  redis-server haproxy python3 systemd openssl chromium
+# `make package`: CPack's DEB generator runs dpkg-shlibdeps (dpkg-dev), which needs `file`.
+PACKAGE_PACKAGES := dpkg-dev file
 
-.PHONY: all build run test deps test-deps unit fuzz integration sanitize sanitize-address sanitize-thread format tidy clean
+.PHONY: all build run test deps test-deps unit fuzz integration package packaging sanitize sanitize-address sanitize-thread \
+  format tidy clean
 
 all: build
 
@@ -39,16 +42,24 @@ test-deps: deps
 	@command -v npm >/dev/null || $(call apt_install_now,nodejs npm)
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 
+# The Admin UI's built page, from the @socket.io/admin-ui npm package (installed with the test
+# packages): `make run` serves it from here, `make package` installs it in /usr/share/herald/admin-ui.
+ADMIN_UI_PAGE := node_modules/@socket.io/admin-ui/ui/dist/index.html
+
+$(ADMIN_UI_PAGE):
+	@command -v npm >/dev/null || $(call apt_install_now,nodejs npm)
+	npm ci --no-audit --no-fund
+
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+run: build $(ADMIN_UI_PAGE)
 	./$(BUILD)/herald $(ARGS)
 
-test: test-deps build unit fuzz integration sanitize
+test: test-deps build unit fuzz integration packaging sanitize
 	@echo "All tests passed."
 
 unit:
@@ -72,6 +83,18 @@ fuzz:
 integration: build
 	npm test
 
+# The server as a Debian package, from the build directory: $(BUILD)/package/herald_<version>_<arch>.deb
+# with /usr/bin/herald, /usr/bin/herald-bench, /etc/herald/herald.toml and the systemd unit.
+package: build $(ADMIN_UI_PAGE)
+	$(call apt_install,$(PACKAGE_PACKAGES))
+	cd $(BUILD) && cpack -G DEB
+
+# The library installed into a prefix and examples/ built against it (a build of the examples
+# only, kept in $(BUILD)/packaging-test), and the Debian package checked and its unit verified.
+packaging: build $(ADMIN_UI_PAGE)
+	$(call apt_install,$(PACKAGE_PACKAGES))
+	BUILD_DIR=$(BUILD) node --test --test-concurrency=1 tests/packaging/
+
 # Sanitizer builds (Debug -O1) run the tests that drive the server's threads: every loop,
 # cross-loop moves, receipts, clusters, shutdown. AddressSanitizer + UBSan take the unit tests, the
 # echo_server protocol suites and the herald tests; ThreadSanitizer, the costliest build, takes
@@ -81,10 +104,15 @@ ASAN_TESTS := tests/integration/client-upgrade.test.mjs tests/integration/engine
   tests/integration/push-receipts.test.mjs tests/integration/push-users.test.mjs \
   tests/integration/cluster-push.test.mjs tests/integration/websocket-edge.test.mjs \
   tests/integration/recovery.test.mjs tests/integration/delivery.test.mjs tests/integration/hostile-input.test.mjs \
-  tests/integration/cluster-delivery.test.mjs tests/integration/client-eio3.test.mjs
+  tests/integration/cluster-delivery.test.mjs tests/integration/client-eio3.test.mjs \
+  tests/integration/client-msgpack.test.mjs \
+  tests/integration/cluster-recovery.test.mjs \
+  tests/integration/tls.test.mjs tests/integration/edge-proxy-protocol.test.mjs \
+  tests/integration/edge-slowloris.test.mjs tests/integration/client-auth-webhook.test.mjs
 TSAN_TESTS := tests/integration/herald-binary.test.mjs tests/integration/push-receipts.test.mjs \
   tests/integration/push-users.test.mjs tests/integration/cluster-push.test.mjs \
-  tests/integration/recovery.test.mjs tests/integration/delivery.test.mjs tests/integration/cluster-delivery.test.mjs
+  tests/integration/recovery.test.mjs tests/integration/delivery.test.mjs tests/integration/cluster-delivery.test.mjs \
+  tests/integration/cluster-recovery.test.mjs
 
 sanitize: sanitize-address sanitize-thread
 

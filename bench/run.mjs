@@ -44,6 +44,8 @@ to bench/results/<timestamp>/.
                           always skipped with --quick)
   --wait-idle S           before each server's turn, wait up to S seconds for the machine to be
                           quiet (under 20% CPU busy over 3 s); for machines shared with other work
+  --phases LIST           run only these phases, comma-separated: idle, broadcast, latency20,
+                          latency100, single (metric 5), batch (metric 6); default all
   --perf                  record 'perf record -g' of Herald during its broadcast and single-push
                           phases (needs perf; adds perf-*.txt reports)
   --out DIR               results directory (default bench/results/<timestamp>)
@@ -65,6 +67,7 @@ const { values: argv } = parseArgs({
     'herald-cluster': { type: 'string', default: 'auto' },
     c100k: { type: 'string' },
     perf: { type: 'boolean', default: false },
+    phases: { type: 'string' },
     'wait-idle': { type: 'string' },
     out: { type: 'string' },
     herald: { type: 'string', default: path.join(ROOT, 'build/herald') },
@@ -106,6 +109,7 @@ const cfg = {
   heraldCluster: oneOf('herald-cluster', ['auto', 'workers', 'nodes']),
   c100k: quick ? 0 : intOption('c100k', 100000, 0),
   perf: argv.perf,
+  phases: argv.phases ? argv.phases.split(',').map((p) => p.trim()) : null,
   waitIdleSeconds: intOption('wait-idle', 0, 0),
   connectRate: 2500, // new connections per second, all client processes together
   rampStartDeliveries: 40000, // deliveries/s offered by the first broadcast ramp step
@@ -113,6 +117,7 @@ const cfg = {
   rampStepSeconds: quick ? 1.5 : 2,
   latencyDeliveries: [20000, 100000], // deliveries/s of the two latency phases
   pushSize: 100,
+  batchSize: 16, // pushes per POST /api/v1/push/batch request (phase 6)
   heraldThreads: 2, // this machine's cores; the Node peer is one process per node
   fdPerClientProcess: 15000, // clients per herald-bench worker process (hard limit 20,000)
   watchdogSeconds: quick ? 600 : 2400, // the whole run stops by itself after this
@@ -493,7 +498,8 @@ class ClientGroup {
       commands.push({ label, line });
       part.entry = startProcess(`${label}-connect-${prefix}`, benchBin, args, {
         onStderrLine: (text, now) => {
-          const m = /created (\d+) connected (\d+) disconnected (\d+) reconnected (\d+) errors (\d+).*\| messages (\d+) acks (\d+)/.exec(text);
+          // herald-bench prints rates beside the counts ("created 100 (52/s) connected 98 ...").
+          const m = /created (\d+)(?: \([^)]*\))? connected (\d+) disconnected (\d+) reconnected (\d+) errors (\d+).*\| messages (\d+)(?: \([^)]*\))? acks (\d+)/.exec(text);
           if (!m) return;
           part.counters = {
             created: Number(m[1]), connected: Number(m[2]), disconnected: Number(m[3]), reconnected: Number(m[4]),
@@ -810,15 +816,22 @@ async function phaseLatency(server, label, deliveriesPerS) {
   return result;
 }
 
+// The latencyClients logged-in clients that phases 5 and 6 push to, once all are connected.
+async function connectedPushClients(server, name, sourceIps) {
+  const l = cfg.latencyClients;
+  const group = new ClientGroup(name, server, l, { sourceIps, expect: 1, maxSeconds: 300 });
+  if (!(await group.waitConnected((l / cfg.connectRate + 60) * 1000))) {
+    await group.stop();
+    throw new Error(`${name}: only ${group.sum('connected')} of ${l} clients connected`);
+  }
+  await sleep(1000);
+  return group;
+}
+
 // 5: acked single-user pushes, as fast as 64 connections in flight allow.
 async function phaseSingle(server, label) {
   const l = cfg.latencyClients;
-  const group = new ClientGroup(`${label}-single`, server, l, { sourceIps: '127.0.0.13', expect: 1, maxSeconds: 300 });
-  if (!(await group.waitConnected((l / cfg.connectRate + 60) * 1000))) {
-    await group.stop();
-    throw new Error(`${label}: only ${group.sum('connected')} of ${l} clients connected`);
-  }
-  await sleep(1000);
+  const group = await connectedPushClients(server, `${label}-single`, '127.0.0.13');
   await perfStart(server, `${label}-single`);
   const cpu0 = cpuSeconds(server.pids());
   const { report } = await push(`${label}-single`, server, ['-e', 'single', ...usersOf(group), '--ack', '-r', 0, '--concurrency', 64, '-d', cfg.seconds]);
@@ -834,8 +847,36 @@ async function phaseSingle(server, label) {
     httpP50Ms: report.latency_ms?.p50,
     httpP99Ms: report.latency_ms?.p99,
     serverCpuPercent: (100 * serverCpu) / report.seconds,
+    // Server CPU (every server process, all threads, user + system) per push answered.
+    cpuPerPushUs: report.ok > 0 ? (serverCpu * 1e6) / report.ok : null,
   };
-  log(`${label}: single acked pushes: ${result.okPerS.toFixed(0)}/s ok (${result.failed} failed, ${result.receiptsPerPush?.toFixed(2)} receipts per push, server CPU ${result.serverCpuPercent.toFixed(0)}%)`);
+  log(`${label}: single acked pushes: ${result.okPerS.toFixed(0)}/s ok (${result.failed} failed, ${result.receiptsPerPush?.toFixed(2)} receipts per push, server CPU ${result.serverCpuPercent.toFixed(0)}%, ${result.cpuPerPushUs?.toFixed(1)} us per push)`);
+  return result;
+}
+
+// 6: the same acked single-user pushes through POST /api/v1/push/batch (Herald only: the seed's
+// API, and so the peer, has no batch endpoint), cfg.batchSize pushes per request, the same number in
+// flight as phase 5.
+async function phaseBatch(server, label) {
+  const l = cfg.latencyClients;
+  const group = await connectedPushClients(server, `${label}-batch`, '127.0.0.14');
+  await perfStart(server, `${label}-batch`);
+  const cpu0 = cpuSeconds(server.pids());
+  const requests = Math.max(1, Math.round(64 / cfg.batchSize));
+  const { report } = await push(`${label}-batch`, server, ['-e', 'api-batch', '--batch-size', cfg.batchSize, ...usersOf(group), '--ack', '-r', 0, '--concurrency', requests, '-d', cfg.seconds]);
+  const serverCpu = cpuSeconds(server.pids()) - cpu0;
+  await perfStop();
+  await group.stop();
+  const result = {
+    clients: l,
+    okPerS: report.pushes_per_s,
+    ok: report.ok,
+    failed: Object.values(report.failed ?? {}).reduce((s, x) => s + x, 0),
+    receiptsPerPush: report.receipts_per_push,
+    serverCpuPercent: (100 * serverCpu) / report.seconds,
+    cpuPerPushUs: report.ok > 0 ? (serverCpu * 1e6) / report.ok : null,
+  };
+  log(`${label}: batch acked pushes: ${result.okPerS.toFixed(0)}/s ok (${result.failed} failed, ${result.receiptsPerPush?.toFixed(2)} receipts per push, ${result.cpuPerPushUs?.toFixed(1)} us server CPU per push)`);
   return result;
 }
 
@@ -858,8 +899,10 @@ async function runOne(kind, variant) {
       ['latency20', () => phaseLatency(server, label, cfg.latencyDeliveries[0])],
       ['latency100', () => phaseLatency(server, label, cfg.latencyDeliveries[1])],
       ['single', () => phaseSingle(server, label)],
+      ...(kind === 'herald' ? [['batch', () => phaseBatch(server, label)]] : []),
     ];
     for (const [name, run] of phases) {
+      if (cfg.phases && !cfg.phases.includes(name)) continue;
       if (!server.alive()) throw new Error(`${label}: the server exited`);
       try {
         result[name] = await run();
@@ -980,6 +1023,9 @@ function rows(h, p) {
     [`   push->receipt p99 ms, same [lower]`, (r) => r.latency100.p99Ms, 2],
     [`   deliveries/s reached in that phase`, (r) => r.latency100.deliveriesPerS, 0],
     [`5. acked single-user pushes/s, 64 in flight [higher]`, (r) => r.single.okPerS, 0],
+    [`   server CPU per acked push, us [lower]`, (r) => r.single.cpuPerPushUs, 1],
+    [`6. acked pushes/s via POST /api/v1/push/batch, ${cfg.batchSize} per request, 64 in flight [higher]`, (r) => r.batch.okPerS, 0],
+    [`   server CPU per acked push, us [lower]`, (r) => r.batch.cpuPerPushUs, 1],
   ];
   return lines.map(([name, f, digits, second]) => {
     const a = h ? get(h, f) : null;
@@ -1001,10 +1047,12 @@ function table(variant, h, p) {
   const widths = body[0].map((_, i) => Math.max(...body.map((r) => r[i].length)));
   const fmtRow = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const busy = (r) => (r?.machineBusyBefore === undefined ? 'n/a' : `${(r.machineBusyBefore * 100).toFixed(0)}%`);
-  const out = [header, `(machine CPU busy just before each turn, other work included: Herald ${busy(h)}, peer ${busy(p)})`, fmtRow(body[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...body.slice(1).map(fmtRow)];
+  // With --phases, the rows of phases not run are left out.
+  const shown = body.slice(1).filter((r) => !cfg.phases || r.slice(1).some((c) => c !== 'n/a' && c !== '' && c !== 'n/a / n/a'));
+  const out = [header, `(machine CPU busy just before each turn, other work included: Herald ${busy(h)}, peer ${busy(p)})`, fmtRow(body[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...shown.map(fmtRow)];
   for (const r of [h, p]) {
     if (!r) continue;
-    for (const key of ['error', 'idle', 'broadcast', 'latency20', 'latency100', 'single'])
+    for (const key of ['error', 'idle', 'broadcast', 'latency20', 'latency100', 'single', 'batch'])
       if (key === 'error' ? r.error : r[key]?.error) out.push(`  ! ${r.kind}: ${key === 'error' ? r.error : `${key}: ${r[key].error}`}`);
     if (r.crashed) out.push(`  ! ${r.kind}: the server exited during the run`);
   }
@@ -1029,7 +1077,15 @@ function targets(results, c100k) {
     const l = h.latency100;
     const okL = l?.p99Ms !== undefined && l?.p99Ms !== null ? l.p99Ms < 5 && l.deliveriesPerS >= 0.95 * cfg.latencyDeliveries[1] : null;
     out.push(`${name}: p99 push->receipt < 5 ms at 100k deliveries/s: ${verdict(okL)} (p99 ${fmtNum(l?.p99Ms, 2)} ms at ${fmtNum(l?.deliveriesPerS)} deliveries/s)`);
+    const hc = h.single?.cpuPerPushUs;
+    const pc = p?.single?.cpuPerPushUs;
+    const okC = hc && pc ? hc <= pc / 10 : null;
+    out.push(`${name}: server CPU per acked single push <= 1/10 of peer: ${verdict(okC)} (${fmtNum(hc, 1)} us vs ${fmtNum(pc, 1)} us, peer/Herald ${ratio(pc, hc)}x)`);
   }
+  const single = s('herald')?.single?.okPerS;
+  const cluster = c('herald')?.single?.okPerS;
+  if (single && cluster)
+    out.push(`cluster acked single pushes/s above the single process's: ${verdict(cluster > single)} (${fmtNum(cluster)} vs ${fmtNum(single)} pushes/s)`);
   if (c100k) {
     const ok = c100k.held !== undefined ? c100k.held >= 100000 : false;
     out.push(`100,000 connections with 20,000 open files per process: ${c100k.clients >= 100000 ? verdict(ok) : 'not measured (fewer clients asked)'} (held ${fmtNum(c100k.held)} of ${fmtNum(c100k.clients)} on ${c100k.server ?? 'herald'}, ${fmtNum(c100k.rssPerConnBytes)} B RSS per connection${c100k.error ? `; ${c100k.error}` : ''})`);

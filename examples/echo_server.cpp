@@ -29,7 +29,7 @@ class EchoHandler : public herald::engineio::SessionHandler {
     session->send(binary ? herald::engineio::make_binary_packet(std::string(data), session->protocol())
                          : herald::engineio::make_text_packet(herald::engineio::PacketType::Message, data));
   }
-  void on_close(std::string_view) override {}
+  void on_close(herald::engineio::CloseReason) override {}
 
  private:
   std::weak_ptr<herald::engineio::Session> session_;

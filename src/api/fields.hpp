@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "codec/json.hpp"
 
 #include "net/http.hpp"
 
 namespace herald::api {
 
-using Json = nlohmann::json;
+using Json = herald::Json;
 
 // What is wrong with a request, in words for the caller.
 class BadRequest : public std::runtime_error {

@@ -28,14 +28,15 @@ void HealthApi::handle(const std::shared_ptr<net::HttpExchange>& exchange) {
         return exchange->respond(net::HttpResponse::text(401, "metrics need Authorization: Bearer <metrics token>\n")
                                      .with("WWW-Authenticate", "Bearer"));
     }
-    return exchange->respond(net::HttpResponse::text(200, metrics::render(), "text/plain; version=0.0.4"));
+    return exchange->respond(net::HttpResponse::text(
+        200, metrics::render(extra_metrics_ ? extra_metrics_() : std::string()), "text/plain; version=0.0.4"));
   }
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - metrics.started);
-  nlohmann::json body{{"pid", ::getpid()},
-                      {"uptimeSeconds", uptime.count()},
-                      {"connections",
-                       {{"polling", metrics.polling_sessions.load(std::memory_order_relaxed)},
-                        {"websocket", metrics.websocket_sessions.load(std::memory_order_relaxed)}}}};
+  herald::Json body{{"pid", ::getpid()},
+                    {"uptimeSeconds", uptime.count()},
+                    {"connections",
+                     {{"polling", metrics.polling_sessions.load(std::memory_order_relaxed)},
+                      {"websocket", metrics.websocket_sessions.load(std::memory_order_relaxed)}}}};
   if (request.path == "/health") {
     body["status"] = "ok";
     return exchange->respond(net::HttpResponse::json(200, body.dump()));
@@ -43,7 +44,7 @@ void HealthApi::handle(const std::shared_ptr<net::HttpExchange>& exchange) {
   if (request.path == "/ready") {
     std::string status = "ready";
     if (redis_status_) {
-      nlohmann::json redis = redis_status_();
+      herald::Json redis = redis_status_();
       bool up = redis.value("commands", "") == "connected" && redis.value("subscriptions", "") == "connected";
       if (!up || redis.value("role", "") != "master") status = "degraded";
       body["redis"] = std::move(redis);

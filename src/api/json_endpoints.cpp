@@ -8,6 +8,7 @@
 //   GET  /api/v1/stats
 //   GET  /api/v1/messages/<msgId>  per user: pending, acked, expired or dropped (kept pushes)
 #include "api/push_api.hpp"
+#include "net/fan_in.hpp"
 #include "push/clock.hpp"
 
 namespace herald::api {
@@ -135,19 +136,21 @@ void PushApi::batch_json(const Exchange& exchange, const Fields& fields) {
       throw BadRequest("pushes[" + std::to_string(i) + "]: " + error.what());
     }
   }
-  struct Batch {
-    Json results;
-    size_t left;
-  };
-  auto batch = std::make_shared<Batch>(Batch{Json::array(), requests.size()});
-  for (size_t i = 0; i < requests.size(); ++i) batch->results.push_back(nullptr);
+  Json slots = Json::array();
+  for (size_t i = 0; i < requests.size(); ++i) slots.push_back(nullptr);
+  auto batch = net::FanIn<Json>::expect(
+      requests.size(),
+      [exchange](Json& results) {
+        exchange->respond(json_reply(200, {{"results", std::move(results)}}));
+      },
+      std::move(slots));
   for (size_t i = 0; i < requests.size(); ++i) {
     bool ack = requests[i].ack;
     std::string msg_id = requests[i].msg_id;
     // Results come back on this loop, each as its push completes; the answer goes with the last.
     service_.push(std::move(requests[i]), [exchange, batch, i, ack, msg_id](push::PushResult& result) {
-      batch->results[i] = push_result_json(msg_id, result, ack);
-      if (--batch->left == 0) exchange->respond(json_reply(200, {{"results", std::move(batch->results)}}));
+      batch->result()[i] = push_result_json(msg_id, result, ack);
+      batch->arrived();
     });
   }
 }

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include "redis/connection.hpp"
 
@@ -50,10 +51,10 @@ SettingSpec number(std::string key, std::string help, T Settings::*field, T min,
   return SettingSpec{
       key, std::move(help),
       [key, field, min, max](Settings& s, const std::string& text) { s.*field = parse_number<T>(key, text, min, max); },
-      [field](const Settings& s) { return std::to_string(s.*field); }};
+      [field](const Settings& s) { return std::to_string(s.*field); }, SettingKind::number};
 }
 
-SettingSpec boolean(std::string key, std::string help, bool Settings::*field) {
+SettingSpec boolean(const std::string& key, std::string help, bool Settings::*field) {
   return SettingSpec{key, std::move(help),
                      [key, field](Settings& s, const std::string& v) {
                        if (v == "true" || v == "1")
@@ -63,12 +64,38 @@ SettingSpec boolean(std::string key, std::string help, bool Settings::*field) {
                        else
                          throw std::invalid_argument(key + ": expected true or false, got '" + v + "'");
                      },
-                     [field](const Settings& s) { return std::string(s.*field ? "true" : "false"); }};
+                     [field](const Settings& s) { return std::string(s.*field ? "true" : "false"); },
+                     SettingKind::boolean};
 }
 
 SettingSpec list(std::string key, std::string help, std::vector<std::string> Settings::*field) {
-  return SettingSpec{key, std::move(help), [field](Settings& s, const std::string& v) { s.*field = split_list(v); },
-                     [field](const Settings& s) { return join_list(s.*field); }};
+  return SettingSpec{std::move(key), std::move(help),
+                     [field](Settings& s, const std::string& v) { s.*field = split_list(v); },
+                     [field](const Settings& s) { return join_list(s.*field); }, SettingKind::list};
+}
+
+// One way to reach Redis, and what it needs.
+void check_redis_choice(const Settings& settings) {
+  int ways = !settings.redis.empty() + !settings.redis_sentinels.empty() + !settings.redis_cluster.empty();
+  if (ways > 1) throw std::invalid_argument("redis, redis_sentinels and redis_cluster: give one of them, not several");
+  if (!settings.redis_sentinels.empty() && settings.redis_master_name.empty())
+    throw std::invalid_argument("redis_sentinels: needs redis_master_name (the master set the sentinels watch)");
+  if (settings.redis_sentinels.empty() && !settings.redis_master_name.empty())
+    throw std::invalid_argument("redis_master_name: needs redis_sentinels");
+}
+
+// A comma-separated list of host:port, each checked.
+SettingSpec address_list(std::string key, std::string help, std::vector<std::string> Settings::*field) {
+  return SettingSpec{key, std::move(help),
+                     [key, field](Settings& s, const std::string& v) {
+                       std::vector<std::string> items = split_list(v);
+                       for (const auto& item : items) {
+                         std::string error;
+                         if (!redis::parse_address(item, error)) throw std::invalid_argument(key + ": " + error);
+                       }
+                       s.*field = std::move(items);
+                     },
+                     [field](const Settings& s) { return join_list(s.*field); }, SettingKind::list};
 }
 
 void check_url(const std::string& key, const std::string& value, std::initializer_list<const char*> schemes) {
@@ -82,8 +109,8 @@ void check_url(const std::string& key, const std::string& value, std::initialize
 
 SettingSpec text(std::string key, std::string help, std::string Settings::*field,
                  std::function<void(const std::string&)> check = nullptr) {
-  return SettingSpec{key, std::move(help),
-                     [field, check](Settings& s, const std::string& value) {
+  return SettingSpec{std::move(key), std::move(help),
+                     [field, check = std::move(check)](Settings& s, const std::string& value) {
                        if (check) check(value);
                        s.*field = value;
                      },
@@ -121,6 +148,12 @@ std::optional<std::string> toml_to_text(const toml::node& node) {
   if (node.is_string()) return *node.value_exact<std::string>();
   if (node.is_integer()) return std::to_string(*node.value_exact<int64_t>());
   if (node.is_boolean()) return *node.value_exact<bool>() ? "true" : "false";
+  if (node.is_floating_point()) {
+    // Kept a float in text ("2.0", not "2"), so that whole-number settings refuse it.
+    std::string text = fmt::format("{}", *node.value_exact<double>());
+    if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+    return text;
+  }
   if (const auto* array = node.as_array()) {
     std::vector<std::string> items;
     for (const auto& item : *array) {
@@ -133,6 +166,13 @@ std::optional<std::string> toml_to_text(const toml::node& node) {
   return std::nullopt;
 }
 
+// A value as TOML writes it.
+std::string toml_text(const toml::node& node) {
+  std::ostringstream text;
+  text << toml::toml_formatter(node);
+  return text.str();
+}
+
 }  // namespace
 
 const std::vector<SettingSpec>& setting_specs() {
@@ -141,6 +181,12 @@ const std::vector<SettingSpec>& setting_specs() {
       number<uint16_t>("port", "Port to listen on", &Settings::port, 0, 65535),
       number<size_t>("threads", "Event loop threads (0: one per core)", &Settings::threads, 0, 256),
       text("log_level", "trace, debug, info, warn, error, critical or off", &Settings::log_level, check_log_level),
+      text("log_format", "Log lines as text, or json: one object per line (journald, log shippers)",
+           &Settings::log_format,
+           [](const std::string& v) {
+             if (v != "text" && v != "json")
+               throw std::invalid_argument("log_format: expected text or json, got '" + v + "'");
+           }),
       text("path", "HTTP path of the Socket.IO endpoint", &Settings::path,
            [](const std::string& v) { check_path("path", v); }),
       number<uint64_t>("ping_interval_ms", "Heartbeat interval", &Settings::ping_interval_ms, 1, 3600000),
@@ -154,6 +200,14 @@ const std::vector<SettingSpec>& setting_specs() {
                        &Settings::max_buffered_bytes, 1024, 1ULL << 34),
       boolean("allow_eio3", "Also accept socket.io-client 2.x (Engine.IO v3, Socket.IO protocol v4) clients",
               &Settings::allow_eio3),
+      text("parser",
+           "Socket.IO parser of the clients: auto (told per connection: default or socket.io-msgpack-parser), "
+           "default or msgpack (all clients; socket.io-client 2.x with the msgpack parser needs it)",
+           &Settings::parser,
+           [](const std::string& v) {
+             if (v != "auto" && v != "default" && v != "msgpack")
+               throw std::invalid_argument("parser: expected auto, default or msgpack, got '" + v + "'");
+           }),
       number<uint64_t>("recovery_window_ms",
                        "Connection state recovery: how long a dropped client can come back with its id, rooms, "
                        "login and missed broadcasts (0: off)",
@@ -187,14 +241,36 @@ const std::vector<SettingSpec>& setting_specs() {
            &Settings::trusted_proxies),
       text("metrics_token", "Token GET /metrics requires (Authorization: Bearer ...) when set",
            &Settings::metrics_token),
+      text("tls_cert",
+           "PEM certificate (then its intermediates): the port serves https and wss only (with tls_key); "
+           "SIGHUP reloads it (SIGUSR1 to the supervisor with workers)",
+           &Settings::tls_cert),
+      text("tls_key", "PEM private key of tls_cert", &Settings::tls_key),
+      boolean("proxy_protocol",
+              "Connections from trusted_proxies start with a PROXY protocol header (v1 or v2, HAProxy's "
+              "send-proxy) giving the client address; one without is refused",
+              &Settings::proxy_protocol),
+      number<size_t>("max_connections_per_ip",
+                     "Open HTTP connections (not yet WebSockets) allowed from one address (0: no limit; trusted "
+                     "proxies are not limited)",
+                     &Settings::max_connections_per_ip, 0, 10000000),
+      number<uint64_t>("http_header_timeout_ms",
+                       "Time a request's header (and a connection's PROXY header and TLS handshake) may take",
+                       &Settings::http_header_timeout_ms, 100, 3600000),
       text("client_auth",
-           "How clients prove who they are: none (login(uid) is trusted, the seed's way) or jwt (a token in "
-           "auth {token} or ?token=, logged in as its sub)",
+           "How clients prove who they are: none (login(uid) is trusted, the seed's way), jwt (a token in "
+           "auth {token} or ?token=, logged in as its sub) or webhook (auth_webhook says who)",
            &Settings::client_auth,
            [](const std::string& v) {
-             if (v != "none" && v != "jwt")
-               throw std::invalid_argument("client_auth: expected none or jwt, got '" + v + "'");
+             if (v != "none" && v != "jwt" && v != "webhook")
+               throw std::invalid_argument("client_auth: expected none, jwt or webhook, got '" + v + "'");
            }),
+      text("auth_webhook",
+           "client_auth webhook: http:// URL that gets a JSON POST {auth, query, headers, address, nsp} per "
+           "connection and accepts it with 200 {uid, rooms?}",
+           &Settings::auth_webhook, [](const std::string& v) { check_url("auth_webhook", v, {"http://"}); }),
+      number<uint64_t>("auth_webhook_timeout_ms", "Time auth_webhook has to answer; then the connection is refused",
+                       &Settings::auth_webhook_timeout_ms, 10, 60000),
       text("jwt_secret", "Shared secret for HS256/384/512 tokens (client_auth jwt)", &Settings::jwt_secret),
       text("jwt_public_key", "PEM public key file for RS256/384/512, ES256/384 or EdDSA tokens (client_auth jwt)",
            &Settings::jwt_public_key),
@@ -212,6 +288,21 @@ const std::vector<SettingSpec>& setting_specs() {
              if (!v.empty() && !redis::parse_url(v, error)) throw std::invalid_argument("redis: " + error);
            }),
       text("redis_prefix", "Redis channel prefix (the redis-adapter's key option)", &Settings::redis_prefix),
+      address_list("redis_sentinels",
+                   "Join a cluster through the Redis master that these sentinels (host:port,...) name, following "
+                   "failovers (instead of redis; needs redis_master_name)",
+                   &Settings::redis_sentinels),
+      text("redis_master_name", "Name of the master set the sentinels watch", &Settings::redis_master_name),
+      text("redis_sentinel_username", "ACL user for the sentinels", &Settings::redis_sentinel_username),
+      text("redis_sentinel_password", "Password for the sentinels", &Settings::redis_sentinel_password),
+      address_list("redis_cluster",
+                   "Join a cluster through a Redis Cluster (Redis 7+), given by some of its nodes (host:port,...): "
+                   "sharded pub/sub, as @socket.io/redis-adapter's createShardedAdapter (instead of redis)",
+                   &Settings::redis_cluster),
+      text("redis_username", "ACL user for the Redis servers the sentinels name, or of the Redis Cluster",
+           &Settings::redis_username),
+      text("redis_password", "Password for the Redis servers the sentinels name, or of the Redis Cluster",
+           &Settings::redis_password),
       text("advertise_host", "Address other Herald processes use to reach this one's sessions",
            &Settings::advertise_host),
       number<uint16_t>("internal_port", "Port for requests routed from other processes (0: any free port)",
@@ -246,24 +337,69 @@ const std::vector<SettingSpec>& setting_specs() {
                        &Settings::monitor_interval_ms, 100, 3600000),
       number<size_t>("max_sessions_per_ip", "Connections allowed from one address (0: no limit)",
                      &Settings::max_sessions_per_ip, 0, 10000000),
-      SettingSpec{"handshakes_per_ip_per_second", "New connections per second allowed from one address (0: no limit)",
-                  [](Settings& s, const std::string& v) {
-                    size_t used = 0;
-                    double rate = -1;
-                    try {
-                      rate = std::stod(v, &used);
-                    } catch (const std::exception&) {
-                    }
-                    if (used != v.size() || !(rate >= 0))
-                      throw std::invalid_argument("handshakes_per_ip_per_second: expected a number >= 0, got '" + v +
-                                                  "'");
-                    s.handshakes_per_ip_per_second = rate;
-                  },
-                  [](const Settings& s) { return fmt::format("{}", s.handshakes_per_ip_per_second); }},
+      SettingSpec{
+          "handshakes_per_ip_per_second", "New connections per second allowed from one address (0: no limit)",
+          [](Settings& s, const std::string& v) {
+            size_t used = 0;
+            double rate = -1;
+            try {
+              rate = std::stod(v, &used);
+            } catch (const std::exception&) {
+            }
+            if (used != v.size() || !(rate >= 0))
+              throw std::invalid_argument("handshakes_per_ip_per_second: expected a number >= 0, got '" + v + "'");
+            s.handshakes_per_ip_per_second = rate;
+          },
+          [](const Settings& s) { return fmt::format("{}", s.handshakes_per_ip_per_second); }, SettingKind::number},
       number<uint64_t>("shutdown_grace_ms", "Time given to close packets on SIGTERM before exit",
                        &Settings::shutdown_grace_ms, 0, 60000),
+      boolean("admin_ui",
+              "Serve the Socket.IO Admin UI: the @socket.io/admin-ui protocol on the /admin namespace and its "
+              "page at /admin/",
+              &Settings::admin_ui),
+      text("admin_user", "Admin UI login name (none: the Admin UI asks for no login)", &Settings::admin_user),
+      text("admin_password", "Admin UI password, in the clear or as a bcrypt hash ($2a$, $2b$ or $2y$)",
+           &Settings::admin_password),
+      boolean("admin_read_only", "Admin UI shows, but takes no emit, join, leave or disconnect command",
+              &Settings::admin_read_only),
+      text("admin_mode",
+           "development (every socket, room and event is shown) or production (the servers' figures only, "
+           "nothing per socket)",
+           &Settings::admin_mode,
+           [](const std::string& v) {
+             if (v != "development" && v != "production")
+               throw std::invalid_argument("admin_mode: expected development or production, got '" + v + "'");
+           }),
+      text("admin_ui_dir",
+           "Directory of the Admin UI's built files (empty: /usr/share/herald/admin-ui beside an installed "
+           "binary, else the build's node_modules/@socket.io/admin-ui/ui/dist)",
+           &Settings::admin_ui_dir),
   };
   return specs;
+}
+
+std::string settings_toml(const Settings& settings) {
+  std::string out = fmt::format(
+      "# Herald's settings, made by `herald --print-config` ({}).\n"
+      "# Each setting is commented out with its value; uncomment a line to change it. A setting is\n"
+      "# also read from its HERALD_* environment variable and --flag, which override this file.\n",
+      version_text());
+  for (const auto& spec : setting_specs()) {
+    std::string value = spec.show(settings);
+    std::string toml_value;
+    if (spec.kind == SettingKind::number || spec.kind == SettingKind::boolean) {
+      toml_value = value;
+    } else if (spec.kind == SettingKind::list) {
+      toml::array array;
+      for (const auto& item : split_list(value)) array.push_back(item);
+      toml_value = toml_text(array);
+    } else {
+      toml_value = toml_text(toml::value<std::string>(value));  // quoted and escaped
+    }
+    out += fmt::format("\n# {} [{}, {}]\n# {} = {}\n", spec.help, env_name(spec.key), flag_name(spec.key), spec.key,
+                       toml_value);
+  }
+  return out;
 }
 
 std::string version_text() { return std::string("herald ") + HERALD_VERSION + " (build " + HERALD_BUILD + ")"; }
@@ -278,6 +414,10 @@ std::optional<Settings> load_settings(int argc, char** argv, int& exit_code) {
       "(--smtp-url with --alert-to, and/or --alert-webhook) when it fails and when it recovers."};
   app.get_formatter()->column_width(34);
   app.set_version_flag("--version", version_text(), "Print the version and build, then exit");
+  bool print_config = false;
+  app.add_flag("--print-config", print_config,
+               "Print every setting as a TOML file, commented out, with the value it has here (the "
+               "defaults unless set), then exit");
   std::string config_file;
   app.add_option("--config", config_file, "TOML file with settings (keys as the flag names, with _)")
       ->check(CLI::ExistingFile);
@@ -317,6 +457,9 @@ std::optional<Settings> load_settings(int argc, char** argv, int& exit_code) {
       if (const char* value = std::getenv(env_name(spec.key).c_str())) spec.set(settings, value);
     for (size_t i = 0; i < specs.size(); ++i)
       if (flags[i]->count() > 0) specs[i].set(settings, flag_values[i]);
+    check_redis_choice(settings);
+    if (settings.admin_user.empty() != settings.admin_password.empty())
+      throw std::invalid_argument("admin_user and admin_password go together: set both, or neither");
   } catch (const toml::parse_error& e) {
     std::cerr << "herald: " << config_file << ": " << e.description() << " at line " << e.source().begin.line << "\n";
     exit_code = 2;
@@ -327,6 +470,10 @@ std::optional<Settings> load_settings(int argc, char** argv, int& exit_code) {
     return std::nullopt;
   }
   exit_code = 0;
+  if (print_config) {
+    std::cout << settings_toml(settings);
+    return std::nullopt;
+  }
   return settings;
 }
 

@@ -16,6 +16,7 @@ struct Settings {
   uint16_t port = 1994;
   size_t threads = 0;  // 0: one per core
   std::string log_level = "info";
+  std::string log_format = "text";  // text | json (one object per line)
   std::string path = "/socket.io/";
   uint64_t ping_interval_ms = 15000;  // the seed's values
   uint64_t ping_timeout_ms = 20000;
@@ -23,6 +24,7 @@ struct Settings {
   uint64_t max_payload = 1000000;
   uint64_t max_buffered_bytes = 4000000;
   bool allow_eio3 = true;                // socket.io-client 2.x (Engine.IO v3, Socket.IO protocol v4) too
+  std::string parser = "auto";           // auto (told per connection), default or msgpack
   uint64_t recovery_window_ms = 120000;  // connection state recovery (0: off), as socket.io's default
   uint64_t recovery_max_bytes = 64ULL << 20;
   std::vector<std::string> cors_origins;
@@ -35,15 +37,29 @@ struct Settings {
   size_t max_pending_per_user = 1000;
   uint64_t max_pending_bytes = 256ULL << 20;
   std::string receipt_webhook;
-  std::string client_auth = "none";          // none | jwt
+  std::string client_auth = "none";  // none | jwt | webhook
+  std::string auth_webhook;          // client_auth webhook: the backend's URL
+  uint64_t auth_webhook_timeout_ms = 3000;
   std::vector<std::string> trusted_proxies;  // CIDRs whose X-Forwarded-For gives the client address
   std::string metrics_token;
+  std::string tls_cert;               // PEM certificate chain: the port speaks only TLS when set (with tls_key)
+  std::string tls_key;                // its PEM private key
+  bool proxy_protocol = false;        // trusted proxies send a PROXY protocol header (v1 or v2)
+  size_t max_connections_per_ip = 0;  // open HTTP connections per client address (0: no limit)
+  uint64_t http_header_timeout_ms = 10000;
   std::string jwt_secret;
   std::string jwt_public_key;  // a PEM file
   uint64_t max_api_body = 1000000;
   uint64_t shutdown_grace_ms = 3000;
   std::string redis;                         // redis://[[user]:pass@]host:port[/db], rediss:// for TLS
   std::string redis_prefix = "socket.io";    // channel prefix, as @socket.io/redis-adapter's `key`
+  std::vector<std::string> redis_sentinels;  // host:port of the sentinels (instead of redis)
+  std::string redis_master_name;             // the master set the sentinels watch
+  std::string redis_sentinel_username;       // the sentinels' own credentials
+  std::string redis_sentinel_password;
+  std::vector<std::string> redis_cluster;  // host:port of some Redis Cluster nodes (instead of redis)
+  std::string redis_username;              // credentials of the servers sentinels (or the cluster) name
+  std::string redis_password;
   std::string advertise_host = "127.0.0.1";  // where other processes reach this one's sessions
   uint16_t internal_port = 0;                // port for that (0: any free one)
   size_t workers = 1;
@@ -61,7 +77,17 @@ struct Settings {
   uint64_t monitor_interval_ms = 2000;      // herald monitor: how often to check Redis
   size_t max_sessions_per_ip = 0;           // 0: no limit
   double handshakes_per_ip_per_second = 0;  // 0: no limit (bursts of a few seconds' worth allowed)
+  // The official Socket.IO Admin UI (@socket.io/admin-ui): its /admin namespace and its page.
+  bool admin_ui = false;
+  std::string admin_user;      // none: no login asked
+  std::string admin_password;  // in the clear, or a bcrypt hash
+  bool admin_read_only = false;
+  std::string admin_mode = "development";  // development | production (the stats alone)
+  std::string admin_ui_dir;                // the UI's built files (empty: found by the binary)
 };
+
+// How a setting's value is written in TOML.
+enum class SettingKind { text, number, boolean, list };
 
 // One setting as the three sources name it, with a parser that validates the text form.
 struct SettingSpec {
@@ -69,12 +95,23 @@ struct SettingSpec {
   std::string help;
   std::function<void(Settings&, const std::string&)> set;  // throws std::invalid_argument
   std::function<std::string(const Settings&)> show;
+  SettingKind kind = SettingKind::text;
 };
 
 const std::vector<SettingSpec>& setting_specs();
 
-// Parses argv into settings. Returns nullopt after printing help or an error (exit code in
-// `exit_code`).
+// Whether the settings join a cluster through Redis (one server, sentinels, or a Redis Cluster).
+inline bool uses_redis(const Settings& settings) {
+  return !settings.redis.empty() || !settings.redis_sentinels.empty() || !settings.redis_cluster.empty();
+}
+
+// Every setting as a TOML file, each commented out with its help, its environment variable and
+// flag, and its value in `settings` (`herald --print-config` prints it; /etc/herald/herald.toml is
+// made by it, so the file shipped lists exactly the settings of the binary).
+std::string settings_toml(const Settings& settings);
+
+// Parses argv into settings. Returns nullopt after printing help, the settings (--print-config) or
+// an error (exit code in `exit_code`).
 std::optional<Settings> load_settings(int argc, char** argv, int& exit_code);
 // "herald <version> (build <commit>, <build type>)", as --version prints it and the log starts with.
 std::string version_text();

@@ -8,16 +8,16 @@
 #include <openssl/pem.h>
 
 #include <array>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
+#include "codec/json.hpp"
 
+#include "codec/base64.hpp"
 #include "codec/json_depth.hpp"
-#include "engineio/base64.hpp"
 
 namespace herald::auth {
 namespace {
 
-using Json = nlohmann::json;
+using Json = herald::Json;
 
 const EVP_MD* digest_for(std::string_view bits) {
   if (bits == "256") return EVP_sha256();
@@ -27,7 +27,7 @@ const EVP_MD* digest_for(std::string_view bits) {
 }
 
 std::optional<Json> decode_json(std::string_view part) {
-  auto text = engineio::base64url_decode(part);
+  auto text = codec::base64url_decode(part);
   if (!text || !codec::json_depth_within(*text)) return std::nullopt;
   Json value = Json::parse(*text, nullptr, false);
   if (value.is_discarded() || !value.is_object()) return std::nullopt;
@@ -142,7 +142,7 @@ std::optional<JwtClaims> JwtVerifier::verify(std::string_view token, std::string
   }
   auto header = decode_json(token.substr(0, first));
   auto claims = decode_json(token.substr(first + 1, second - first - 1));
-  auto signature = engineio::base64url_decode(token.substr(second + 1));
+  auto signature = codec::base64url_decode(token.substr(second + 1));
   if (!header || !claims || !signature) {
     error = "malformed JWT";
     return std::nullopt;

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cluster/classic_wire.hpp"
 #include "cluster/redis_adapter.hpp"
+#include "cluster/sharded_wire.hpp"
 #include "engineio/sid.hpp"
 #include "metrics/metrics.hpp"
 
@@ -12,8 +14,9 @@ Cluster::Cluster(net::LoopPool& pool, Config config)
     : pool_(pool), config_(std::move(config)), uid_(engineio::random_id().substr(0, 6)) {
   redis::Options options;
   options.client_name = "herald-" + uid_;
-  pub_ = redis::Connection::create(pool_.loop(kRedisLoop), config_.endpoint, options);
-  sub_ = redis::Connection::create(pool_.loop(kRedisLoop), config_.endpoint, options);
+  links_ = std::make_unique<redis::Links>(pool_.loop(kRedisLoop), config_.redis, options);
+  pub_ = links_->commands();
+  sub_ = links_->subscriber();
   metrics::global().redis_up.store(0, std::memory_order_relaxed);
   pub_->on_state([this](redis::State state, std::string_view error) {
     follow_command_link(state);
@@ -33,10 +36,12 @@ void Cluster::follow_command_link(redis::State state) {
   if (state == redis::State::Connecting) return;
   bool answering = state == redis::State::Connected;
   for (const auto& adapter : adapters_) {
+    std::string channel = adapter->wire().request_channel();
+    if (channel.empty()) continue;
     if (answering)
-      sub_->subscribe(adapter->request_channel());
+      sub_->subscribe(channel);
     else
-      sub_->unsubscribe(adapter->request_channel());
+      sub_->unsubscribe(channel);
   }
 }
 
@@ -49,7 +54,9 @@ void Cluster::on_state_change(const char* role, redis::State state, std::string_
   was_connected_ = now_connected;
   reachable_.store(now_connected, std::memory_order_relaxed);
   snapshot();
-  std::string where = redis::describe(config_.endpoint);
+  std::string where = config_.redis.uses_sentinel()
+                          ? "master " + pub_->server() + " (" + redis::describe(config_.redis) + ")"
+                          : redis::describe(config_.redis);
   if (state == redis::State::Connected) {
     spdlog::info("redis {} connection to {} up", role, where);
     if (alerter_ && connected()) {
@@ -72,17 +79,35 @@ void Cluster::on_state_change(const char* role, redis::State state, std::string_
 }
 
 void Cluster::attach(socketio::Namespace& nsp) {
-  auto adapter = std::make_shared<RedisAdapter>(*this, nsp);
+  // A Redis Cluster speaks the sharded protocol (createShardedAdapter), one server the classic one.
+  // Emitters speak only the classic one: with a Redis Cluster, their broadcasts and requests are
+  // taken in too (classic pub/sub reaches every node).
+  std::shared_ptr<RedisAdapter> adapter;
+  if (config_.redis.uses_cluster())
+    adapter =
+        std::make_shared<RedisAdapter>(*this, nsp, std::make_unique<ShardedWire>(config_.prefix, nsp.name(), uid_),
+                                       std::make_unique<ClassicWire>(config_.prefix, nsp.name(), uid_));
+  else
+    adapter =
+        std::make_shared<RedisAdapter>(*this, nsp, std::make_unique<ClassicWire>(config_.prefix, nsp.name(), uid_));
   nsp.set_adapter(adapter);
   adapters_.push_back(adapter);
-  sub_->psubscribe(adapter->pattern());
-  for (const auto& channel : adapter->channels()) sub_->subscribe(channel);
+  for (const Wire* wire : {&adapter->wire(), adapter->emitter_wire()}) {
+    if (wire == nullptr) continue;
+    if (!wire->pattern().empty()) sub_->psubscribe(wire->pattern());
+    for (const auto& channel : wire->channels()) {
+      if (wire->sharded())
+        sub_->ssubscribe(channel);
+      else
+        sub_->subscribe(channel);
+    }
+  }
+  on_connected([adapter] { adapter->read_recovery_history(); });
 }
 
 void Cluster::start() {
   post([this] {
-    pub_->start();
-    sub_->start();
+    links_->start();
     probe_timer_ = std::make_unique<boost::asio::steady_timer>(pool_.loop(kRedisLoop));
     probe();
   });
@@ -98,6 +123,8 @@ void Cluster::probe() {
             : std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sent).count();
     metrics.redis_latency_micros.store(latency_micros_, std::memory_order_relaxed);
     metrics.redis_reconnects.store(pub_->reconnects() + sub_->reconnects(), std::memory_order_relaxed);
+    metrics.redis_failovers.store(links_->failovers(), std::memory_order_relaxed);
+    metrics.redis_redirects.store(pub_->redirects(), std::memory_order_relaxed);
   });
   pub_->command({"ROLE"}, [this](const redis::Reply& reply) {
     if (reply.type == redis::Reply::Type::Array && !reply.elements.empty())
@@ -128,19 +155,21 @@ void Cluster::snapshot() {
     }
     return "unknown";
   };
-  nlohmann::json status{{"url", redis::describe(config_.endpoint)},
-                        {"node", uid_},
-                        {"commands", state_name(pub_->state())},
-                        {"subscriptions", state_name(sub_->state())},
-                        {"role", role_},
-                        {"reconnects", pub_->reconnects() + sub_->reconnects()}};
-  status["latencyMs"] = latency_micros_ < 0 ? nlohmann::json(nullptr) : nlohmann::json(latency_micros_ / 1000.0);
+  herald::Json status{{"url", redis::describe(config_.redis)},
+                      {"mode", links_->mode()},
+                      {"server", links_->server()},
+                      {"node", uid_},
+                      {"commands", state_name(pub_->state())},
+                      {"subscriptions", state_name(sub_->state())},
+                      {"role", role_},
+                      {"reconnects", pub_->reconnects() + sub_->reconnects()}};
+  status["latencyMs"] = latency_micros_ < 0 ? herald::Json(nullptr) : herald::Json(latency_micros_ / 1000.0);
   if (!connected()) status["lastError"] = pub_->last_error().empty() ? sub_->last_error() : pub_->last_error();
   std::lock_guard lock(status_mutex_);
   status_ = std::move(status);
 }
 
-nlohmann::json Cluster::status() const {
+herald::Json Cluster::status() const {
   std::lock_guard lock(status_mutex_);
   return status_;
 }
@@ -148,8 +177,7 @@ nlohmann::json Cluster::status() const {
 void Cluster::stop() {
   post([this] {
     if (probe_timer_) probe_timer_->cancel();
-    pub_->stop();
-    sub_->stop();
+    links_->stop();
   });
 }
 
@@ -170,10 +198,7 @@ void Cluster::command(std::vector<std::string> args, redis::Connection::ReplyHan
 void Cluster::on_message(std::string_view pattern, std::string_view channel, std::string_view payload) {
   for (auto& adapter : adapters_) {
     if (!adapter->owns(channel)) continue;
-    if (!pattern.empty())
-      adapter->on_broadcast(channel, payload);
-    else
-      adapter->on_request_or_response(channel, payload);
+    adapter->receive(channel, payload, !pattern.empty());
     return;
   }
 }

@@ -1,6 +1,6 @@
 // A Herald node's membership in a cluster through Redis. Owns the process's two Redis
-// connections (one for commands and publishing, one subscriber fanned out to every namespace's
-// adapter), both on loop 0, and the node's identity. Nodes keep no shared state but Redis.
+// connections (redis::Links: one for commands and publishing, one subscriber fanned out to every
+// namespace's adapter), both on loop 0, and the node's identity. Nodes keep no shared state but Redis.
 #pragma once
 
 #include <atomic>
@@ -10,13 +10,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+#include "codec/json.hpp"
 
 #include "net/loop_pool.hpp"
 #include "notify/alerter.hpp"
 #include "redis/connection.hpp"
+#include "redis/links.hpp"
 #include "socketio/server.hpp"
 
 namespace herald::cluster {
@@ -24,7 +25,7 @@ namespace herald::cluster {
 class RedisAdapter;
 
 struct Config {
-  redis::Endpoint endpoint;
+  redis::Target redis;               // one server, or a master found through Sentinel
   std::string prefix = "socket.io";  // as @socket.io/redis-adapter's `key` option
   std::chrono::milliseconds requests_timeout{5000};
 };
@@ -63,7 +64,7 @@ class Cluster {
   bool reachable() const { return reachable_.load(std::memory_order_relaxed); }
   // Health of the Redis side, for /ready: state of both connections, role, latency, last error.
   // Any thread: reads a snapshot the Redis loop keeps up to date.
-  nlohmann::json status() const;
+  herald::Json status() const;
   redis::Connection* commands() { return pub_.get(); }
   redis::Connection* subscriber() { return sub_.get(); }
 
@@ -81,8 +82,9 @@ class Cluster {
   net::LoopPool& pool_;
   Config config_;
   std::string uid_;
-  std::shared_ptr<redis::Connection> pub_;
-  std::shared_ptr<redis::Connection> sub_;
+  std::unique_ptr<redis::Links> links_;
+  std::shared_ptr<redis::Connection> pub_;  // links_->commands()
+  std::shared_ptr<redis::Connection> sub_;  // links_->subscriber()
   std::vector<std::shared_ptr<RedisAdapter>> adapters_;
   std::vector<std::function<void()>> on_connected_;
   bool was_connected_ = false;
@@ -93,7 +95,7 @@ class Cluster {
   std::atomic<bool> reachable_{false};
   notify::Alerter* alerter_ = nullptr;
   mutable std::mutex status_mutex_;
-  nlohmann::json status_;
+  herald::Json status_;
 };
 
 }  // namespace herald::cluster

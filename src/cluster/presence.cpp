@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
+#include <set>
 #include <vector>
+
+#include "codec/json.hpp"
 
 namespace herald::cluster {
 namespace {
@@ -15,16 +17,6 @@ constexpr int kSweepEveryTicks = 6;
 // Deletes user@<uid> only if it still names this socket (a newer login may have replaced it).
 constexpr const char* kDeleteIfSocket =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-// Removes every entry a dead node left behind, then the node itself.
-constexpr const char* kSweepNode =
-    "local sockets = redis.call('HGETALL', KEYS[1]) "
-    "for i = 1, #sockets, 2 do "
-    "  redis.call('HDEL', 'herald:user:' .. sockets[i + 1], sockets[i]) "
-    "  if redis.call('GET', 'user@' .. sockets[i + 1]) == sockets[i] then redis.call('DEL', 'user@' .. sockets[i + 1]) "
-    "end "
-    "end "
-    "redis.call('DEL', KEYS[1]) redis.call('SREM', 'herald:nodes', ARGV[1]) return #sockets / 2";
-
 void log_failure(const redis::Reply& reply, const char* what) {
   if (reply.is_error()) spdlog::debug("presence: {} failed: {}", what, reply.str);
 }
@@ -71,7 +63,7 @@ void Presence::heartbeat() {
 }
 
 void Presence::record_node() {
-  nlohmann::json node{{"address", address_}, {"pid", ::getpid()}};
+  herald::Json node{{"address", address_}, {"pid", ::getpid()}};
   const std::string& uid = cluster_.uid();
   cluster_.command({"SET", "herald:node:" + uid, node.dump(), "PX", std::to_string(heartbeat_.count() * 3)},
                    [](const redis::Reply& reply) { log_failure(reply, "heartbeat"); });
@@ -91,10 +83,7 @@ void Presence::record_login(const std::string& uid, const std::string& socket_id
 
 void Presence::restore() {
   // Redis may have come back empty (a restart) or stale (logins and logouts made while it was
-  // unreachable): drop what it holds for this node, then write again what this node knows.
-  const std::string& node = cluster_.uid();
-  cluster_.command({"EVAL", kSweepNode, "1", "herald:node:" + node + ":sockets", node},
-                   [](const redis::Reply& reply) { log_failure(reply, "restore sweep"); });
+  // unreachable): write again what this node knows, then drop the entries of sockets gone since.
   record_node();
   std::vector<const std::pair<const std::string, Login>*> newest_first;
   newest_first.reserve(logins_.size());
@@ -104,6 +93,37 @@ void Presence::restore() {
   // user@<uid> names the latest login: the newest here, unless another node holds a newer one.
   for (const auto* entry : newest_first) record_login(entry->second.uid, entry->first, false);
   if (!logins_.empty()) spdlog::info("presence: recorded {} logins of this node in Redis again", logins_.size());
+  remove_sockets(cluster_.uid(), false);
+}
+
+// Each key is touched by a command of its own (no script spans keys): in a Redis Cluster the
+// user's keys and the node's lie in different slots.
+void Presence::remove_sockets(const std::string& node, bool node_is_gone) {
+  std::string sockets_key = "herald:node:" + node + ":sockets";
+  cluster_.command({"HGETALL", sockets_key}, [self = shared_from_this(), node, node_is_gone,
+                                              sockets_key](const redis::Reply& reply) {
+    if (reply.type != redis::Reply::Type::Array) return log_failure(reply, "HGETALL node");
+    size_t removed = 0;
+    for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+      const std::string& socket_id = reply.elements[i].str;
+      const std::string& uid = reply.elements[i + 1].str;
+      if (!node_is_gone && self->logins_.contains(socket_id)) continue;  // still here
+      ++removed;
+      self->cluster_.command({"HDEL", "herald:user:" + uid, socket_id},
+                             [](const redis::Reply& r) { log_failure(r, "HDEL user"); });
+      self->cluster_.command({"EVAL", kDeleteIfSocket, "1", "user@" + uid, socket_id},
+                             [](const redis::Reply& r) { log_failure(r, "EVAL"); });
+      if (!node_is_gone)
+        self->cluster_.command({"HDEL", sockets_key, socket_id},
+                               [](const redis::Reply& r) { log_failure(r, "HDEL node"); });
+    }
+    if (node_is_gone) {
+      self->cluster_.command({"DEL", sockets_key}, [](const redis::Reply& r) { log_failure(r, "DEL node"); });
+      self->cluster_.command({"SREM", "herald:nodes", node}, [](const redis::Reply& r) { log_failure(r, "SREM"); });
+      if (removed > 0 && node != self->cluster_.uid())
+        spdlog::info("presence: removed {} sockets of dead node {}", removed, node);
+    }
+  });
 }
 
 void Presence::sweep() {
@@ -113,24 +133,50 @@ void Presence::sweep() {
       std::string uid = node.str;
       self->cluster_.command({"EXISTS", "herald:node:" + uid}, [self, uid](const redis::Reply& alive) {
         if (alive.is_error() || alive.integer != 0) return;
-        self->cluster_.command({"EVAL", kSweepNode, "1", "herald:node:" + uid + ":sockets", uid},
-                               [uid](const redis::Reply& reply) {
-                                 if (!reply.is_error() && reply.integer > 0)
-                                   spdlog::info("presence: removed {} sockets of dead node {}", reply.integer, uid);
-                               });
+        self->remove_sockets(uid, true);
       });
     }
   });
 }
 
+void Presence::users_on_nodes_except(std::vector<std::string> counted,
+                                     std::function<void(std::vector<std::string> users)> done) {
+  cluster_.post([self = shared_from_this(), counted = std::move(counted), done = std::move(done)]() mutable {
+    self->cluster_.command({"SMEMBERS", "herald:nodes"}, [self, counted = std::move(counted),
+                                                          done = std::move(done)](const redis::Reply& nodes) mutable {
+      std::vector<std::string> silent;
+      if (nodes.type == redis::Reply::Type::Array)
+        for (const auto& node : nodes.elements)
+          if (node.str != self->cluster_.uid() && std::find(counted.begin(), counted.end(), node.str) == counted.end())
+            silent.push_back(node.str);
+      if (silent.empty()) return done({});
+      struct Gathered {
+        std::set<std::string> users;
+        size_t nodes_left;
+        std::function<void(std::vector<std::string>)> done;
+      };
+      auto gathered = std::make_shared<Gathered>(Gathered{{}, silent.size(), std::move(done)});
+      for (const auto& node : silent)
+        self->cluster_.command({"HVALS", "herald:node:" + node + ":sockets"}, [gathered](const redis::Reply& reply) {
+          if (reply.type == redis::Reply::Type::Array)
+            for (const auto& uid : reply.elements) gathered->users.insert(uid.str);
+          else
+            log_failure(reply, "HVALS node");
+          if (--gathered->nodes_left == 0)
+            gathered->done(std::vector<std::string>(gathered->users.begin(), gathered->users.end()));
+        });
+    });
+  });
+}
+
 void Presence::logged_in(const std::string& uid, const std::string& socket_id) {
-  nlohmann::json notice{{"uid", uid},
-                        {"socketId", socket_id},
-                        {"nsp", nsp_},
-                        {"node", cluster_.uid()},
-                        {"time", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count()}};
+  herald::Json notice{{"uid", uid},
+                      {"socketId", socket_id},
+                      {"nsp", nsp_},
+                      {"node", cluster_.uid()},
+                      {"time", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count()}};
   cluster_.post([self = shared_from_this(), uid, socket_id, notice = notice.dump()] {
     self->logins_[socket_id] = Login{uid, ++self->login_seq_};
     self->record_login(uid, socket_id, true);
@@ -155,8 +201,7 @@ void Presence::forget_node() {
   cluster_.post([self = shared_from_this()] {
     const std::string& uid = self->cluster_.uid();
     self->cluster_.command({"DEL", "herald:node:" + uid}, [](const redis::Reply&) {});
-    self->cluster_.command({"EVAL", kSweepNode, "1", "herald:node:" + uid + ":sockets", uid},
-                           [](const redis::Reply&) {});
+    self->remove_sockets(uid, true);
   });
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "cluster/cluster.hpp"
 #include "push/room_directory.hpp"
@@ -29,6 +30,9 @@ class Presence : public push::Presence, public std::enable_shared_from_this<Pres
   void start();
   void logged_in(const std::string& uid, const std::string& socket_id) override;
   void logged_out(const std::string& uid, const std::string& socket_id) override;
+  // From the nodes listed in Redis (a dead node stays listed until swept).
+  void users_on_nodes_except(std::vector<std::string> counted,
+                             std::function<void(std::vector<std::string> users)> done) override;
   // Removes what this node recorded (graceful shutdown).
   void forget_node();
 
@@ -40,6 +44,9 @@ class Presence : public push::Presence, public std::enable_shared_from_this<Pres
   void heartbeat();
   void record_node();
   void sweep();
+  // The entries of `node`'s sockets: all of them and the node's own (node_is_gone), or only those
+  // of sockets no longer logged in here (this node, after an outage).
+  void remove_sockets(const std::string& node, bool node_is_gone);
   void record_login(const std::string& uid, const std::string& socket_id, bool replace_latest);
   // After every (re)connection to Redis.
   void restore();

@@ -1,553 +1,345 @@
 #include "cluster/redis_adapter.hpp"
 
 #include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <set>
 #include <utility>
 
 #include "cluster/cluster.hpp"
-#include "codec/json_depth.hpp"
 #include "engineio/sid.hpp"
 #include "metrics/metrics.hpp"
+#include "socketio/recovery.hpp"
 #include "socketio/socket.hpp"
 
 namespace herald::cluster {
 
 using socketio::Json;
 using socketio::Packet;
-using socketio::PacketType;
 using socketio::SocketInfo;
 using socketio::Target;
 
 namespace {
 
-std::vector<std::string> string_list(const Json& value) {
-  std::vector<std::string> items;
-  if (!value.is_array()) return items;
-  for (const auto& item : value) {
-    if (item.is_string())
-      items.push_back(item.get<std::string>());
-    else if (item.is_number())
-      items.push_back(item.dump());  // Node allows numeric rooms
-  }
-  return items;
+std::string new_request_id() { return engineio::random_id().substr(0, 6); }
+
+TargetSpec spec_of(const Target& target) {
+  return TargetSpec{target.rooms, target.except, target.flags.is_object() ? target.flags : Json::object()};
 }
 
-std::string to_msgpack(const Json& value) {
-  std::string out;
-  Json::to_msgpack(value, out);
-  return out;
-}
-
-// JSON when the payload starts with '{', else msgpack, as the Node adapter decides. Deeper nesting
-// than any server sends is discarded like malformed input.
-Json decode_payload(std::string_view payload) {
-  if (!payload.empty() && payload.front() == '{') {
-    if (!codec::json_depth_within(payload)) return Json(Json::value_t::discarded);
-    return Json::parse(payload, nullptr, false);
-  }
-  if (!codec::msgpack_depth_within(payload)) return Json(Json::value_t::discarded);
-  return Json::from_msgpack(payload, true, false);
-}
-
-// An ack answer (type 9) to the request `id_only` names: `fields` with the type and request id.
-Json ack_answer(const Json& id_only, Json fields) {
-  fields["type"] = static_cast<int>(RequestType::BroadcastAck);
-  fields["requestId"] = id_only["requestId"];
-  return fields;
-}
-
-SocketInfo info_from_herald(const Json& herald) {
-  SocketInfo info;
-  if (!herald.is_object()) return info;
-  info.id = herald.value("socket", "");
-  if (auto uid = herald.find("uid"); uid != herald.end() && uid->is_string()) info.user = uid->get<std::string>();
-  return info;
+// The request id of a request, whatever its type.
+std::string request_id_of(const Body& body) {
+  return std::visit(
+      [](const auto& message) -> std::string {
+        if constexpr (requires { message.request_id; })
+          return message.request_id;
+        else
+          return {};
+      },
+      body);
 }
 
 }  // namespace
 
-Json packet_to_json(const Packet& packet) {
-  Json json{{"type", static_cast<int>(packet.type)}, {"data", packet.data}, {"nsp", packet.nsp}};
-  if (packet.id) json["id"] = *packet.id;
-  return json;
-}
-
-std::optional<Packet> packet_from_json(const Json& json) {
-  if (!json.is_object()) return std::nullopt;
-  auto type = json.find("type");
-  auto data = json.find("data");
-  if (type == json.end() || !type->is_number_integer() || data == json.end() || !data->is_array() || data->empty())
-    return std::nullopt;
-  int kind = type->get<int>();
-  if (kind != static_cast<int>(PacketType::Event) && kind != static_cast<int>(PacketType::BinaryEvent))
-    return std::nullopt;
-  Packet packet{PacketType::Event, json.value("nsp", "/"), std::nullopt, *data};
-  if (auto id = json.find("id"); id != json.end() && id->is_number_unsigned()) packet.id = id->get<uint64_t>();
-  return packet;
-}
-
-RedisAdapter::RedisAdapter(Cluster& cluster, socketio::Namespace& nsp)
+RedisAdapter::RedisAdapter(Cluster& cluster, socketio::Namespace& nsp, std::unique_ptr<Wire> wire,
+                           std::unique_ptr<Wire> emitter_wire)
     : cluster_(cluster),
       nsp_(nsp),
-      channel_(cluster.config().prefix + "#" + nsp.name() + "#"),
-      request_channel_(cluster.config().prefix + "-request#" + nsp.name() + "#"),
-      response_channel_(cluster.config().prefix + "-response#" + nsp.name() + "#"),
-      specific_response_channel_(response_channel_ + cluster.uid() + "#") {}
-
-std::vector<std::string> RedisAdapter::channels() const {
-  return {request_channel_, response_channel_, specific_response_channel_};
+      wire_(std::move(wire)),
+      emitter_wire_(std::move(emitter_wire)),
+      ack_waiters_(cluster.pool()),
+      gatherings_(std::make_shared<Gatherings>(cluster.pool().loop(Cluster::kRedisLoop))) {
+  if (const auto* recovery = nsp.recovery())
+    stream_ = std::make_unique<RecoveryStream>(cluster, cluster.config().prefix + "-recovery#" + nsp.name() + "#",
+                                               recovery->config().window);
 }
 
-bool RedisAdapter::owns(std::string_view channel) const {
-  return channel.starts_with(channel_) || channel.starts_with(request_channel_) ||
-         channel.starts_with(response_channel_);
+Target RedisAdapter::target_of(const TargetSpec& spec) const {
+  return nsp_.remote_target(spec.rooms, spec.except, spec.flags.is_object() ? spec.flags : Json::object());
 }
 
-Json RedisAdapter::opts_json(const Target& target) const {
-  Json opts{{"rooms", target.rooms}, {"except", target.except}};
-  opts["flags"] = target.flags.is_object() ? target.flags : Json::object();
-  return opts;
+bool RedisAdapter::reachable() const { return cluster_.reachable(); }
+
+// ---- publishing ----
+
+void RedisAdapter::publish(const Body& body) {
+  cluster_.post([self = shared_from_this(), outgoing = wire_->encode(cluster_.uid(), body)] { self->send(outgoing); });
 }
 
-Target RedisAdapter::target_from(const Json& opts) const {
-  if (!opts.is_object()) return Target{{}, {}, {}, Json::object()};
-  Json flags = opts.contains("flags") && opts["flags"].is_object() ? opts["flags"] : Json::object();
-  return nsp_.remote_target(string_list(opts.value("rooms", Json::array())),
-                            string_list(opts.value("except", Json::array())), std::move(flags));
+void RedisAdapter::send(const Outgoing& outgoing) {
+  if (outgoing.channel.empty()) return;
+  if (!wire_->sharded()) {
+    cluster_.publish(outgoing.channel, outgoing.payload);
+    return;
+  }
+  cluster_.command({"SPUBLISH", outgoing.channel, outgoing.payload},
+                   [channel = outgoing.channel](const redis::Reply& reply) {
+                     if (reply.is_error()) spdlog::debug("redis: publish to {} failed: {}", channel, reply.str);
+                   });
+}
+
+void RedisAdapter::answer(const std::string& requester, const Body& body) {
+  send(wire_->encode_response(cluster_.uid(), requester, body));
+}
+
+void RedisAdapter::server_count(std::function<void(size_t count, bool ok)> done) {
+  std::vector<std::string> command{"PUBSUB", wire_->sharded() ? "SHARDNUMSUB" : "NUMSUB", wire_->counted_channel()};
+  // A Redis Cluster counts sharded subscribers per node: every master's count is added up.
+  cluster_.commands()->command_each_master(
+      std::move(command), [done = std::move(done)](const std::vector<redis::Reply>& replies) {
+        size_t count = 0;
+        for (const auto& reply : replies) {
+          if (reply.type != redis::Reply::Type::Array || reply.elements.size() < 2) return done(0, false);
+          count += static_cast<size_t>(std::max<int64_t>(0, reply.elements[1].integer));
+        }
+        done(count, !replies.empty());
+      });
+}
+
+// ---- rooms with a channel of their own (sharded) ----
+
+void RedisAdapter::room_opened(const std::string& room) {
+  if (!wire_->sharded()) return;
+  std::string channel = wire_->room_channel(room);
+  if (channel.empty()) return;
+  cluster_.post([self = shared_from_this(), channel = std::move(channel)] {
+    if (self->room_loops_[channel]++ == 0) self->cluster_.subscriber()->ssubscribe(channel);
+  });
+}
+
+void RedisAdapter::room_closed(const std::string& room) {
+  if (!wire_->sharded()) return;
+  std::string channel = wire_->room_channel(room);
+  if (channel.empty()) return;
+  cluster_.post([self = shared_from_this(), channel = std::move(channel)] {
+    auto found = self->room_loops_.find(channel);
+    if (found == self->room_loops_.end() || --found->second > 0) return;
+    self->room_loops_.erase(found);
+    self->cluster_.subscriber()->sunsubscribe(channel);
+  });
 }
 
 // ---- outgoing ----
 
-void RedisAdapter::broadcast(const Packet& packet, const Target& target) {
-  std::string channel = channel_;
-  if (target.rooms.size() == 1) channel += target.rooms.front() + "#";
-  std::string message = to_msgpack(Json::array({cluster_.uid(), packet_to_json(packet), opts_json(target)}));
-  cluster_.post([self = shared_from_this(), channel = std::move(channel), message = std::move(message)]() mutable {
-    self->cluster_.publish(channel, std::move(message));
+void RedisAdapter::broadcast(const Packet& packet, const Target& target, const socketio::Stamp* stamp) {
+  msg::Broadcast broadcast{packet, spec_of(target), {}, stamp ? std::optional(*stamp) : std::nullopt};
+  Outgoing outgoing = wire_->encode(cluster_.uid(), broadcast);
+  // A stamped broadcast is also kept in the recovery stream (as a classic message).
+  std::string kept;
+  if (stamp && stream_)
+    kept = wire_->sharded() ? classic_wire().encode(cluster_.uid(), broadcast).payload : outgoing.payload;
+  cluster_.post([self = shared_from_this(), outgoing = std::move(outgoing), kept = std::move(kept)]() mutable {
+    if (!kept.empty()) self->stream_->append(std::move(kept));
+    self->send(outgoing);
+  });
+}
+
+void RedisAdapter::read_recovery_history() {
+  if (!stream_) return;
+  stream_->read_window([self = shared_from_this()](std::vector<RecoveryStream::Message>& messages) {
+    std::vector<socketio::Recovery::History> history;
+    const Wire& classic = self->classic_wire();
+    for (auto& [payload, emitted] : messages) {
+      Message message;
+      if (classic.decode(classic.broadcast_channel(), payload, message) != Wire::Decoded::Ok) continue;
+      auto* broadcast = std::get_if<msg::Broadcast>(&message.body);
+      if (!broadcast || !broadcast->stamp) continue;
+      history.push_back(
+          {std::move(*broadcast->stamp), self->target_of(broadcast->target), std::move(broadcast->packet), emitted});
+    }
+    size_t taken = self->nsp_.recovery()->prepend_history(std::move(history));
+    if (taken > 0)
+      spdlog::info("cluster: {} broadcasts to {} from before this node saw them, kept for catch-ups", taken,
+                   self->nsp_.name());
   });
 }
 
 void RedisAdapter::broadcast_with_ack(const Packet& packet, const Target& target, std::chrono::milliseconds timeout,
                                       std::shared_ptr<socketio::BroadcastAckHandlers> handlers) {
-  std::string request_id = engineio::random_id().substr(0, 6);
-  Json opts = opts_json(target);
-  opts["flags"]["timeout"] = timeout.count();
-  Json request{{"uid", cluster_.uid()},
-               {"requestId", request_id},
-               {"type", static_cast<int>(RequestType::Broadcast)},
-               {"packet", packet_to_json(packet)},
-               {"opts", std::move(opts)},
-               // Herald nodes may answer with many acks per message; Node servers ignore this.
-               {"herald", {{"batchAcks", true}}}};
+  std::string request_id = new_request_id();
+  Outgoing outgoing =
+      wire_->encode(cluster_.uid(), msg::BroadcastWithAck{request_id, packet, spec_of(target), timeout.count(), true});
   size_t origin = socketio::Namespace::origin_loop();
-  cluster_.post(
-      [self = shared_from_this(), request_id, message = to_msgpack(request), handlers, origin, timeout]() mutable {
-        self->drop_expired_acks();
-        self->ack_requests_[request_id] =
-            AckRequest{handlers, origin, std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1)};
-        self->cluster_.publish(self->request_channel_, std::move(message));
-        self->server_count([self, handlers, origin](size_t count, bool ok) {
-          if (!ok)
-            spdlog::warn("cluster: cannot count servers (redis unreachable); acks from other nodes are not awaited");
-          size_t others = ok && count > 0 ? count - 1 : 0;
-          self->cluster_.pool().post(origin, [handlers, others, ok] {
-            if (handlers->on_remote_nodes) handlers->on_remote_nodes(others, ok);
-          });
-        });
+  cluster_.post([self = shared_from_this(), request_id, outgoing = std::move(outgoing), handlers, origin, timeout] {
+    self->ack_waiters_.add(request_id, handlers, origin,
+                           self->cluster_.pool().clock().now() + timeout + std::chrono::seconds(1));
+    self->send(outgoing);
+    self->server_count([self, handlers, origin](size_t count, bool ok) {
+      if (!ok) spdlog::warn("cluster: cannot count servers (redis unreachable); acks from other nodes are not awaited");
+      size_t others = ok && count > 0 ? count - 1 : 0;
+      self->cluster_.pool().post(origin, [handlers, others, ok] {
+        if (handlers->on_remote_nodes) handlers->on_remote_nodes(others, ok);
       });
-}
-
-void RedisAdapter::publish_request(const Json& request) {
-  cluster_.post(
-      [self = shared_from_this(), message = request.dump(-1, ' ', false, Json::error_handler_t::replace)]() mutable {
-        self->cluster_.publish(self->request_channel_, std::move(message));
-      });
+    });
+  });
 }
 
 void RedisAdapter::sockets_join(const Target& target, const std::vector<std::string>& rooms) {
-  publish_request({{"uid", cluster_.uid()},
-                   {"type", static_cast<int>(RequestType::RemoteJoin)},
-                   {"opts", opts_json(target)},
-                   {"rooms", rooms}});
+  publish(msg::RoomChange{true, spec_of(target), rooms, {}});
 }
 
 void RedisAdapter::sockets_leave(const Target& target, const std::vector<std::string>& rooms) {
-  publish_request({{"uid", cluster_.uid()},
-                   {"type", static_cast<int>(RequestType::RemoteLeave)},
-                   {"opts", opts_json(target)},
-                   {"rooms", rooms}});
+  publish(msg::RoomChange{false, spec_of(target), rooms, {}});
 }
 
 void RedisAdapter::disconnect_sockets(const Target& target, bool close) {
-  publish_request({{"uid", cluster_.uid()},
-                   {"type", static_cast<int>(RequestType::RemoteDisconnect)},
-                   {"opts", opts_json(target)},
-                   {"close", close}});
+  publish(msg::Disconnect{spec_of(target), close, {}});
 }
 
-void RedisAdapter::server_side_emit(const Json& data) {
-  publish_request({{"uid", cluster_.uid()}, {"type", static_cast<int>(RequestType::ServerSideEmit)}, {"data", data}});
-}
+void RedisAdapter::server_side_emit(const Json& data) { publish(msg::ServerSideEmit{data, {}}); }
 
 void RedisAdapter::fetch_sockets(const Target& target,
                                  std::function<void(std::vector<SocketInfo>& sockets, bool complete)> done) {
-  Json request{
-      {"uid", cluster_.uid()}, {"type", static_cast<int>(RequestType::RemoteFetch)}, {"opts", opts_json(target)}};
-  auto collect = [done = std::move(done)](std::vector<Json>& responses, bool complete) {
-    std::vector<SocketInfo> found;
-    for (const auto& response : responses) {
-      auto sockets = response.find("sockets");
-      if (sockets == response.end() || !sockets->is_array()) continue;
-      for (const auto& item : *sockets) {
-        if (item.is_string()) {
-          found.push_back(SocketInfo{item.get<std::string>(), "", nullptr});
-        } else if (item.is_object()) {
-          Json data = item.value("data", Json());
-          std::string user = data.is_object() && data.contains("uid") && data["uid"].is_string() ? data["uid"] : "";
-          found.push_back(SocketInfo{item.value("id", ""), std::move(user), std::move(data),
-                                     string_list(item.value("rooms", Json::array())), item.value("handshake", Json())});
-        }
-      }
-    }
-    done(found, complete);
-  };
-  cluster_.post([self = shared_from_this(), request = std::move(request), collect = std::move(collect)]() mutable {
-    self->gather(std::move(request), self->cluster_.config().requests_timeout,
-                 Gathering{"fetchSockets", -1, {}, 0, std::move(collect), nullptr});
+  auto found = std::make_shared<std::vector<SocketInfo>>();
+  Gatherings::Gathering gathering{"fetchSockets", 0,
+                                  [found](Body& answer) {
+                                    auto* sockets = std::get_if<msg::SocketsFound>(&answer);
+                                    if (!sockets) return false;
+                                    std::move(sockets->sockets.begin(), sockets->sockets.end(),
+                                              std::back_inserter(*found));
+                                    return true;
+                                  },
+                                  [found, done = std::move(done)](bool complete) { done(*found, complete); }};
+  cluster_.post([self = shared_from_this(), spec = spec_of(target), gathering = std::move(gathering)]() mutable {
+    self->gather(msg::FetchSockets{{}, std::move(spec), false}, self->cluster_.config().requests_timeout,
+                 std::move(gathering));
   });
 }
 
 void RedisAdapter::server_side_emit_with_ack(const Json& data, std::chrono::milliseconds timeout,
                                              std::function<void(std::vector<Json>& replies, bool complete)> done) {
-  Json request{{"uid", cluster_.uid()}, {"type", static_cast<int>(RequestType::ServerSideEmit)}, {"data", data}};
   size_t origin = socketio::Namespace::origin_loop();
-  auto collect = [self = shared_from_this(), origin, done = std::move(done)](std::vector<Json>& responses,
-                                                                             bool complete) mutable {
-    std::vector<Json> replies;
-    replies.reserve(responses.size());
-    for (auto& response : responses) replies.push_back(response.value("data", Json()));
-    self->cluster_.pool().post(origin, [done = std::move(done), replies = std::move(replies), complete]() mutable {
-      done(replies, complete);
-    });
-  };
-  cluster_.post(
-      [self = shared_from_this(), request = std::move(request), timeout, collect = std::move(collect)]() mutable {
-        self->gather(
-            std::move(request), timeout,
-            Gathering{
-                "server-side emit", static_cast<int>(RequestType::ServerSideEmit), {}, 0, std::move(collect), nullptr});
-      });
-}
-
-void RedisAdapter::gather(Json request, std::chrono::milliseconds timeout, Gathering gathering) {
-  auto pending = std::make_shared<Gathering>(std::move(gathering));
-  server_count(
-      [self = shared_from_this(), request = std::move(request), timeout, pending](size_t count, bool ok) mutable {
-        if (!ok || count <= 1) return pending->done(pending->responses, ok);
-        std::string request_id = engineio::random_id().substr(0, 6);
-        request["requestId"] = request_id;
-        pending->awaiting = count - 1;
-        pending->timer =
-            std::make_unique<boost::asio::steady_timer>(self->cluster_.pool().loop(Cluster::kRedisLoop), timeout);
-        pending->timer->async_wait([self, request_id](const boost::system::error_code& ec) {
-          if (!ec) self->finish_gathering(request_id, false);
+  auto replies = std::make_shared<std::vector<Json>>();
+  Gatherings::Gathering gathering{
+      "server-side emit", 0,
+      [replies](Body& answer) {
+        auto* reply = std::get_if<msg::ServerSideReply>(&answer);
+        if (!reply) return false;
+        replies->push_back(std::move(reply->reply));
+        return true;
+      },
+      [self = shared_from_this(), replies, origin, done = std::move(done)](bool complete) mutable {
+        self->cluster_.pool().post(origin, [done = std::move(done), replies = std::move(*replies), complete]() mutable {
+          done(replies, complete);
         });
-        self->gatherings_[request_id] = pending;
-        self->cluster_.publish(self->request_channel_, request.dump(-1, ' ', false, Json::error_handler_t::replace));
-      });
-}
-
-void RedisAdapter::finish_gathering(const std::string& request_id, bool complete) {
-  auto found = gatherings_.find(request_id);
-  if (found == gatherings_.end()) return;
-  auto pending = found->second;
-  gatherings_.erase(found);
-  pending->timer->cancel();
-  if (!complete) spdlog::warn("cluster: {} timed out with {} nodes silent", pending->what, pending->awaiting);
-  pending->done(pending->responses, complete);
-}
-
-bool RedisAdapter::reachable() const { return cluster_.reachable(); }
-
-void RedisAdapter::server_count(std::function<void(size_t count, bool ok)> done) {
-  cluster_.command({"PUBSUB", "NUMSUB", request_channel_}, [done = std::move(done)](const redis::Reply& reply) {
-    if (reply.type != redis::Reply::Type::Array || reply.elements.size() < 2) return done(0, false);
-    done(static_cast<size_t>(std::max<int64_t>(0, reply.elements[1].integer)), true);
+      }};
+  cluster_.post([self = shared_from_this(), data, timeout, gathering = std::move(gathering)]() mutable {
+    self->gather(msg::ServerSideEmit{data, {}}, timeout, std::move(gathering));
   });
 }
 
-void RedisAdapter::drop_expired_acks() {
-  auto now = std::chrono::steady_clock::now();
-  std::erase_if(ack_requests_, [&](const auto& entry) { return entry.second.expires <= now; });
+void RedisAdapter::gather(Body request, std::chrono::milliseconds timeout, Gatherings::Gathering gathering) {
+  server_count([self = shared_from_this(), request = std::move(request), timeout, gathering = std::move(gathering)](
+                   size_t count, bool ok) mutable {
+    if (!ok || count <= 1) return gathering.done(ok);
+    std::string request_id = new_request_id();
+    std::visit(
+        [&](auto& message) {
+          if constexpr (requires { message.request_id; }) message.request_id = request_id;
+        },
+        request);
+    gathering.awaiting = count - 1;
+    self->gatherings_->start(request_id, timeout, std::move(gathering));
+    self->send(self->wire_->encode(self->cluster_.uid(), request));
+  });
 }
 
 // ---- incoming ----
 
-void RedisAdapter::on_broadcast(std::string_view /*channel*/, std::string_view payload) {
-  Json message = decode_payload(payload);
-  if (message.is_discarded() || !message.is_array() || message.size() < 3) {
-    metrics::global().rejected_cluster_messages.fetch_add(1, std::memory_order_relaxed);
-    spdlog::debug("cluster: ignoring a malformed broadcast on {}", channel_);
-    return;
+void RedisAdapter::receive(std::string_view channel, std::string_view payload, bool by_pattern) {
+  // With a sharded wire, classic messages (an emitter's) come by pattern or on the classic
+  // request channel; the sharded ones on channels of their own.
+  const Wire* wire = wire_.get();
+  if (emitter_wire_ && (by_pattern || !wire_->owns(channel))) wire = emitter_wire_.get();
+  Message message;
+  switch (wire->decode(channel, payload, message)) {
+    case Wire::Decoded::Malformed:
+      metrics::global().rejected_cluster_messages.fetch_add(1, std::memory_order_relaxed);
+      spdlog::debug("cluster: ignoring a malformed message on {}", channel);
+      return;
+    case Wire::Decoded::Ignored:
+      return;
+    case Wire::Decoded::Ok:
+      break;
   }
-  if (message[0].is_string() && message[0].get<std::string>() == cluster_.uid()) return;  // our own
-  Json& packet_json = message[1];
-  if (packet_json.is_object() && !packet_json.contains("nsp")) packet_json["nsp"] = "/";
-  if (!packet_json.is_object() || packet_json.value("nsp", "") != nsp_.name()) return;
-  auto packet = packet_from_json(packet_json);
-  if (!packet) {
-    spdlog::debug("cluster: ignoring a broadcast packet Herald cannot send");
-    return;
-  }
-  socketio::Broadcast(nsp_, target_from(message[2])).local().emit_packet(std::move(*packet));
+  if (message.sender == cluster_.uid()) return;  // our own
+  if (ack_waiters_.answer(message.body)) return;
+  std::string request_id = request_id_of(message.body);
+  if (!request_id.empty() && gatherings_->answer(request_id, message.body)) return;
+  std::visit(
+      [&](auto& body) {
+        if constexpr (requires { handle(message.sender, body); }) handle(message.sender, body);
+      },
+      message.body);
 }
 
-void RedisAdapter::on_request_or_response(std::string_view channel, std::string_view payload) {
-  Json message = decode_payload(payload);
-  if (message.is_discarded() || !message.is_object()) {
-    metrics::global().rejected_cluster_messages.fetch_add(1, std::memory_order_relaxed);
-    spdlog::debug("cluster: ignoring a malformed message on {}", channel);
-    return;
-  }
-  if (channel.starts_with(response_channel_)) return on_response(message);
-  if (channel.starts_with(request_channel_)) on_request(message);
+void RedisAdapter::handle(const std::string& /*sender*/, msg::Broadcast& broadcast) {
+  socketio::Broadcast(nsp_, target_of(broadcast.target))
+      .local()
+      .from_other_node(broadcast.stamp ? &*broadcast.stamp : nullptr)
+      .emit_packet(std::move(broadcast.packet));
 }
 
-void RedisAdapter::answer(const Json& request, const Json& response, bool msgpack) {
-  // Answer on the requester's own channel: Node and Herald nodes both listen there, so other nodes
-  // are spared everyone's responses.
-  std::string channel = response_channel_;
-  if (auto uid = request.find("uid"); uid != request.end() && uid->is_string())
-    channel += uid->get<std::string>() + "#";
-  cluster_.publish(channel,
-                   msgpack ? to_msgpack(response) : response.dump(-1, ' ', false, Json::error_handler_t::replace));
+void RedisAdapter::handle(const std::string& sender, msg::AllRooms& request) {
+  nsp_.collect<std::vector<std::string>>(
+      Target{{}, {}, {}, Json::object()},
+      [](const std::vector<socketio::Socket*>& sockets) {
+        std::vector<std::string> rooms;
+        for (auto* socket : sockets) rooms.insert(rooms.end(), socket->rooms().begin(), socket->rooms().end());
+        return rooms;
+      },
+      [self = shared_from_this(), sender,
+       request_id = request.request_id](std::vector<std::vector<std::string>>& parts) {
+        std::set<std::string> rooms;
+        for (auto& part : parts) rooms.insert(part.begin(), part.end());
+        self->answer(sender, msg::RoomsFound{request_id, {rooms.begin(), rooms.end()}});
+      });
 }
 
-void RedisAdapter::on_request(Json& request) {
-  auto type_field = request.find("type");
-  if (type_field == request.end() || !type_field->is_number_integer()) return;
-  auto type = static_cast<RequestType>(type_field->get<int>());
-  bool own = request.value("uid", "") == cluster_.uid();
-  switch (type) {
-    case RequestType::Sockets:
-    case RequestType::RemoteFetch:
-      if (!own) fetch_request(request);
-      return;
-    case RequestType::AllRooms: {
-      if (own) return;
-      nsp_.collect<std::vector<std::string>>(
-          Target{{}, {}, {}, Json::object()},
-          [](const std::vector<socketio::Socket*>& sockets) {
-            std::vector<std::string> rooms;
-            for (auto* socket : sockets) rooms.insert(rooms.end(), socket->rooms().begin(), socket->rooms().end());
-            return rooms;
-          },
-          [self = shared_from_this(), request](std::vector<std::vector<std::string>>& parts) {
-            std::set<std::string> rooms;
-            for (auto& part : parts) rooms.insert(part.begin(), part.end());
-            self->answer(request, Json{{"requestId", request.value("requestId", "")}, {"rooms", rooms}});
-          });
-      return;
-    }
-    case RequestType::RemoteJoin:
-    case RequestType::RemoteLeave:
-    case RequestType::RemoteDisconnect:
-      if (!own) room_request(request, type);
-      return;
-    case RequestType::ServerSideEmit:
-      if (!own) server_side_request(request);
-      return;
-    case RequestType::Broadcast:
-      if (!own) ack_broadcast_request(request);
-      return;
-    default:
-      spdlog::debug("cluster: ignoring request type {}", type_field->get<int>());
-  }
-}
-
-void RedisAdapter::server_side_request(Json& request) {
-  Json data = request.value("data", Json::array());
+void RedisAdapter::handle(const std::string& sender, msg::ServerSideEmit& emit) {
   socketio::Namespace::ServerSideReply reply;
-  if (request.contains("requestId")) {
-    // As a Node server answers: {type, requestId, data: <the handler's reply>}.
-    Json meta{{"uid", request.value("uid", "")}, {"requestId", request["requestId"]}};
-    reply = [self = shared_from_this(), meta = std::move(meta)](Json value) {
-      self->cluster_.post([self, meta, value = std::move(value)] {
-        self->answer(meta, Json{{"type", static_cast<int>(RequestType::ServerSideEmit)},
-                                {"requestId", meta["requestId"]},
-                                {"data", value}});
+  if (!emit.request_id.empty()) {
+    reply = [self = shared_from_this(), sender, request_id = emit.request_id](Json value) {
+      self->cluster_.post([self, sender, request_id, value = std::move(value)] {
+        self->answer(sender, msg::ServerSideReply{request_id, value});
       });
     };
   }
-  nsp_.server_side_received(data, std::move(reply));
+  nsp_.server_side_received(emit.data, std::move(reply));
 }
 
-void RedisAdapter::room_request(const Json& request, RequestType type) {
-  Target target;
-  if (request.contains("opts")) {
-    target = target_from(request["opts"]);
-  } else if (auto sid = request.find("sid"); sid != request.end() && sid->is_string()) {
-    target = Target{{sid->get<std::string>()}, {}, {}, Json::object()};  // a socket id is its own room
-  } else {
-    return;
-  }
-  socketio::Broadcast broadcast(nsp_, std::move(target));
+void RedisAdapter::handle(const std::string& sender, msg::RoomChange& change) {
+  socketio::Broadcast broadcast(nsp_, target_of(change.target));
   broadcast.local();
-  if (type == RequestType::RemoteDisconnect) {
-    broadcast.disconnect_sockets(request.value("close", false));
-  } else {
-    std::vector<std::string> rooms = string_list(request.value("rooms", Json::array()));
-    if (auto room = request.find("room"); room != request.end() && room->is_string()) rooms.push_back(*room);
-    for (auto& room : rooms)
-      type == RequestType::RemoteJoin ? broadcast.sockets_join(room) : broadcast.sockets_leave(room);
-  }
-  if (request.contains("requestId") && request.contains("sid"))
-    answer(request, Json{{"requestId", request["requestId"]}});
+  for (auto& room : change.rooms) change.join ? broadcast.sockets_join(room) : broadcast.sockets_leave(room);
+  if (!change.request_id.empty()) answer(sender, msg::Done{change.request_id});
 }
 
-void RedisAdapter::fetch_request(const Json& request) {
-  bool ids_only = request.value("type", 0) == static_cast<int>(RequestType::Sockets);
-  Target target = ids_only ? Target{string_list(request.value("rooms", Json::array())), {}, {}, Json::object()}
-                           : target_from(request.value("opts", Json::object()));
-  socketio::Broadcast(nsp_, std::move(target))
+void RedisAdapter::handle(const std::string& sender, msg::Disconnect& disconnect) {
+  socketio::Broadcast(nsp_, target_of(disconnect.target)).local().disconnect_sockets(disconnect.close);
+  if (!disconnect.request_id.empty()) answer(sender, msg::Done{disconnect.request_id});
+}
+
+void RedisAdapter::handle(const std::string& sender, msg::FetchSockets& fetch) {
+  socketio::Broadcast(nsp_, target_of(fetch.target))
       .local()
-      .fetch_sockets([self = shared_from_this(), request, ids_only](std::vector<SocketInfo>& sockets, bool) {
-        Json list = Json::array();
-        for (auto& socket : sockets) {
-          if (ids_only) {
-            list.push_back(socket.id);
-          } else {
-            list.push_back(Json{
-                {"id", socket.id}, {"handshake", socket.handshake}, {"rooms", socket.rooms}, {"data", socket.data}});
-          }
-        }
-        self->answer(request, Json{{"requestId", request.value("requestId", "")}, {"sockets", std::move(list)}});
+      .fetch_sockets([self = shared_from_this(), sender, request_id = fetch.request_id, ids_only = fetch.ids_only](
+                         std::vector<SocketInfo>& sockets, bool) {
+        self->answer(sender, msg::SocketsFound{request_id, std::move(sockets), ids_only});
       });
 }
 
-void RedisAdapter::ack_broadcast_request(Json& request) {
-  auto packet = packet_from_json(request.value("packet", Json()));
-  if (!packet) {
-    spdlog::debug("cluster: ignoring a malformed broadcast-with-ack request");
-    return;
-  }
+void RedisAdapter::handle(const std::string& sender, msg::BroadcastWithAck& broadcast) {
   // Node servers publish the packet before numbering it: each receiving node numbers it itself.
-  if (!packet->id) packet->id = nsp_.server().next_ack_id();
-  Json opts = request.value("opts", Json::object());
-  int64_t timeout = 10000;
-  if (opts.contains("flags") && opts["flags"].is_object()) timeout = opts["flags"].value("timeout", int64_t{10000});
-  Json id_only{{"requestId", request.value("requestId", "")}, {"uid", request.value("uid", "")}};
-  auto self = shared_from_this();
-  // Every loop here reports its reach; the origin expects one count per node, so add them up.
-  struct Reach {
-    size_t loops_left;
-    size_t count = 0;
-    Json users = Json::array();
-  };
-  auto reach = std::make_shared<Reach>(Reach{nsp_.loop_count()});
-  // The acks not yet answered, when the requester takes them in batches (a Herald node). Touched
-  // only on this loop, where every ack of the broadcast is reported.
-  struct AckBatch {
-    Json list = Json::array();
-    bool posted = false;
-  };
-  auto herald_flags = request.find("herald");
-  bool batch_acks =
-      herald_flags != request.end() && herald_flags->is_object() && herald_flags->value("batchAcks", false);
-  socketio::BroadcastAckHandlers handlers{
-      [self, id_only, reach](const std::vector<SocketInfo>& reached) {
-        reach->count += reached.size();
-        for (const auto& socket : reached)
-          if (!socket.user.empty()) reach->users.push_back(socket.user);
-        if (--reach->loops_left > 0) return;
-        self->answer(id_only, Json{{"type", static_cast<int>(RequestType::BroadcastClientCount)},
-                                   {"requestId", id_only["requestId"]},
-                                   {"clientCount", reach->count},
-                                   {"herald", {{"users", std::move(reach->users)}}}});
-      },
-      [self, id_only, acks = batch_acks ? std::make_shared<AckBatch>() : nullptr](const SocketInfo& socket,
-                                                                                  Json& args) {
-        Json herald{{"socket", socket.id}};
-        if (!socket.user.empty()) herald["uid"] = socket.user;
-        Json reply = args.is_array() && !args.empty() ? std::move(args[0]) : Json();
-        if (!acks) {
-          return self->answer(id_only,
-                              ack_answer(id_only, {{"packet", std::move(reply)}, {"herald", std::move(herald)}}), true);
-        }
-        herald["packet"] = std::move(reply);
-        acks->list.push_back(std::move(herald));
-        if (acks->posted) return;
-        // Acks reach this loop in batches: answer each batch with one message once it is handled.
-        acks->posted = true;
-        self->nsp_.post_to_loop(socketio::Namespace::origin_loop(), [self, id_only, acks] {
-          acks->posted = false;
-          Json batch{{"herald", {{"acks", std::exchange(acks->list, Json::array())}}}};
-          self->answer(id_only, ack_answer(id_only, std::move(batch)), true);
-        });
-      },
-      // A Herald requester keeps the push for a user whose socket here closed before acking.
-      batch_acks ? std::function<void(const SocketInfo&)>([self, id_only](const SocketInfo& socket) {
-        Json herald{{"socket", socket.id}};
-        if (!socket.user.empty()) herald["uid"] = socket.user;
-        self->answer(id_only, ack_answer(id_only, {{"herald", {{"dropped", std::move(herald)}}}}), true);
-      })
-                 : nullptr,
-      nullptr};
-  socketio::Broadcast(nsp_, target_from(opts))
+  if (!broadcast.packet.id) broadcast.packet.id = nsp_.server().next_ack_id();
+  auto relay = std::make_shared<AckRelay>(
+      cluster_.pool(), Cluster::kRedisLoop, broadcast.request_id, broadcast.batch_acks, nsp_.loop_count(),
+      [self = shared_from_this(), sender](const Body& answer) { self->answer(sender, answer); });
+  socketio::Broadcast(nsp_, target_of(broadcast.target))
       .local()
-      .emit_packet_with_ack(std::move(*packet), std::chrono::milliseconds(std::clamp<int64_t>(timeout, 1, 600000)),
-                            std::move(handlers));
-}
-
-void RedisAdapter::on_response(Json& response) {
-  std::string request_id = response.value("requestId", "");
-  if (request_id.empty()) return;
-  if (auto found = ack_requests_.find(request_id); found != ack_requests_.end()) {
-    auto handlers = found->second.handlers;
-    size_t origin = found->second.origin;
-    int type = response.value("type", -1);
-    const Json herald = response.value("herald", Json::object());
-    if (type == static_cast<int>(RequestType::BroadcastClientCount)) {
-      std::vector<SocketInfo> reached;
-      if (auto users = herald.find("users"); users != herald.end() && users->is_array()) {
-        for (const auto& uid : *users)
-          if (uid.is_string()) reached.push_back(SocketInfo{"", uid.get<std::string>(), nullptr});
-      }
-      // A Node server says only how many it reached.
-      size_t count = response.value("clientCount", size_t{0});
-      while (reached.size() < count) reached.push_back(SocketInfo{"", "", nullptr});
-      cluster_.pool().post(origin, [handlers, reached = std::move(reached)]() mutable {
-        if (handlers->on_reached) handlers->on_reached(reached);
-      });
-    } else if (auto dropped = herald.find("dropped");
-               type == static_cast<int>(RequestType::BroadcastAck) && dropped != herald.end()) {
-      cluster_.pool().post(origin, [handlers, socket = info_from_herald(*dropped)] {
-        if (handlers->on_dropped) handlers->on_dropped(socket);
-      });
-    } else if (type == static_cast<int>(RequestType::BroadcastAck)) {
-      // One ack (a Node server, or the standard form), or a Herald node's batch of them.
-      std::vector<std::pair<SocketInfo, Json>> acks;
-      if (auto list = herald.find("acks"); list != herald.end() && list->is_array()) {
-        acks.reserve(list->size());
-        for (const auto& ack : *list)
-          if (ack.is_object()) acks.emplace_back(info_from_herald(ack), Json::array({ack.value("packet", Json())}));
-      } else {
-        acks.emplace_back(info_from_herald(herald), Json::array({response.value("packet", Json())}));
-      }
-      cluster_.pool().post(origin, [handlers, acks = std::move(acks)]() mutable {
-        for (auto& [socket, args] : acks)
-          if (handlers->on_ack) handlers->on_ack(socket, args);
-      });
-    }
-    return;
-  }
-  if (auto found = gatherings_.find(request_id); found != gatherings_.end()) {
-    auto pending = found->second;
-    if (pending->response_type >= 0 && response.value("type", -1) != pending->response_type) return;
-    pending->responses.push_back(std::move(response));
-    if (--pending->awaiting == 0) finish_gathering(request_id, true);
-  }
+      .emit_packet_with_ack(std::move(broadcast.packet),
+                            std::chrono::milliseconds(std::clamp<int64_t>(broadcast.timeout_ms, 1, 600000)),
+                            relay->handlers());
 }
 
 }  // namespace herald::cluster

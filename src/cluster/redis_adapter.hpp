@@ -1,17 +1,18 @@
-// One namespace's side of the cluster, wire-compatible with @socket.io/redis-adapter (classic
-// pub/sub) and @socket.io/redis-emitter, so Node servers, Node emitters and Herald nodes share a
-// cluster. Channels (prefix "socket.io"): broadcasts on `<prefix>#<nsp>#` and
-// `<prefix>#<nsp>#<room>#` (msgpack [uid, packet, opts]); requests on `<prefix>-request#<nsp>#`
-// and responses on `<prefix>-response#<nsp>#` (JSON, or msgpack when not starting with '{').
-// Herald adds fields Node ignores: `herald` in responses (who acked, whom a broadcast reached)
-// and `heraldFilter` in opts.flags (push filters). All state lives on the Redis loop.
+// One namespace's side of the cluster: what this node asks of the others (broadcasts, room
+// changes, fetchSockets, server-side events, broadcasts with acks) and what it does for them.
+// Messages are parsed once by the namespace's wire (ClassicWire or ShardedWire, wire-compatible
+// with @socket.io/redis-adapter's two adapters and @socket.io/redis-emitter) into typed messages,
+// and dispatched on their type. All state lives on the Redis loop.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
+#include "cluster/ack_relay.hpp"
+#include "cluster/gatherings.hpp"
+#include "cluster/recovery_stream.hpp"
+#include "cluster/wire.hpp"
 #include "socketio/adapter.hpp"
 #include "socketio/namespace.hpp"
 
@@ -19,26 +20,15 @@ namespace herald::cluster {
 
 class Cluster;
 
-// Request types of @socket.io/redis-adapter.
-enum class RequestType : int {
-  Sockets = 0,
-  AllRooms = 1,
-  RemoteJoin = 2,
-  RemoteLeave = 3,
-  RemoteDisconnect = 4,
-  RemoteFetch = 5,
-  ServerSideEmit = 6,
-  Broadcast = 7,
-  BroadcastClientCount = 8,
-  BroadcastAck = 9,
-};
-
 class RedisAdapter : public socketio::RemoteAdapter, public std::enable_shared_from_this<RedisAdapter> {
  public:
-  RedisAdapter(Cluster& cluster, socketio::Namespace& nsp);
+  // `emitter_wire`: with a sharded wire, the classic one @socket.io/redis-emitter still speaks
+  // (classic pub/sub reaches every node of a Redis Cluster); taken in, never answered on.
+  RedisAdapter(Cluster& cluster, socketio::Namespace& nsp, std::unique_ptr<Wire> wire,
+               std::unique_ptr<Wire> emitter_wire = nullptr);
 
   // ---- RemoteAdapter (any loop) ----
-  void broadcast(const socketio::Packet& packet, const socketio::Target& target) override;
+  void broadcast(const socketio::Packet& packet, const socketio::Target& target, const socketio::Stamp* stamp) override;
   void broadcast_with_ack(const socketio::Packet& packet, const socketio::Target& target,
                           std::chrono::milliseconds timeout,
                           std::shared_ptr<socketio::BroadcastAckHandlers> handlers) override;
@@ -52,64 +42,55 @@ class RedisAdapter : public socketio::RemoteAdapter, public std::enable_shared_f
       const socketio::Json& data, std::chrono::milliseconds timeout,
       std::function<void(std::vector<socketio::Json>& replies, bool complete)> done) override;
   bool reachable() const override;
+  void room_opened(const std::string& room) override;
+  void room_closed(const std::string& room) override;
 
-  // ---- subscriptions (Redis loop) ----
-  std::vector<std::string> channels() const;
-  std::string pattern() const { return channel_ + "*"; }
-  const std::string& request_channel() const { return request_channel_; }
-  bool owns(std::string_view channel) const;
-  void on_broadcast(std::string_view channel, std::string_view payload);
-  void on_request_or_response(std::string_view channel, std::string_view payload);
+  // ---- subscriptions and messages (Redis loop) ----
+  const Wire& wire() const { return *wire_; }
+  const Wire* emitter_wire() const { return emitter_wire_.get(); }
+  bool owns(std::string_view channel) const {
+    return wire_->owns(channel) || (emitter_wire_ && emitter_wire_->owns(channel));
+  }
+  // `by_pattern`: it came through a pattern subscription (classic broadcasts).
+  void receive(std::string_view channel, std::string_view payload, bool by_pattern);
+  // Each time Redis is reached: the broadcasts of the window this node may not have logged.
+  void read_recovery_history();
+  // Counts the servers of the namespace (this one included): every master's subscribers to the
+  // request channel (a Redis Cluster counts sharded subscribers per node).
+  void server_count(std::function<void(size_t count, bool ok)> done);
 
  private:
-  struct AckRequest {
-    std::shared_ptr<socketio::BroadcastAckHandlers> handlers;
-    size_t origin;
-    std::chrono::steady_clock::time_point expires;
-  };
-  // A request every other server answers once (fetchSockets, serverSideEmit with ack): their
-  // responses are gathered until all have come or the timeout ends.
-  using GatherDone = std::function<void(std::vector<socketio::Json>& responses, bool complete)>;
-  struct Gathering {
-    const char* what;   // for the log
-    int response_type;  // the responses' `type`, or -1 when they carry none
-    std::vector<socketio::Json> responses;
-    size_t awaiting = 0;
-    GatherDone done;
-    std::unique_ptr<boost::asio::steady_timer> timer;
-  };
+  // Publishes a request or broadcast from any loop.
+  void publish(const Body& body);
+  // Redis loop.
+  void send(const Outgoing& outgoing);
+  void answer(const std::string& requester, const Body& body);
+  // Redis loop: publishes `request` with a fresh request id once the other servers are counted,
+  // and gathers their answers; `done` runs on the Redis loop (at once, with none, when there are
+  // no others).
+  void gather(Body request, std::chrono::milliseconds timeout, Gatherings::Gathering gathering);
+  socketio::Target target_of(const TargetSpec& spec) const;
+  // The classic wire: the recovery stream keeps classic broadcast messages, whatever the wire.
+  const Wire& classic_wire() const { return emitter_wire_ ? *emitter_wire_ : *wire_; }
 
-  // Publishes a request (JSON) on the request channel, from any loop.
-  void publish_request(const socketio::Json& request);
-  void on_request(socketio::Json& request);
-  void on_response(socketio::Json& response);
-  void answer(const socketio::Json& request, const socketio::Json& response, bool msgpack = false);
-  void room_request(const socketio::Json& request, RequestType type);
-  void fetch_request(const socketio::Json& request);
-  void ack_broadcast_request(socketio::Json& request);
-  void server_side_request(socketio::Json& request);
-  // Redis loop: publishes `request` with a fresh requestId and gathers the other servers'
-  // responses; `done` runs on the Redis loop (at once, with none, when there are no others).
-  void gather(socketio::Json request, std::chrono::milliseconds timeout, Gathering gathering);
-  void finish_gathering(const std::string& request_id, bool complete);
-  void drop_expired_acks();
-  // Counts the servers subscribed to the request channel (this one included).
-  void server_count(std::function<void(size_t count, bool ok)> done);
-  socketio::Json opts_json(const socketio::Target& target) const;
-  socketio::Target target_from(const socketio::Json& opts) const;
+  // ---- what other nodes ask (Redis loop) ----
+  void handle(const std::string& sender, msg::Broadcast& broadcast);
+  void handle(const std::string& sender, msg::BroadcastWithAck& broadcast);
+  void handle(const std::string& sender, msg::RoomChange& change);
+  void handle(const std::string& sender, msg::Disconnect& disconnect);
+  void handle(const std::string& sender, msg::FetchSockets& fetch);
+  void handle(const std::string& sender, msg::AllRooms& request);
+  void handle(const std::string& sender, msg::ServerSideEmit& emit);
 
   Cluster& cluster_;
   socketio::Namespace& nsp_;
-  std::string channel_;
-  std::string request_channel_;
-  std::string response_channel_;
-  std::string specific_response_channel_;
-  std::unordered_map<std::string, AckRequest> ack_requests_;
-  std::unordered_map<std::string, std::shared_ptr<Gathering>> gatherings_;
+  std::unique_ptr<Wire> wire_;
+  std::unique_ptr<Wire> emitter_wire_;
+  std::unique_ptr<RecoveryStream> stream_;  // with connection state recovery only
+  AckWaiters ack_waiters_;
+  std::shared_ptr<Gatherings> gatherings_;
+  // Sharded: the room channels subscribed to, with the number of loops that have the room.
+  std::unordered_map<std::string, size_t> room_loops_;
 };
-
-// Socket.IO packets as the Node adapter carries them: {type, data, nsp[, id]}.
-socketio::Json packet_to_json(const socketio::Packet& packet);
-std::optional<socketio::Packet> packet_from_json(const socketio::Json& json);
 
 }  // namespace herald::cluster

@@ -9,6 +9,7 @@
 
 #include "codec/json_depth.hpp"
 #include "metrics/metrics.hpp"
+#include "net/fan_in.hpp"
 #include "push/clock.hpp"
 
 namespace herald::cluster {
@@ -17,7 +18,7 @@ namespace {
 using push::MessageState;
 using push::PendingMessage;
 using Clock = std::chrono::system_clock;
-using Json = nlohmann::json;
+using Json = herald::Json;
 
 // How long an ack (and the end of a message) is remembered: an acked message is not kept again.
 constexpr int64_t kRememberMs = int64_t{10} * 60 * 1000;
@@ -288,24 +289,24 @@ void RedisPendingStore::reconnected() {
 void RedisPendingStore::flush() {
   auto held = buffer_.drain();
   if (held.empty()) return;
-  struct Flush {
-    size_t left;
-    std::vector<std::string> users;
-  };
-  auto state = std::make_shared<Flush>(Flush{held.size(), {}});
-  std::unordered_set<std::string> users;
-  for (const auto& [uid, message] : held) users.insert(uid);
-  state->users.assign(users.begin(), users.end());
-  spdlog::info("pending: writing {} acked pushes kept during the Redis outage ({} users)", held.size(),
-               state->users.size());
+  std::unordered_set<std::string> unique;
+  for (const auto& [uid, message] : held) unique.insert(uid);
+  std::vector<std::string> users(unique.begin(), unique.end());
+  spdlog::info("pending: writing {} acked pushes kept during the Redis outage ({} users)", held.size(), users.size());
+  // Once every write has answered: nodes connected now hear the message; nodes that reconnect
+  // within a minute read the list.
+  auto written_all = net::FanIn<std::vector<std::string>>::expect(
+      held.size(),
+      [this](std::vector<std::string>& users_written) {
+        cluster_.command({"RPUSH", kRedeliverKey, Json(users_written).dump()}, [](const redis::Reply&) {});
+        cluster_.command({"PEXPIRE", kRedeliverKey, std::to_string(kRedeliverListMs)}, [](const redis::Reply&) {});
+        if (redeliver_) redeliver_(users_written, true);
+      },
+      std::move(users));
   for (auto& item : held) {
-    write(item.first, item.second, [this, state, uid = item.first, message = item.second](bool written) {
+    write(item.first, item.second, [this, written_all, uid = item.first, message = item.second](bool written) {
       if (!written) hold(uid, message);  // Redis went away again: the next connection writes it
-      if (--state->left > 0) return;
-      // Nodes connected now hear the message; nodes that reconnect within a minute read the list.
-      cluster_.command({"RPUSH", kRedeliverKey, Json(state->users).dump()}, [](const redis::Reply&) {});
-      cluster_.command({"PEXPIRE", kRedeliverKey, std::to_string(kRedeliverListMs)}, [](const redis::Reply&) {});
-      if (redeliver_) redeliver_(state->users, true);
+      written_all->arrived();
     });
   }
 }

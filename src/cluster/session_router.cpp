@@ -76,7 +76,7 @@ void SessionRouter::route(const std::shared_ptr<net::HttpExchange>& exchange, ui
 }
 
 void SessionRouter::forward(const std::shared_ptr<net::HttpExchange>& exchange, const Address& address) {
-  exchange->tunnel_to(address.host, address.port);
+  exchange->tunnel_to(address.host, address.port, engineio::owner_unreachable_response());
 }
 
 }  // namespace herald::cluster

@@ -6,7 +6,7 @@ namespace herald::engineio {
 
 Admission::Verdict Admission::admit(const std::string& address) {
   if (!enabled()) return Verdict::Admit;
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_.now();
   double burst = std::max(1.0, rate_ * 4);
   std::lock_guard lock(mutex_);
   auto [it, fresh] = entries_.try_emplace(address);
@@ -38,9 +38,14 @@ void Admission::release(const std::string& address) {
   if (it->second.sessions > 0) --it->second.sessions;
   // Forget idle addresses once their bucket is full again, so the table does not grow forever.
   if (it->second.sessions == 0) {
-    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.refilled).count();
+    double elapsed = std::chrono::duration<double>(clock_.now() - it->second.refilled).count();
     if (rate_ == 0 || it->second.tokens + elapsed * rate_ >= std::max(1.0, rate_ * 4)) entries_.erase(it);
   }
+}
+
+size_t Admission::tracked() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
 }
 
 }  // namespace herald::engineio

@@ -1,9 +1,12 @@
 #include "engineio/packet.hpp"
 
-#include "engineio/base64.hpp"
+#include "codec/base64.hpp"
 
 namespace herald::engineio {
 namespace {
+
+using codec::base64_append;
+using codec::base64_decode;
 
 std::optional<PacketType> type_from_digit(char c) {
   if (c < '0' || c > '6') return std::nullopt;

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "engineio/base64.hpp"
-#include "net/utf8.hpp"
+#include "codec/base64.hpp"
+#include "codec/utf8.hpp"
 
 namespace herald::engineio {
 namespace {
+
+using codec::base64_append;
+using codec::base64_decode;
 
 // More digits than any body Herald accepts could need; bounds the arithmetic.
 constexpr size_t kMaxLengthDigits = 10;
@@ -65,7 +68,7 @@ std::string decode_one(std::string_view message, std::vector<Packet>& packets) {
 DecodedPayloadV3 failure(std::string why) { return DecodedPayloadV3{{}, std::move(why)}; }
 
 DecodedPayloadV3 decode_text_form(std::string_view body) {
-  if (!net::is_valid_utf8(body)) return failure("payload is not valid UTF-8");
+  if (!codec::is_valid_utf8(body)) return failure("payload is not valid UTF-8");
   DecodedPayloadV3 out;
   size_t i = 0;
   while (i < body.size()) {
@@ -111,7 +114,7 @@ DecodedPayloadV3 decode_binary_form(std::string_view body) {
     i += length;
     if (message.empty()) return failure("empty packet in a binary payload");
     if (marker == 0) {
-      if (!net::is_valid_utf8(message)) return failure("text packet is not valid UTF-8");
+      if (!codec::is_valid_utf8(message)) return failure("text packet is not valid UTF-8");
       if (auto error = decode_one(message, out.packets); !error.empty()) return failure(std::move(error));
     } else {
       if (static_cast<uint8_t>(message[0]) != static_cast<uint8_t>(PacketType::Message))

@@ -1,7 +1,7 @@
 #include "engineio/server.hpp"
 
 #include <spdlog/spdlog.h>
-#include <nlohmann/json.hpp>
+#include "codec/json.hpp"
 
 #include "engineio/sid.hpp"
 #include "metrics/metrics.hpp"
@@ -30,9 +30,15 @@ std::string_view error_message(ErrorCode code) {
 }  // namespace
 
 net::HttpResponse error_response(ErrorCode code) {
-  nlohmann::json body{{"code", static_cast<int>(code)}, {"message", error_message(code)}};
+  herald::Json body{{"code", static_cast<int>(code)}, {"message", error_message(code)}};
   // As Node's engine.io: 403 for Forbidden, 400 for the rest.
   return net::HttpResponse::json(code == ErrorCode::Forbidden ? 403 : 400, body.dump());
+}
+
+net::HttpResponse owner_unreachable_response() {
+  herald::Json body{{"code", static_cast<int>(ErrorCode::UnknownSid)},
+                    {"message", std::string(error_message(ErrorCode::UnknownSid)) + " (owner unreachable)"}};
+  return net::HttpResponse::json(502, body.dump());
 }
 
 const CommonPackets& common_packets() {
@@ -47,9 +53,9 @@ Server::Server(net::LoopPool& pool, Config config, ConnectionHandler on_connecti
       config_(std::move(config)),
       on_connection_(std::move(on_connection)),
       sessions_(pool.size()),
-      admission_(config_.max_sessions_per_ip, config_.handshakes_per_ip_per_second) {
+      admission_(config_.max_sessions_per_ip, config_.handshakes_per_ip_per_second, pool.clock()) {
   for (size_t loop = 0; loop < pool.size(); ++loop)
-    timers_.push_back(std::make_unique<net::FixedDelayTimers<Session>>(pool.loop(loop)));
+    timers_.push_back(std::make_unique<net::FixedDelayTimers<Session>>(pool.loop(loop), pool.clock()));
   ws_limits_.max_message = config_.max_payload;
   ws_limits_.max_queued_bytes = config_.max_buffered_bytes;
 }
@@ -168,12 +174,12 @@ void Server::handle_on_owner(const std::shared_ptr<net::HttpExchange>& exchange,
 }
 
 std::string Server::open_packet(const std::string& sid, bool websocket, Protocol protocol) const {
-  nlohmann::json open{{"sid", sid},
-                      {"upgrades", websocket || !config_.allow_upgrades || !config_.allow_websocket
-                                       ? nlohmann::json::array()
-                                       : nlohmann::json::array({"websocket"})},
-                      {"pingInterval", config_.ping_interval.count()},
-                      {"pingTimeout", config_.ping_timeout.count()}};
+  herald::Json open{{"sid", sid},
+                    {"upgrades", websocket || !config_.allow_upgrades || !config_.allow_websocket
+                                     ? herald::Json::array()
+                                     : herald::Json::array({"websocket"})},
+                    {"pingInterval", config_.ping_interval.count()},
+                    {"pingTimeout", config_.ping_timeout.count()}};
   if (protocol == Protocol::V4) open["maxPayload"] = config_.max_payload;  // v3 had no such field
   return "0" + open.dump();
 }
@@ -186,9 +192,9 @@ void Server::handshake(const std::shared_ptr<net::HttpExchange>& exchange, bool 
     bool too_many = verdict == Admission::Verdict::TooManySessions;
     spdlog::debug("engine.io: refused {}: {}", request.remote_address,
                   too_many ? "too many sessions" : "too many handshakes");
-    nlohmann::json body{{"code", static_cast<int>(ErrorCode::Forbidden)},
-                        {"message", too_many ? "Too many connections from your address"
-                                             : "Too many new connections from your address; retry later"}};
+    herald::Json body{{"code", static_cast<int>(ErrorCode::Forbidden)},
+                      {"message", too_many ? "Too many connections from your address"
+                                           : "Too many new connections from your address; retry later"}};
     auto response = net::HttpResponse::json(too_many ? 503 : 429, body.dump());
     if (!too_many) response.with("Retry-After", "1");
     add_cors_headers(request, response);
@@ -227,8 +233,8 @@ void Server::remove(const Session& session) {
   }
 }
 
-void Server::close_all(std::string_view reason) {
-  pool_.post_all([this, reason = std::string(reason)](size_t loop) {
+void Server::close_all(CloseReason reason) {
+  pool_.post_all([this, reason](size_t loop) {
     std::vector<std::shared_ptr<Session>> sessions;
     sessions.reserve(sessions_[loop].size());
     for (auto& [id, session] : sessions_[loop]) sessions.push_back(session);

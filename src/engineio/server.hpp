@@ -31,6 +31,8 @@ enum class ErrorCode : uint8_t {
 };
 
 net::HttpResponse error_response(ErrorCode code);
+// 502 with UnknownSid: the process that owns the session cannot be reached.
+net::HttpResponse owner_unreachable_response();
 
 // Packets every session sends, built once per thread.
 struct CommonPackets {
@@ -49,7 +51,7 @@ class Server {
   // The HTTP route for config().path.
   void handle(const std::shared_ptr<net::HttpExchange>& exchange);
   // Closes every session on every loop with a close packet. Callable from any thread.
-  void close_all(std::string_view reason);
+  void close_all(CloseReason reason);
 
   const Config& config() const { return config_; }
   net::LoopPool& pool() { return pool_; }

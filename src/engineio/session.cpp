@@ -75,7 +75,7 @@ void Session::send(std::span<const OutPacket> packets) {
     metrics::global().slow_clients_dropped.fetch_add(1, std::memory_order_relaxed);
     buffer_.clear();
     buffered_bytes_ = 0;
-    return terminate("transport error");
+    return terminate(CloseReason::TransportError);
   }
   if (poll_) schedule_flush();
 }
@@ -143,7 +143,7 @@ void Session::on_poll(std::shared_ptr<net::HttpExchange> exchange) {
     // Two GETs at once break the protocol: refuse the second, close the session.
     spdlog::debug("engine.io: session {} sent overlapping GET requests", id_);
     reply(*exchange, error_response(ErrorCode::BadRequest));
-    return close("transport error");
+    return close(CloseReason::TransportError);
   }
   if (upgrading_) {
     // The client is switching to WebSocket: end this poll at once.
@@ -154,7 +154,7 @@ void Session::on_poll(std::shared_ptr<net::HttpExchange> exchange) {
   poll_->on_abort([weak = weak_from_this()] {
     if (auto self = weak.lock()) {
       self->poll_.reset();
-      self->terminate("transport close");
+      self->terminate(CloseReason::TransportClose);
     }
   });
   if (!buffer_.empty()) schedule_flush();
@@ -167,12 +167,12 @@ void Session::on_post(std::shared_ptr<net::HttpExchange> exchange) {
   if (request.body_too_large) {
     spdlog::debug("engine.io: session {} posted more than maxPayload", id_);
     reply(*exchange, net::HttpResponse::text(413, "Payload Too Large"));
-    return terminate("transport error");
+    return terminate(CloseReason::TransportError);
   }
   auto packets = decode_post(request);
   if (!packets) {
     reply(*exchange, error_response(ErrorCode::BadRequest));
-    return terminate("parse error");
+    return terminate(CloseReason::ParseError);
   }
   reply(*exchange, net::HttpResponse::text(200, "ok", "text/html"));
   for (const auto& packet : *packets) {
@@ -203,7 +203,7 @@ void Session::on_ws_message(net::WebSocket& ws, std::string_view data, bool bina
       // A v3 binary frame starts with its packet type; only messages carry binary.
       if (data.empty() || static_cast<uint8_t>(data[0]) != static_cast<uint8_t>(PacketType::Message)) {
         spdlog::debug("engine.io: session {} sent an invalid binary packet", id_);
-        return terminate("parse error");
+        return terminate(CloseReason::ParseError);
       }
       data.remove_prefix(1);
     }
@@ -211,7 +211,7 @@ void Session::on_ws_message(net::WebSocket& ws, std::string_view data, bool bina
   }
   if (data.empty() || data[0] < '0' || data[0] > '6') {
     spdlog::debug("engine.io: session {} sent an invalid packet", id_);
-    return terminate("parse error");
+    return terminate(CloseReason::ParseError);
   }
   on_packet(static_cast<PacketType>(data[0] - '0'), data.substr(1), false);
 }
@@ -222,7 +222,7 @@ void Session::on_packet(PacketType type, std::string_view data, bool binary) {
       if (protocol_ == Protocol::V3) {
         // As Node's engine.io: the server never pings a v3 client, so a pong is out of place.
         spdlog::debug("engine.io: session {} sent a pong in the wrong heartbeat direction", id_);
-        return terminate("transport error");
+        return terminate(CloseReason::TransportError);
       }
       if (awaiting_pong_) schedule_ping();
       break;
@@ -237,14 +237,14 @@ void Session::on_packet(PacketType type, std::string_view data, bool binary) {
       break;
     case PacketType::Close:
       answer_poll_with_noop();
-      terminate("transport close");
+      terminate(CloseReason::TransportClose);
       break;
     case PacketType::Noop:
       break;
     case PacketType::Open:
     case PacketType::Upgrade:
       spdlog::debug("engine.io: session {} sent an unexpected packet {}", id_, static_cast<int>(type));
-      terminate("parse error");
+      terminate(CloseReason::ParseError);
       break;
   }
 }
@@ -254,18 +254,18 @@ void Session::on_packet(PacketType type, std::string_view data, bool binary) {
 void Session::start_probe(std::shared_ptr<net::WebSocket> ws) {
   probe_ = std::move(ws);
   probe_->set_handler(this);
-  upgrade_timer_ =
-      std::make_unique<boost::asio::steady_timer>(server_.pool().loop(loop_), server_.config().upgrade_timeout);
-  upgrade_timer_->async_wait(
-      [weak = weak_from_this(), probe = std::weak_ptr<net::WebSocket>(probe_)](const boost::system::error_code& ec) {
-        auto self = weak.lock();
-        if (ec || !self || !self->probe_ || self->probe_ != probe.lock()) return;
-        spdlog::debug("engine.io: session {} upgrade timed out", self->id_);
-        self->probe_->set_handler(nullptr);
-        self->probe_->close(1000);
-        self->probe_.reset();
-        self->upgrading_ = false;
-      });
+  auto& clock = server_.pool().clock();
+  upgrade_timer_ = std::make_unique<net::Alarm>(server_.pool().loop(loop_), clock);
+  upgrade_timer_->set(clock.now() + server_.config().upgrade_timeout,
+                      [weak = weak_from_this(), probe = std::weak_ptr<net::WebSocket>(probe_)] {
+                        auto self = weak.lock();
+                        if (!self || !self->probe_ || self->probe_ != probe.lock()) return;
+                        spdlog::debug("engine.io: session {} upgrade timed out", self->id_);
+                        self->probe_->set_handler(nullptr);
+                        self->probe_->close(1000);
+                        self->probe_.reset();
+                        self->upgrading_ = false;
+                      });
 }
 
 void Session::on_probe_message(std::string_view data, bool binary) {
@@ -290,6 +290,7 @@ void Session::on_probe_message(std::string_view data, bool binary) {
     buffered_bytes_ = 0;
     send(pending);
     spdlog::debug("engine.io: session {} upgraded to websocket", id_);
+    if (handler_) handler_->on_upgrade();
     return;
   }
   spdlog::debug("engine.io: session {} sent an invalid upgrade packet", id_);
@@ -310,7 +311,7 @@ void Session::on_ws_closed(net::WebSocket& ws) {
   }
   if (&ws == ws_.get()) {
     if (ws.overflowed()) metrics::global().slow_clients_dropped.fetch_add(1, std::memory_order_relaxed);
-    terminate(ws.overflowed() ? "transport error" : "transport close");
+    terminate(ws.overflowed() ? CloseReason::TransportError : CloseReason::TransportClose);
   }
 }
 
@@ -341,7 +342,7 @@ void Session::on_timer() {
   if (state_ == State::Closed) return unregister();  // the close packet was never fetched
   if (awaiting_pong_) {
     spdlog::debug("engine.io: session {} ping timeout", id_);
-    return terminate("ping timeout");
+    return terminate(CloseReason::PingTimeout);
   }
   send(common_packets().ping);
   arm_timer(server_.config().ping_timeout, true);
@@ -349,7 +350,7 @@ void Session::on_timer() {
 
 // ---- closing ----
 
-void Session::close(std::string_view reason) {
+void Session::close(CloseReason reason) {
   if (state_ != State::Open) return;
   if (transport_ == TransportKind::WebSocket) {
     ws_->send(common_packets().close.bytes, false);
@@ -359,13 +360,13 @@ void Session::close(std::string_view reason) {
   terminate(reason);
 }
 
-void Session::terminate(std::string_view reason) {
+void Session::terminate(CloseReason reason) {
   if (state_ != State::Open) return;
   auto self = shared_from_this();  // on_close below may drop the last other reference
   state_ = State::Closed;
   (transport_ == TransportKind::Polling ? metrics::global().polling_sessions : metrics::global().websocket_sessions)
       .fetch_sub(1, std::memory_order_relaxed);
-  spdlog::debug("engine.io: session {} closed: {}", id_, reason);
+  spdlog::debug("engine.io: session {} closed: {}", id_, to_string(reason));
   if (probe_) {
     probe_->set_handler(nullptr);
     probe_->close(1000);

@@ -3,7 +3,6 @@
 // socket.io-client 2.x). Lives on one loop; every call happens there.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -12,7 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "engineio/close_reason.hpp"
 #include "engineio/packet.hpp"
+#include "net/clock.hpp"
 #include "net/http.hpp"
 #include "net/websocket.hpp"
 
@@ -25,7 +26,9 @@ class SessionHandler {
  public:
   virtual ~SessionHandler() = default;
   virtual void on_message(std::string_view data, bool binary) = 0;
-  virtual void on_close(std::string_view reason) = 0;
+  virtual void on_close(CloseReason reason) = 0;
+  // The session moved from long-polling to WebSocket.
+  virtual void on_upgrade() {}
 };
 
 // The client's opening request, kept for the layers above.
@@ -58,7 +61,7 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   void send(const OutPacket& packet);
   void send(std::span<const OutPacket> packets);
   // Server-initiated close: the client gets a close packet, the handler on_close(reason).
-  void close(std::string_view reason);
+  void close(CloseReason reason);
 
   // Entry points for the Engine.IO server.
   void open_polling(std::shared_ptr<net::HttpExchange> exchange, std::string open_packet);
@@ -93,8 +96,8 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   void schedule_flush();
   void flush_poll();
   void answer_poll_with_noop();
-  // Ends the session for the layers above; `reason` as socket.io's disconnect reasons.
-  void terminate(std::string_view reason);
+  // Ends the session for the layers above.
+  void terminate(CloseReason reason);
   void unregister();
 
   Server& server_;
@@ -117,7 +120,7 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   std::shared_ptr<SessionHandler> handler_;
   // The heartbeat's pending deadline (max: none); also ends a closing polling session.
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
-  std::unique_ptr<boost::asio::steady_timer> upgrade_timer_;
+  std::unique_ptr<net::Alarm> upgrade_timer_;
 };
 
 }  // namespace herald::engineio

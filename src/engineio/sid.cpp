@@ -5,10 +5,13 @@
 #include <array>
 #include <random>
 
-#include "engineio/base64.hpp"
+#include "codec/base64.hpp"
 
 namespace herald::engineio {
 namespace {
+
+using codec::base64url_decode;
+using codec::base64url_encode;
 
 constexpr size_t kSidBytes = 15;
 

@@ -62,17 +62,39 @@ std::string render(const std::string& extra) {
          value("herald_slow_clients_dropped_total", get(m.slow_clients_dropped)));
   metric(out, "counter", "herald_recoveries_total", "Reconnecting clients by whether their state was recovered",
          value("herald_recoveries_total", get(m.recoveries), "result=\"recovered\"") +
-             value("herald_recoveries_total", get(m.recovery_failures), "result=\"failed\""));
+             value("herald_recoveries_total", get(m.recovery_failures), "result=\"failed\"") +
+             value("herald_recoveries_total", get(m.catch_ups), "result=\"caught_up\"") +
+             value("herald_recoveries_total", get(m.partial_catch_ups), "result=\"caught_up_partly\""));
+  metric(out, "counter", "herald_admin_logins_total", "Admin UI logins by result (refused: wrong or no credentials)",
+         value("herald_admin_logins_total", get(m.admin_logins), "result=\"ok\"") +
+             value("herald_admin_logins_total", get(m.admin_logins_refused), "result=\"refused\""));
   metric(out, "counter", "herald_connections_refused_total", "Connections refused by per-IP or handshake-rate limits",
          value("herald_connections_refused_total", get(m.connections_refused)));
   metric(out, "counter", "herald_descriptor_refusals_total",
          "Requests refused near the open-file limit (the last descriptors serve only /health, /ready, /metrics)",
          value("herald_descriptor_refusals_total", get(m.descriptor_refusals)));
+  metric(out, "counter", "herald_tls_refusals_total",
+         "TLS connections refused: failed or timed-out handshakes, plain HTTP sent to the TLS port",
+         value("herald_tls_refusals_total", get(m.tls_handshake_failures), "reason=\"handshake\"") +
+             value("herald_tls_refusals_total", get(m.tls_plain_http_refused), "reason=\"plain_http\""));
+  metric(out, "counter", "herald_proxy_protocol_refusals_total",
+         "Connections from trusted proxies refused for a missing or broken PROXY protocol header",
+         value("herald_proxy_protocol_refusals_total", get(m.proxy_protocol_refusals)));
+  metric(out, "counter", "herald_tls_reloads_total", "Certificate reloads (SIGHUP) by result",
+         value("herald_tls_reloads_total", get(m.tls_reloads), "result=\"ok\"") +
+             value("herald_tls_reloads_total", get(m.tls_reload_failures), "result=\"failed\""));
   metric(out, "counter", "herald_rejected_inputs_total",
          "Input refused as malformed or over a limit (nesting depth, item counts), by source",
          value("herald_rejected_inputs_total", get(m.rejected_client_packets), "source=\"client\"") +
              value("herald_rejected_inputs_total", get(m.rejected_api_requests), "source=\"api\"") +
              value("herald_rejected_inputs_total", get(m.rejected_cluster_messages), "source=\"cluster\""));
+  metric(out, "counter", "herald_rejected_msgpack_packets_total",
+         "Packets of msgpack-parser clients refused as malformed (their connections closed; counted in "
+         "herald_rejected_inputs_total too)",
+         value("herald_rejected_msgpack_packets_total", get(m.rejected_msgpack_packets)));
+  metric(out, "counter", "herald_clients_by_parser_total", "Socket.IO connections by the parser they use",
+         value("herald_clients_by_parser_total", get(m.default_clients), "parser=\"default\"") +
+             value("herald_clients_by_parser_total", get(m.msgpack_clients), "parser=\"msgpack\""));
   metric(out, "counter", "herald_bytes_total", "Bytes received from and sent to clients",
          value("herald_bytes_total", get(m.bytes_in), "direction=\"in\"") +
              value("herald_bytes_total", get(m.bytes_out), "direction=\"out\""));
@@ -89,6 +111,12 @@ std::string render(const std::string& extra) {
          value("herald_receipts_total", get(m.receipts)));
   metric(out, "counter", "herald_receipt_timeouts_total", "Users reached who did not acknowledge in time",
          value("herald_receipt_timeouts_total", get(m.receipt_timeouts)));
+  metric(out, "counter", "herald_silent_node_pushes_total",
+         "Room and all pushes another Herald node did not answer (dead or too slow), kept for its users",
+         value("herald_silent_node_pushes_total", get(m.pushes_kept_for_silent_nodes)));
+  metric(out, "counter", "herald_silent_node_users_total",
+         "Users of nodes that did not answer a push, for whom it was kept (one per push and user)",
+         value("herald_silent_node_users_total", get(m.pushes_kept_for_silent_node_users)));
   metric(out, "counter", "herald_pending_total",
          "Acked pushes kept for users who had not acked them, and what became of them",
          value("herald_pending_total", get(m.pending_kept), "event=\"kept\"") +
@@ -105,6 +133,10 @@ std::string render(const std::string& extra) {
            value("herald_redis_master", m.redis_master.load(std::memory_order_relaxed) ? 1 : 0));
     metric(out, "counter", "herald_redis_reconnects_total", "Redis reconnection attempts",
            value("herald_redis_reconnects_total", get(m.redis_reconnects)));
+    metric(out, "counter", "herald_redis_failovers_total", "Master moves the sentinels announced (+switch-master)",
+           value("herald_redis_failovers_total", get(m.redis_failovers)));
+    metric(out, "counter", "herald_redis_redirects_total", "Redis Cluster MOVED / ASK redirections followed",
+           value("herald_redis_redirects_total", get(m.redis_redirects)));
     int64_t latency = m.redis_latency_micros.load(std::memory_order_relaxed);
     out += fmt::format(
         "# HELP herald_redis_latency_seconds Last PING round trip\n# TYPE herald_redis_latency_seconds gauge\n"

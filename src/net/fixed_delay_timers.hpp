@@ -3,34 +3,37 @@
 // object costs one queue entry per pending deadline.
 //
 // Deadlines of one delay are scheduled in time order (now + the same delay), so a FIFO per delay
-// replaces a heap, and one Asio timer per loop, armed at the earliest front, serves them all.
-// Cancelling is lazy: the owner forgets the deadline it no longer wants, and the entry is dropped
-// when it comes due. Owners are held weakly. Use on the loop's thread only.
+// replaces a heap, and one alarm per loop, armed at the earliest front, serves them all. Time comes
+// from the loop pool's net::Clock (a manual one in tests). Cancelling is lazy: the owner forgets the
+// deadline it no longer wants, and the entry is dropped when it comes due. Owners are held weakly.
+// Use on the loop's thread only.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 
+#include "net/clock.hpp"
+
 namespace herald::net {
 
 template <class Owner>  // Owner::on_deadline(Clock::time_point) is called for each due deadline
 class FixedDelayTimers {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = net::Clock;
 
-  explicit FixedDelayTimers(boost::asio::io_context& loop) : timer_(loop) {}
+  explicit FixedDelayTimers(boost::asio::io_context& loop, Clock& clock = Clock::steady())
+      : clock_(clock), alarm_(loop, clock) {}
   FixedDelayTimers(const FixedDelayTimers&) = delete;
   FixedDelayTimers& operator=(const FixedDelayTimers&) = delete;
 
   // Calls owner->on_deadline(deadline) once `delay` has passed, if the owner still exists then.
   // Returns that deadline, for the owner to recognise it.
   Clock::time_point schedule(const std::shared_ptr<Owner>& owner, Clock::duration delay) {
-    auto deadline = Clock::now() + delay;
+    auto deadline = clock_.now() + delay;
     queues_[delay].push_back(Entry{owner, deadline});
     if (!firing_ && (!armed_ || deadline < armed_at_)) arm(deadline);
     return deadline;
@@ -52,10 +55,9 @@ class FixedDelayTimers {
   void arm(Clock::time_point at) {
     armed_ = true;
     armed_at_ = at;
-    timer_.expires_at(at);
-    timer_.async_wait([this, at](const boost::system::error_code& ec) {
-      // A re-armed timer cancels the wait it replaces; only the latest one counts.
-      if (ec || !armed_ || armed_at_ != at) return;
+    alarm_.set(at, [this, at] {
+      // A re-armed alarm replaces the wake-up it had; only the latest one counts.
+      if (!armed_ || armed_at_ != at) return;
       armed_ = false;
       fire();
     });
@@ -63,7 +65,7 @@ class FixedDelayTimers {
 
   void fire() {
     firing_ = true;
-    auto now = Clock::now();
+    auto now = clock_.now();
     for (auto& [delay, queue] : queues_) {
       // The callback may schedule again, appending to this queue: front() and pop_front() stay valid.
       while (!queue.empty() && queue.front().deadline <= now) {
@@ -85,7 +87,8 @@ class FixedDelayTimers {
     if (next) arm(*next);
   }
 
-  boost::asio::steady_timer timer_;
+  Clock& clock_;
+  Alarm alarm_;
   std::map<Clock::duration, std::deque<Entry>> queues_;
   bool armed_ = false;
   bool firing_ = false;

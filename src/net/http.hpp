@@ -4,6 +4,7 @@
 
 #include "net/trusted_proxies.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,22 @@ namespace herald::net {
 
 class WebSocket;
 struct WebSocketLimits;
+class ConnectionsPerAddress;
+class TlsContext;
+
+// How a port lets connections in, before their first request.
+struct ConnectionPolicy {
+  // The certificate when the port speaks TLS (it outlives the listeners), or nullptr.
+  const TlsContext* tls = nullptr;
+  // Time a request's header may take (counted from when the server waits for it), and the opening
+  // (PROXY header, TLS handshake) too: slow senders do not hold connections longer.
+  std::chrono::milliseconds header_timeout{10000};
+  // Connections from --trusted-proxies begin with a PROXY protocol header (v1 or v2), which gives
+  // the client's address; one without it is refused.
+  bool proxy_protocol = false;
+  // Open HTTP connections per client address (null: no limit).
+  std::shared_ptr<ConnectionsPerAddress> per_address;
+};
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -79,7 +96,8 @@ class HttpExchange {
   // Serves the request by the process at host:port, which owns its session: the request is
   // forwarded there and its answer written back, and the connection goes on reading requests here
   // (a WebSocket upgrade instead hands the connection over: it relays bytes both ways from then on).
-  virtual void tunnel_to(const std::string& host, uint16_t port) = 0;
+  // `unreachable` is answered when that process cannot be reached.
+  virtual void tunnel_to(const std::string& host, uint16_t port, HttpResponse unreachable) = 0;
 };
 
 using HttpHandler = std::function<void(std::shared_ptr<HttpExchange>)>;

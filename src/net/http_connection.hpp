@@ -3,12 +3,15 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <memory>
 
 #include "net/http.hpp"
 #include "net/loop_pool.hpp"
 
 namespace herald::net {
 
-void serve_http(asio::ip::tcp::socket socket, const HttpRouter& router, LoopPool& pool, size_t loop);
+// `policy`: how the port lets connections in (TLS, PROXY header, limits).
+void serve_http(asio::ip::tcp::socket socket, const HttpRouter& router, LoopPool& pool, size_t loop,
+                std::shared_ptr<const ConnectionPolicy> policy);
 
 }  // namespace herald::net

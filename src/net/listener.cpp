@@ -25,8 +25,9 @@ sockaddr_storage bound_address(int fd) {
 
 }  // namespace
 
-Listener::Listener(LoopPool& pool, size_t loop, const HttpRouter& router)
-    : pool_(pool), loop_(loop), router_(router), acceptor_(pool.loop(loop)) {}
+Listener::Listener(LoopPool& pool, size_t loop, const HttpRouter& router,
+                   std::shared_ptr<const ConnectionPolicy> policy)
+    : pool_(pool), loop_(loop), router_(router), policy_(std::move(policy)), acceptor_(pool.loop(loop)) {}
 
 void Listener::listen(const std::string& host, uint16_t port) { adopt(open_listening_socket(host, port)); }
 
@@ -68,7 +69,7 @@ void Listener::serve(tcp::socket socket) {
   // Small frames (pings, acks, API replies) must not wait for Nagle's algorithm.
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  serve_http(std::move(socket), router_, pool_, loop_);
+  serve_http(std::move(socket), router_, pool_, loop_, policy_);
 }
 
 void Listener::accept() {
@@ -127,10 +128,12 @@ std::vector<std::shared_ptr<Listener>> start_every(LoopPool& pool, std::vector<s
 }  // namespace
 
 std::vector<std::shared_ptr<Listener>> listen_on_every_loop(LoopPool& pool, const HttpRouter& router,
-                                                            const std::string& host, uint16_t port) {
+                                                            const std::string& host, uint16_t port,
+                                                            const ConnectionPolicy& policy) {
+  auto shared = std::make_shared<const ConnectionPolicy>(policy);
   std::vector<std::shared_ptr<Listener>> listeners;
   for (size_t loop = 0; loop < pool.size(); ++loop) {
-    auto listener = std::make_shared<Listener>(pool, loop, router);
+    auto listener = std::make_shared<Listener>(pool, loop, router, shared);
     listener->listen(host, port);
     if (port == 0) port = listener->port();
     listeners.push_back(listener);
@@ -139,10 +142,12 @@ std::vector<std::shared_ptr<Listener>> listen_on_every_loop(LoopPool& pool, cons
 }
 
 std::vector<std::shared_ptr<Listener>> adopt_on_every_loop(LoopPool& pool, const HttpRouter& router,
-                                                           const std::vector<int>& fds) {
+                                                           const std::vector<int>& fds,
+                                                           const ConnectionPolicy& policy) {
+  auto shared = std::make_shared<const ConnectionPolicy>(policy);
   std::vector<std::shared_ptr<Listener>> listeners;
   for (size_t loop = 0; loop < pool.size(); ++loop) {
-    auto listener = std::make_shared<Listener>(pool, loop, router);
+    auto listener = std::make_shared<Listener>(pool, loop, router, shared);
     listener->adopt(fds.at(loop));
     listeners.push_back(listener);
   }

@@ -18,7 +18,8 @@ namespace herald::net {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(LoopPool& pool, size_t loop, const HttpRouter& router);
+  Listener(LoopPool& pool, size_t loop, const HttpRouter& router,
+           std::shared_ptr<const ConnectionPolicy> policy = std::make_shared<ConnectionPolicy>());
   // Binds and listens; throws boost::system::system_error if the address cannot be used.
   void listen(const std::string& host, uint16_t port);
   // Takes a listening socket made by open_listening_socket (in this or a parent process).
@@ -36,6 +37,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   LoopPool& pool_;
   size_t loop_;
   const HttpRouter& router_;
+  std::shared_ptr<const ConnectionPolicy> policy_;
   asio::ip::tcp::acceptor acceptor_;
   std::chrono::steady_clock::time_point last_accept_warning_{};
 };
@@ -60,10 +62,12 @@ uint16_t local_port(int fd);
 // Opens one SO_REUSEPORT listener per loop on host:port and starts accepting. With port 0 the
 // first listener picks a port and the others share it.
 std::vector<std::shared_ptr<Listener>> listen_on_every_loop(LoopPool& pool, const HttpRouter& router,
-                                                            const std::string& host, uint16_t port);
+                                                            const std::string& host, uint16_t port,
+                                                            const ConnectionPolicy& policy = {});
 
 // Starts accepting on listening sockets opened elsewhere, one per loop (fds.size() == pool.size()).
 std::vector<std::shared_ptr<Listener>> adopt_on_every_loop(LoopPool& pool, const HttpRouter& router,
-                                                           const std::vector<int>& fds);
+                                                           const std::vector<int>& fds,
+                                                           const ConnectionPolicy& policy = {});
 
 }  // namespace herald::net

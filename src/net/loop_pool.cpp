@@ -5,7 +5,7 @@ namespace {
 thread_local size_t t_current_loop = LoopPool::kNoLoop;
 }
 
-LoopPool::LoopPool(size_t threads) {
+LoopPool::LoopPool(size_t threads, Clock& clock) : clock_(clock) {
   if (threads == 0) threads = 1;
   for (size_t i = 0; i < threads; ++i) {
     // Concurrency hint 1: each io_context is run by one thread, so Asio can skip its locking.

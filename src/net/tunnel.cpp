@@ -6,6 +6,8 @@
 #include <boost/asio/write.hpp>
 #include <memory>
 
+#include "net/client_stream.hpp"
+
 namespace herald::net {
 namespace {
 
@@ -14,8 +16,11 @@ using tcp = asio::ip::tcp;
 
 class Tunnel : public std::enable_shared_from_this<Tunnel> {
  public:
-  Tunnel(tcp::socket client, std::string first_bytes)
-      : client_(std::move(client)), upstream_(client_.get_executor()), first_bytes_(std::move(first_bytes)) {}
+  Tunnel(tcp::socket client, std::unique_ptr<TlsSession> tls, std::string first_bytes, std::string unreachable_reply)
+      : client_(std::move(client), std::move(tls)),
+        upstream_(client_.get_executor()),
+        first_bytes_(std::move(first_bytes)),
+        unreachable_reply_(std::move(unreachable_reply)) {}
 
   void start(const std::string& host, uint16_t port) {
     boost::system::error_code ec;
@@ -38,15 +43,15 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   }
 
  private:
-  using Buffer = std::array<char, 16 * 1024>;
+  using Buffer = std::array<char, size_t{16} * 1024>;
 
-  void pump(tcp::socket& from, tcp::socket& to, Buffer& buffer) {
+  template <class From, class To>
+  void pump(From& from, To& to, Buffer& buffer) {
     from.async_read_some(asio::buffer(buffer), [self = shared_from_this(), &from, &to, &buffer](
                                                    const boost::system::error_code& ec, size_t n) {
       if (ec) {
         // One side finished: pass the end on, and close when both have.
-        boost::system::error_code ignored;
-        to.shutdown(tcp::socket::shutdown_send, ignored);
+        shutdown_send(to);
         if (++self->finished_ == 2 || ec != asio::error::eof) self->close();
         return;
       }
@@ -58,24 +63,31 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     });
   }
 
+  static void shutdown_send(tcp::socket& socket) {
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+  static void shutdown_send(ClientStream& stream) {
+    if (auto* tls = stream.tls()) tls->close_notify();
+    shutdown_send(stream.socket());
+  }
+
   void fail(const std::string& why) {
     spdlog::warn("tunnel: {}", why);
-    static const std::string kReply =
-        "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-        std::to_string(kOwnerUnreachableBody.size()) + "\r\n\r\n" + std::string(kOwnerUnreachableBody);
-    asio::async_write(client_, asio::buffer(kReply),
+    asio::async_write(client_, asio::buffer(unreachable_reply_),
                       [self = shared_from_this()](const boost::system::error_code&, size_t) { self->close(); });
   }
 
   void close() {
     boost::system::error_code ignored;
-    client_.close(ignored);
+    client_.close();
     upstream_.close(ignored);
   }
 
-  tcp::socket client_;
+  ClientStream client_;
   tcp::socket upstream_;
   std::string first_bytes_;
+  std::string unreachable_reply_;
   Buffer to_upstream_{};
   Buffer to_client_{};
   int finished_ = 0;
@@ -83,8 +95,10 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
 
 }  // namespace
 
-void start_tunnel(tcp::socket client, std::string first_bytes, const std::string& host, uint16_t port) {
-  std::make_shared<Tunnel>(std::move(client), std::move(first_bytes))->start(host, port);
+void start_tunnel(tcp::socket client, std::unique_ptr<TlsSession> tls, std::string first_bytes, const std::string& host,
+                  uint16_t port, std::string unreachable_reply) {
+  std::make_shared<Tunnel>(std::move(client), std::move(tls), std::move(first_bytes), std::move(unreachable_reply))
+      ->start(host, port);
 }
 
 }  // namespace herald::net

@@ -6,17 +6,19 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace herald::net {
 
-// The body of the 502 answered when the owner of a session cannot be reached.
-inline constexpr std::string_view kOwnerUnreachableBody =
-    "{\"code\":1,\"message\":\"Session ID unknown (owner unreachable)\"}";
+class TlsSession;
 
 // Connects to host:port, writes `first_bytes` (the request as received), then relays both ways
-// until either side closes. `client` answers 502 if the owner cannot be reached.
-void start_tunnel(boost::asio::ip::tcp::socket client, std::string first_bytes, const std::string& host, uint16_t port);
+// until either side closes. If the owner cannot be reached, `client` is sent `unreachable_reply` (a
+// whole HTTP response, which the protocol above chose) and closed. `tls`: the client's TLS session,
+// or nullptr (the owner is always spoken to in plain TCP, on its internal port).
+void start_tunnel(boost::asio::ip::tcp::socket client, std::unique_ptr<TlsSession> tls, std::string first_bytes,
+                  const std::string& host, uint16_t port, std::string unreachable_reply);
 
 }  // namespace herald::net

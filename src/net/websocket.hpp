@@ -1,10 +1,12 @@
-// A lean server-side WebSocket (RFC 6455) on a bare Asio TCP socket. While idle it holds no read
-// buffer, no write queue and no coroutine frame: it waits for readability, then reads into a
-// per-thread buffer. Outgoing messages are shared immutable buffers; what queues during one loop
-// turn goes out at the end of that turn in one gather sendmsg, straight from the loop (no write
-// operation is started unless the socket is full). No extensions (permessage-deflate is refused by
-// not being offered).
+// A lean server-side WebSocket (RFC 6455) on a bare Asio TCP socket, plain or under TLS (OpenSSL on
+// the same descriptor, net/tls.hpp). While idle it holds no read buffer, no write queue and no
+// coroutine frame: it waits for readability, then reads into a per-thread buffer. Outgoing messages
+// are shared immutable buffers; what queues during one loop turn goes out at the end of that turn
+// in one gather sendmsg (one TLS write), straight from the loop (no write operation is started
+// unless the socket is full). No extensions (permessage-deflate is refused by not being offered).
 #pragma once
+
+#include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -17,6 +19,8 @@ namespace herald::net {
 
 namespace asio = boost::asio;
 class WebSocket;
+class TlsSession;
+class FrameGather;
 
 struct WebSocketLimits {
   size_t max_message = 1'000'000;       // bigger messages close the connection with 1009
@@ -38,6 +42,9 @@ class WebSocket : public std::enable_shared_from_this<WebSocket> {
 
   // The socket must belong to an io_context that one thread runs (a loop).
   WebSocket(asio::ip::tcp::socket socket, const WebSocketLimits& limits);
+  // A plain one, or with `tls` (the TLS session on the socket's descriptor, its handshake done).
+  static std::shared_ptr<WebSocket> make(asio::ip::tcp::socket socket, const WebSocketLimits& limits,
+                                         std::unique_ptr<TlsSession> tls);
   ~WebSocket();
   WebSocket(const WebSocket&) = delete;
   WebSocket& operator=(const WebSocket&) = delete;
@@ -72,9 +79,16 @@ class WebSocket : public std::enable_shared_from_this<WebSocket> {
   class Outbox;      // per loop: the current turn, written at its end
   struct Rare;       // state that only an unfinished frame or message, a full socket or a close needs
   struct FrameSink;  // what the frame parser finds, handed to this connection
+  struct WithTls;    // a TLS connection's WebSocket: the session beside the plain state
 
+  // The TLS session, for a connection made WithTls (and not closed yet); else null.
+  TlsSession* tls() const;
   void wait_readable();
   void on_readable();
+  void read_plain(char* buffer);
+  void read_tls(char* buffer);
+  // One write of a gathered batch, on the socket or through TLS.
+  ssize_t send_batch(FrameGather& batch);
   // Parses frames from `data` (unmasking in place); keeps an unfinished one. False once closed.
   bool consume(char* data, size_t size);
   bool deliver(std::string_view message, bool binary);
@@ -88,6 +102,7 @@ class WebSocket : public std::enable_shared_from_this<WebSocket> {
   void on_drained();
   bool waiting_writable() const;
   Rare& rare();
+  static Outbox& outbox_of(asio::io_context& context);
   void trim_rare();
   void fail();
   void protocol_error(uint16_t code);
@@ -105,6 +120,7 @@ class WebSocket : public std::enable_shared_from_this<WebSocket> {
   State state_ = State::Open;
   bool overflowed_ : 1 = false;
   bool peer_closed_ : 1 = false;
+  bool with_tls_ : 1 = false;  // this is a WithTls (a plain connection does not pay for the pointer)
 };
 
 }  // namespace herald::net

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "net/utf8.hpp"
+#include "codec/utf8.hpp"
 
 namespace herald::net {
 namespace {
@@ -165,7 +165,7 @@ bool WsFrameParser::end_buffered_frame(WsFrameHandler& handler) {
 
 bool WsFrameParser::hand_over(std::string_view message, bool binary, WsFrameHandler& handler) {
   // Text fragments are checked together once the message is whole: a character may span two.
-  if (!binary && !is_valid_utf8(message)) return fail(kCloseInvalidPayload);
+  if (!binary && !codec::is_valid_utf8(message)) return fail(kCloseInvalidPayload);
   return keep_going(handler.on_message(message, binary));
 }
 
@@ -178,7 +178,7 @@ bool WsFrameParser::dispatch_control(uint8_t opcode, std::string_view payload, W
   auto code = static_cast<uint16_t>((static_cast<uint8_t>(payload[0]) << 8) | static_cast<uint8_t>(payload[1]));
   if (!is_valid_close_code(code)) return fail(kCloseProtocolError);
   std::string_view reason = payload.substr(2);
-  if (!is_valid_utf8(reason)) return fail(kCloseInvalidPayload);
+  if (!codec::is_valid_utf8(reason)) return fail(kCloseInvalidPayload);
   return keep_going(handler.on_close(code, reason));
 }
 

@@ -3,8 +3,8 @@
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
 #include <string>
+#include "codec/json.hpp"
 
 namespace herald::notify {
 namespace {
@@ -14,15 +14,15 @@ size_t discard(char*, size_t size, size_t count, void*) { return size * count; }
 }  // namespace
 
 void send_alert_webhook(const AlertConfig& config, const AlertMessage& message, std::chrono::milliseconds timeout) {
-  nlohmann::json body{{"kind", message.kind},
-                      {"state", message.state},
-                      {"text", message.text},
-                      {"node", config.node},
-                      {"time", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count()}};
+  herald::Json body{{"kind", message.kind},
+                    {"state", message.state},
+                    {"text", message.text},
+                    {"node", config.node},
+                    {"time", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count()}};
   // Error texts may hold bytes that are not UTF-8: replace them rather than throw.
-  std::string json = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string json = body.dump(-1, ' ', false, herald::Json::error_handler_t::replace);
   CURL* curl = curl_easy_init();
   if (!curl) {
     spdlog::warn("alert webhook for {} failed: no curl handle", message.kind);

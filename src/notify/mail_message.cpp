@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "engineio/base64.hpp"
+#include "codec/base64.hpp"
 
 namespace herald::notify {
 namespace {
@@ -110,7 +110,7 @@ std::string encode_header_words(std::string_view text) {
     size_t n = std::min(kChunk, text.size());
     while (n < text.size() && n > 1 && continues_char(text[n])) --n;
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + engineio::base64_encode(text.substr(0, n)) + "?=";
+    out += "=?UTF-8?B?" + codec::base64_encode(text.substr(0, n)) + "?=";
     text.remove_prefix(n);
   }
   return out;

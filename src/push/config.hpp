@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/auth_webhook.hpp"
 #include "auth/jwt.hpp"
 
 namespace herald::push {
@@ -33,6 +34,12 @@ struct Config {
   // Client authentication: null trusts login(uid) (the seed's way); set, a connection must bring a
   // token (auth {token} or ?token=) and is logged in as its `sub`, never as anyone else.
   std::shared_ptr<const auth::JwtVerifier> jwt;  // POSTed {receipts: [{msgId, uid, ackedAt}]} for late acks, when set
+  // Or the backend says who a connection is (--client-auth webhook): logged in as its uid, never as
+  // anyone else.
+  std::shared_ptr<const auth::AuthWebhook> auth_webhook;
+
+  // Whether connections are logged in by the server (a token or the webhook), not by login(uid).
+  bool authenticated() const { return jwt || auth_webhook; }
 };
 
 }  // namespace herald::push

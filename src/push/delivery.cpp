@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "metrics/metrics.hpp"
+#include "net/fan_in.hpp"
 #include "push/clock.hpp"
 #include "push/redelivery.hpp"
 #include "push/users.hpp"
@@ -31,6 +32,8 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     bool acked = false;
     bool gone = false;  // every socket reached closed before acking: it will not ack this time
     uint32_t open = 0;
+    // Sockets reported closed before their node's count of the sockets reached arrived.
+    uint32_t dropped_early = 0;
   };
   std::unordered_map<std::string, Reach> reached_users;
   size_t users_acked = 0;
@@ -50,6 +53,14 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   std::function<void()> after_keeps;
   std::unique_ptr<boost::asio::steady_timer> timer;
   bool finished = false;
+  // Room and "all" pushes: the Herald nodes that counted it. The users of a node that did not (it
+  // died, or is too slow) are known only from presence, and the push is kept for them.
+  std::vector<std::string> counted_nodes;
+  Presence* presence = nullptr;
+  RoomDirectory* directory = nullptr;
+  socketio::Namespace* nsp = nullptr;
+  size_t origin = 0;
+  size_t silent_node_users_kept = 0;
 
   void on_reached(const std::vector<socketio::SocketInfo>& sockets) {
     metrics::global().deliveries.fetch_add(sockets.size(), std::memory_order_relaxed);
@@ -57,10 +68,16 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     reached_users.reserve(reached_users.size() + sockets.size());
     for (const auto& socket : sockets) {
       ++result.sockets_reached;
-      if (!socket.user.empty())
-        ++reached_users[socket.user].open;
-      else
+      if (socket.user.empty()) {
         ++anonymous_reached;
+        continue;
+      }
+      Reach& user = reached_users[socket.user];
+      ++user.open;
+      if (user.dropped_early > 0) {
+        --user.dropped_early;
+        closed_one(user);
+      }
     }
     --loops_pending;
     check_complete();
@@ -117,14 +134,60 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   void on_dropped(const socketio::SocketInfo& socket) {
     if (finished) return;
     keep(socket.user);
-    auto found = reached_users.find(socket.user);
-    if (found == reached_users.end() || found->second.acked || found->second.open == 0) return;
-    Reach& user = found->second;
-    if (--user.open == 0 && !user.gone) {
+    if (socket.user.empty()) return;
+    // A Herald node answers its count before any drop; a drop that comes first (a node of an
+    // older version) is matched with the count when it arrives.
+    Reach& user = reached_users[socket.user];
+    if (user.acked) return;
+    if (user.open == 0) {
+      ++user.dropped_early;
+      return;
+    }
+    closed_one(user);
+    check_complete();
+  }
+
+  void closed_one(Reach& user) {
+    if (--user.open == 0 && !user.gone && !user.acked) {
       user.gone = true;
       ++users_gone;
-      check_complete();
     }
+  }
+
+  // Counted as one keep in flight until every user it finds is kept (or found not targeted).
+  void keep_for_uncounted_nodes() {
+    ++keeps_in_flight;
+    presence->users_on_nodes_except(counted_nodes, [self = shared_from_this()](std::vector<std::string> users) {
+      self->nsp->post_to_loop(self->origin, [self, users = std::move(users)] { self->keep_targeted(users); });
+    });
+  }
+
+  void keep_targeted(const std::vector<std::string>& users) {
+    for (const auto& uid : users) {
+      if (kind == PushRequest::Kind::All || !directory) {
+        keep_for_silent_node_user(uid);
+        continue;
+      }
+      // A room push: kept for those of them whose rooms (the backend's, as on login) include one.
+      ++keeps_in_flight;
+      directory->rooms_of(uid, [self = shared_from_this(), uid](std::vector<std::string> rooms) {
+        self->nsp->post_to_loop(self->origin, [self, uid, rooms = std::move(rooms)] {
+          bool targeted = std::any_of(rooms.begin(), rooms.end(), [&](const std::string& room) {
+            return std::find(self->targets.begin(), self->targets.end(), room) != self->targets.end();
+          });
+          if (targeted) self->keep_for_silent_node_user(uid);
+          self->kept_one();
+        });
+      });
+    }
+    kept_one();
+  }
+
+  void keep_for_silent_node_user(const std::string& uid) {
+    auto& metrics = metrics::global();
+    if (silent_node_users_kept++ == 0) metrics.pushes_kept_for_silent_nodes.fetch_add(1, std::memory_order_relaxed);
+    metrics.pushes_kept_for_silent_node_users.fetch_add(1, std::memory_order_relaxed);
+    keep(uid, true);
   }
 
   void on_remote_nodes(size_t nodes, bool reachable) {
@@ -155,10 +218,11 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     }
     for (const auto& uid : result.timed_out) keep(uid);
     for (const auto& uid : result.offline) keep(uid, true);
-    result.kept.assign(kept_for.begin(), kept_for.end());
-    std::sort(result.kept.begin(), result.kept.end());
-    result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+    if (kind != PushRequest::Kind::Users && kept_message && presence) keep_for_uncounted_nodes();
     auto answer = [self = shared_from_this()] {
+      self->result.kept.assign(self->kept_for.begin(), self->kept_for.end());
+      std::sort(self->result.kept.begin(), self->result.kept.end());
+      self->result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - self->started);
       auto callback = std::move(self->done);
       self->done = nullptr;
       callback(self->result);
@@ -233,6 +297,10 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
   }
   receipt->kind = request.kind;
   receipt->targets = std::move(request.targets);
+  receipt->presence = presence_;
+  receipt->directory = directory_;
+  receipt->nsp = &nsp_;
+  receipt->origin = socketio::Namespace::origin_loop();
   receipt->loops_pending = nsp_.loop_count();
   receipt->done = std::move(done);
   receipt->timer =
@@ -245,7 +313,8 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
       [receipt](const std::vector<socketio::SocketInfo>& reached) { receipt->on_reached(reached); },
       [receipt](const socketio::SocketInfo& socket, Json&) { receipt->on_ack(socket); },
       [receipt](const socketio::SocketInfo& socket) { receipt->on_dropped(socket); },
-      [receipt](size_t nodes, bool reachable) { receipt->on_remote_nodes(nodes, reachable); }};
+      [receipt](size_t nodes, bool reachable) { receipt->on_remote_nodes(nodes, reachable); },
+      [receipt](const std::string& node) { receipt->counted_nodes.push_back(node); }};
   broadcast.emit_with_ack(request.event, std::move(args), request.timeout, std::move(handlers));
 }
 
@@ -281,12 +350,12 @@ void Delivery::attach() {
                            push.value("message", Json()), from_epoch_us(push["accepted"].get<int64_t>()),
                            from_epoch_us(push["expires"].get<int64_t>())};
     // As the origin does (Receipt::keep with `away`): once stored, the users' sockets are told.
-    auto users = std::make_shared<std::vector<std::string>>(dropped_users(request));
-    auto left = std::make_shared<size_t>(users->size());
-    for (const auto& uid : *users)
-      redelivery_.keep(uid, message, [this, left, users] {
-        if (--*left == 0) redelivery_.announce(*users);
-      });
+    auto users = dropped_users(request);
+    if (users.empty()) return;
+    size_t count = users.size();
+    auto kept = net::FanIn<std::vector<std::string>>::expect(
+        count, [this](std::vector<std::string>& all) { redelivery_.announce(all); }, std::move(users));
+    for (const auto& uid : kept->result()) redelivery_.keep(uid, message, [kept] { kept->arrived(); });
   });
 }
 

@@ -46,6 +46,8 @@ std::function<bool(const socketio::Socket&)> push_filter(const socketio::Json& f
                                                          const std::vector<std::string>& rooms);
 
 class Redelivery;
+class Presence;
+class RoomDirectory;
 
 class Delivery {
  public:
@@ -54,6 +56,12 @@ class Delivery {
 
   // Listens for the other nodes' room and "all" pushes to keep for users dropped here.
   void attach();
+  // Cluster: where the users of nodes that do not answer a push are found, and users' rooms.
+  // Set before the loops run.
+  void set_presence(Presence* presence, RoomDirectory* directory) {
+    presence_ = presence;
+    directory_ = directory;
+  }
   // Sends the push; `done` runs once on the calling loop (at once when ack is off).
   void push(PushRequest request, std::function<void(PushResult&)> done);
 
@@ -66,6 +74,8 @@ class Delivery {
   socketio::Namespace& nsp_;
   const Config& config_;
   Redelivery& redelivery_;
+  Presence* presence_ = nullptr;
+  RoomDirectory* directory_ = nullptr;
 };
 
 }  // namespace herald::push

@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "metrics/metrics.hpp"
+#include "net/fan_in.hpp"
 
 namespace herald::push {
 
@@ -57,18 +58,22 @@ Service::Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirect
 
 void Service::push_offline(const std::string& uid, std::vector<OfflineMessage> messages,
                            std::chrono::milliseconds timeout, std::function<void(OfflineResult&)> done) {
-  struct State {
+  // Every message's push answers on this loop; the result lists the acked ones in the order given.
+  struct Pushed {
     OfflineResult result;
     std::vector<std::string> order;
     std::unordered_set<std::string> acked;
-    size_t pending;
-    std::function<void(OfflineResult&)> done;
   };
-  auto state = std::make_shared<State>();
-  state->pending = messages.size();
-  state->done = std::move(done);
-  for (const auto& message : messages) state->order.push_back(message.msg_id);
-  if (messages.empty()) return state->done(state->result);
+  Pushed initial;
+  for (const auto& message : messages) initial.order.push_back(message.msg_id);
+  auto pushed = net::FanIn<Pushed>::expect(
+      messages.size(),
+      [done = std::move(done)](Pushed& all) {
+        for (const auto& id : all.order)
+          (all.acked.contains(id) ? all.result.acked : all.result.not_acked).push_back(id);
+        done(all.result);
+      },
+      std::move(initial));
   for (auto& message : messages) {
     PushRequest request;
     request.kind = PushRequest::Kind::Users;
@@ -76,13 +81,10 @@ void Service::push_offline(const std::string& uid, std::vector<OfflineMessage> m
     request.msg_id = message.msg_id;
     request.message = std::move(message.message);
     request.timeout = timeout;
-    delivery_.push(std::move(request), [state, msg_id = message.msg_id](PushResult& result) {
-      if (result.users_reached > 0) state->result.online = true;
-      if (!result.acked.empty()) state->acked.insert(msg_id);
-      if (--state->pending > 0) return;
-      for (const auto& id : state->order)
-        (state->acked.contains(id) ? state->result.acked : state->result.not_acked).push_back(id);
-      state->done(state->result);
+    delivery_.push(std::move(request), [pushed, msg_id = message.msg_id](PushResult& result) {
+      if (result.users_reached > 0) pushed->result().result.online = true;
+      if (!result.acked.empty()) pushed->result().acked.insert(msg_id);
+      pushed->arrived();
     });
   }
 }
@@ -97,17 +99,11 @@ void Service::change_room(const std::vector<std::string>& uids, std::vector<std:
     return change_room_local(uids, std::move(joins), std::move(leaves), std::move(done));
   }
   // Both parts answer on this loop: the sockets moved here, and those the other nodes moved.
-  struct Tally {
-    ChangeRoomResult result;
-    int parts_left = 2;
-    std::function<void(ChangeRoomResult&)> done;
-  };
-  auto tally = std::make_shared<Tally>();
-  tally->done = std::move(done);
+  auto tally = net::FanIn<ChangeRoomResult>::expect(2, std::move(done));
   auto part_done = [tally](size_t sockets, bool complete) {
-    tally->result.sockets += sockets;
-    tally->result.complete = tally->result.complete && complete;
-    if (--tally->parts_left == 0) tally->done(tally->result);
+    tally->result().sockets += sockets;
+    tally->result().complete = tally->result().complete && complete;
+    tally->arrived();
   };
   nsp_.server_side_emit_with_ack(event, config_.cluster_timeout,
                                  [part_done](std::vector<Json>& replies, bool complete) {

@@ -50,6 +50,11 @@ class Service {
   Users& users() { return users_; }
   RoomDirectory& directory() { return *directory_; }
   Redelivery& redelivery() { return redelivery_; }
+  // Cluster: who is logged in on which node. Set before the loops run.
+  void set_presence(Presence* presence) {
+    users_.set_presence(presence);
+    delivery_.set_presence(presence, directory_.get());
+  }
 
   void push(PushRequest request, std::function<void(PushResult&)> done) {
     delivery_.push(std::move(request), std::move(done));

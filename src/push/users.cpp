@@ -5,6 +5,7 @@
 #include "metrics/metrics.hpp"
 #include "push/clock.hpp"
 #include "push/redelivery.hpp"
+#include "socketio/server.hpp"
 
 namespace herald::push {
 
@@ -69,10 +70,11 @@ void Users::attach() {
       return std::nullopt;
     });
   }
+  if (config_.auth_webhook) attach_webhook();
   nsp_.on("login", [this](Socket& socket, Json& args, Ack& ack) {
     std::string uid;
     std::string error = args.empty() ? "login needs a uid" : check_uid(args[0], uid);
-    if (error.empty() && config_.jwt && uid != socket.user())
+    if (error.empty() && config_.authenticated() && uid != socket.user())
       error = "this connection is authenticated as " + socket.user() + ": login as another user is refused";
     if (!error.empty()) {
       spdlog::debug("push: socket {} login refused: {}", socket.id(), error);
@@ -83,7 +85,7 @@ void Users::attach() {
     if (ack) ack(Json::array({Json{{"code", 0}, {"msg", "login success"}}}));
   });
   nsp_.on("logout", [this](Socket& socket, Json&, Ack& ack) {
-    if (config_.jwt) {
+    if (config_.authenticated()) {
       if (ack) ack(Json::array({Json{{"code", -1}, {"msg", "an authenticated connection logs out by disconnecting"}}}));
       return;
     }
@@ -92,7 +94,7 @@ void Users::attach() {
   });
   nsp_.on("refresh_token", [this](Socket& socket, Json& args, Ack& ack) { refresh_token(socket, args, ack); });
   // A disconnect counts as a logout.
-  nsp_.on_disconnect([this](Socket& socket, std::string_view) {
+  nsp_.on_disconnect([this](Socket& socket, socketio::DisconnectReason) {
     if (presence_ && !socket.user().empty()) presence_->logged_out(socket.user(), socket.id());
     if (config_.jwt) token_expiry_.forget(socket);
   });
@@ -115,7 +117,7 @@ void Users::attach() {
       redelivery_.deliver_to(*socket);
       return;
     }
-    if (config_.jwt) {
+    if (config_.authenticated()) {
       Json claims = std::move(socket->data[kAuthKey]);
       socket->data = Json();
       login(*socket, claims["uid"].get<std::string>());
@@ -135,6 +137,36 @@ void Users::attach() {
   });
 }
 
+// The backend answers each connection's {auth, query, headers, address, nsp}; until it does the
+// connection waits (its CONNECT unanswered), and anything but an identity refuses it.
+void Users::attach_webhook() {
+  nsp_.use_async([this](Socket& socket, std::function<void(std::optional<Json>)> next) {
+    const auto& handshake = socket.handshake();
+    Json headers = Json::object();
+    for (const auto& [name, value] : handshake.headers) headers[name] = value;
+    Json request{{"auth", socket.auth().is_null() ? Json::object() : socket.auth()},
+                 {"query", handshake.query},
+                 {"headers", std::move(headers)},
+                 {"address", handshake.address},
+                 {"nsp", nsp_.name()}};
+    auto& loop = nsp_.server().pool().loop(socket.loop());
+    // `next` holds the socket until it is called: the reference stays good in the answer.
+    config_.auth_webhook->ask(loop.get_executor(), request,
+                              [this, &socket, next = std::move(next)](auth::WebhookVerdict verdict) {
+                                std::string uid;
+                                std::string error = verdict.refusal;
+                                if (verdict.identity) error = check_uid(Json(verdict.identity->uid), uid);
+                                if (!error.empty()) {
+                                  metrics::global().auth_refused.fetch_add(1, std::memory_order_relaxed);
+                                  spdlog::debug("push: connection refused by the auth webhook: {}", error);
+                                  return next(Json{{"message", error}});
+                                }
+                                socket.data = Json{{kAuthKey, Json{{"uid", uid}, {"rooms", verdict.identity->rooms}}}};
+                                next(std::nullopt);
+                              });
+  });
+}
+
 void Users::login(Socket& socket, const std::string& uid) {
   if (socket.user() == uid) return;
   if (!socket.user().empty()) logout(socket);
@@ -146,14 +178,16 @@ void Users::login(Socket& socket, const std::string& uid) {
   uint64_t seq = static_cast<uint64_t>(micros) * 64 + login_seq_.fetch_add(1, std::memory_order_relaxed) % 64;
   socket.set_user(uid, seq);
   socket.join(uid);
-  // Rooms the backend set for this user; the directory may answer from another thread.
+  // Rooms the backend set for this user; the directory may answer from another thread. A socket
+  // that came back from another node is sent what it missed once it is in them.
+  nsp_.wait_for_rooms(socket);
   directory_.rooms_of(
       uid, [this, weak = socket.weak_from_this(), loop = socket.loop(), seq](std::vector<std::string> rooms) {
-        if (rooms.empty()) return;
-        nsp_.post_to_loop(loop, [weak, seq, rooms = std::move(rooms)] {
+        nsp_.post_to_loop(loop, [this, weak, seq, rooms = std::move(rooms)] {
           auto held = weak.lock();
           if (!held || !held->connected() || held->user_seq() != seq) return;
-          for (const auto& room : rooms) held->join(room);
+          held->join(rooms);
+          nsp_.settle_came_back(*held, true);
         });
       });
   if (config_.single_session) kick_older_sessions(uid, seq, socket.id());
@@ -161,8 +195,6 @@ void Users::login(Socket& socket, const std::string& uid) {
   metrics::global().logins.fetch_add(1, std::memory_order_relaxed);
   publish_login(socket, uid);
   redelivery_.deliver_to(socket);
-  // Logged in here: the node it came from may end its old session (pushes now reach it here).
-  nsp_.settle_foreign_session(socket);
   spdlog::debug("push: socket {} logged in as {}", socket.id(), uid);
 }
 

@@ -25,6 +25,12 @@ class Presence {
   virtual ~Presence() = default;
   virtual void logged_in(const std::string& uid, const std::string& socket_id) = 0;
   virtual void logged_out(const std::string& uid, const std::string& socket_id) = 0;
+  // The users recorded on nodes other than this one and those `counted` (nodes that did not answer
+  // a push: dead, or too slow). `done` may run on another thread. Without a cluster: none.
+  virtual void users_on_nodes_except(std::vector<std::string> /*counted*/,
+                                     std::function<void(std::vector<std::string> users)> done) {
+    done({});
+  }
 };
 
 class Users {
@@ -50,6 +56,7 @@ class Users {
   void publish_login(const socketio::Socket& socket, const std::string& uid);
   // refresh_token(token, ack): a fresh token for the same user keeps the connection past `exp`.
   void refresh_token(socketio::Socket& socket, const socketio::Json& args, socketio::Ack& ack);
+  void attach_webhook();
   // The connection ends at `expires_ms` (epoch ms) unless a fresh token comes first.
   void track_token(socketio::Socket& socket, int64_t expires_ms);
 

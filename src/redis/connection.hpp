@@ -28,6 +28,8 @@ struct Endpoint {
 
 // redis://[[user]:password@]host[:port][/db] or rediss:// (TLS). nullopt with `error` set when invalid.
 std::optional<Endpoint> parse_url(std::string_view url, std::string& error);
+// host:port (IPv6 as [addr]:port), as sentinels and cluster nodes are given.
+std::optional<Endpoint> parse_address(std::string_view address, std::string& error);
 // The URL with the password hidden, for logs.
 std::string describe(const Endpoint& endpoint);
 
@@ -42,6 +44,15 @@ struct Reply {
   static Reply error(std::string text) { return Reply{Type::Error, std::move(text), 0, {}}; }
 };
 
+// Where a connection should go now, asked before every connection attempt (Sentinel: the master's
+// address). `error` is set when it cannot be known; the attempt then fails and is retried.
+struct Located {
+  std::string host;
+  uint16_t port = 0;
+  std::string error;
+};
+using Locator = std::function<void(std::function<void(Located)> done)>;
+
 struct Options {
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds command_timeout{2000};
@@ -55,6 +66,12 @@ struct Options {
   // rediss://: verify the server's certificate (system CA store) and host name. Off by default,
   // as managed Redis services often use private CAs.
   bool tls_verify = false;
+  // Set: the endpoint's host and port come from here at each attempt (its credentials, db and
+  // TLS stay).
+  Locator locate;
+  // The server must be a master (ROLE), checked at connect and with each keepalive while no
+  // subscription is on: a master that came back as a replica after a failover is left.
+  bool require_master = false;
 };
 
 enum class State : uint8_t { Connecting, Connected, Disconnected, Stopped };
@@ -79,6 +96,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Sends a command (pipelined). `done` runs on the loop exactly once: with the reply, or with an
   // error reply if not connected, on timeout, or when the connection is lost before the reply.
   virtual void command(std::vector<std::string> args, ReplyHandler done) = 0;
+  // The command on every master (one server: on it), replies in no particular order; `done` runs
+  // once, with an error reply for each master that could not answer.
+  virtual void command_each_master(std::vector<std::string> args,
+                                   std::function<void(const std::vector<Reply>& replies)> done) = 0;
 
   // Pub/sub: a connection that subscribes is used for nothing else. Subscriptions are kept and
   // re-issued after every reconnect.
@@ -86,13 +107,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual void psubscribe(const std::string& pattern) = 0;
   // Leaves a channel (and stops re-issuing it after reconnects).
   virtual void unsubscribe(const std::string& channel) = 0;
+  // Sharded pub/sub (Redis 7): SSUBSCRIBE / SUNSUBSCRIBE, each channel on its own (a command may
+  // only name channels of one slot). Messages come to on_message with an empty pattern.
+  virtual void ssubscribe(const std::string& channel) = 0;
+  virtual void sunsubscribe(const std::string& channel) = 0;
   virtual void on_message(MessageHandler handler) = 0;
   virtual void on_state(StateHandler handler) = 0;
 
+  // Drops the connection (if any) and connects again at once, with the backoff reset: the server
+  // is elsewhere now (a failover). Stays stopped when stopped.
+  virtual void reconnect(std::string reason) = 0;
+
   virtual State state() const = 0;
+  // host:port of the server in use, or of the last one tried.
+  virtual std::string server() const = 0;
   virtual const std::string& last_error() const = 0;
   // Connection attempts after the first one (successful or not).
   virtual uint64_t reconnects() const = 0;
+  // Redis Cluster redirections (MOVED / ASK) followed.
+  virtual uint64_t redirects() const { return 0; }
 };
 
 }  // namespace herald::redis

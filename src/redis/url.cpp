@@ -138,6 +138,17 @@ std::optional<Endpoint> parse_url(std::string_view url, std::string& error) {
   return endpoint;
 }
 
+std::optional<Endpoint> parse_address(std::string_view address, std::string& error) {
+  bool has_port = !address.empty() && address.back() != ']' && address.rfind(':') != std::string_view::npos;
+  if (address.find_first_of("@/") != std::string_view::npos || !has_port) {
+    error = "expected host:port, got '" + std::string(address) + "'";
+    return std::nullopt;
+  }
+  auto endpoint = parse_url("redis://" + std::string(address), error);
+  if (!endpoint) error = "bad address '" + std::string(address) + "': " + error;
+  return endpoint;
+}
+
 std::string describe(const Endpoint& endpoint) {
   std::string text = endpoint.tls ? "rediss://" : "redis://";
   if (!endpoint.username.empty() || !endpoint.password.empty()) {

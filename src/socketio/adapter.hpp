@@ -15,13 +15,15 @@
 namespace herald::socketio {
 
 struct Target;
+struct Stamp;
 struct SocketInfo;
 struct BroadcastAckHandlers;
 
 class RemoteAdapter {
  public:
   virtual ~RemoteAdapter() = default;
-  virtual void broadcast(const Packet& packet, const Target& target) = 0;
+  // `stamp`: its place in the recovery logs of every node (null when it is not replayable).
+  virtual void broadcast(const Packet& packet, const Target& target, const Stamp* stamp) = 0;
   // Other nodes report their reach and their clients' acks to `handlers` on the calling loop;
   // handlers->on_remote_nodes says how many will report.
   virtual void broadcast_with_ack(const Packet& packet, const Target& target, std::chrono::milliseconds timeout,
@@ -39,6 +41,10 @@ class RemoteAdapter {
                                          std::function<void(std::vector<Json>& replies, bool complete)> done) = 0;
   // False while the other nodes cannot be reached (Redis down): operations reach this node only.
   virtual bool reachable() const = 0;
+  // A room got its first socket on the calling loop, or lost its last one there (on that loop).
+  // An adapter that subscribes per room (sharded pub/sub) follows these; others ignore them.
+  virtual void room_opened(const std::string& /*room*/) {}
+  virtual void room_closed(const std::string& /*room*/) {}
 };
 
 }  // namespace herald::socketio

@@ -1,10 +1,12 @@
 #include "socketio/client.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 
 #include "engineio/sid.hpp"
 #include "metrics/metrics.hpp"
 #include "net/http.hpp"
+#include "socketio/msgpack_packet.hpp"
 #include "socketio/server.hpp"
 #include "socketio/socket.hpp"
 
@@ -34,11 +36,24 @@ Json take_query(std::string& nsp) {
 }  // namespace
 
 Client::Client(Server& server, std::shared_ptr<engineio::Session> session)
-    : server_(server), session_(std::move(session)), protocol_(session_->protocol()) {}
+    : server_(server), session_(std::move(session)), protocol_(session_->protocol()) {
+  ParserMode mode = server_.config().parser;
+  if (mode == ParserMode::Msgpack)
+    set_parser(Parser::Msgpack);
+  else if (mode == ParserMode::Default || v3())
+    set_parser(Parser::Default);
+}
+
+void Client::set_parser(Parser parser) {
+  parser_ = parser;
+  auto& counter = parser == Parser::Msgpack ? metrics::global().msgpack_clients : metrics::global().default_clients;
+  counter.fetch_add(1, std::memory_order_relaxed);
+}
 
 Client::~Client() = default;
 
 void Client::start() {
+  if (LoopTraffic* traffic = server_.traffic(session_->loop())) ++traffic->sessions_opened;
   connect_timer_ = std::make_unique<boost::asio::steady_timer>(server_.pool().loop(session_->loop()),
                                                                server_.config().connect_timeout);
   connect_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
@@ -46,7 +61,7 @@ void Client::start() {
     auto self = weak.lock();
     if (!self || !self->sockets_.empty()) return;
     spdlog::debug("socket.io: no namespace joined within connectTimeout, closing");
-    self->close("connect timeout");
+    self->close(DisconnectReason::ConnectTimeout);
   });
   if (v3()) {
     // As socket.io 2: a v3 client is in the default namespace without asking.
@@ -56,14 +71,19 @@ void Client::start() {
 }
 
 void Client::send(const std::vector<engineio::OutPacket>& packets) {
-  if (session_) session_->send(packets);
+  if (!session_) return;
+  if (LoopTraffic* traffic = server_.traffic(session_->loop())) {
+    traffic->packets_out += packets.size();
+    for (const auto& packet : packets) traffic->bytes_out += packet.bytes->size();
+  }
+  session_->send(packets);
 }
 
 void Client::send(const Packet& packet) {
-  if (session_) send(*to_engine_packets(packet, protocol_));
+  if (session_) send(*to_engine_packets(packet, encoding()));
 }
 
-void Client::close(std::string_view reason) {
+void Client::close(DisconnectReason reason) {
   if (session_) session_->close(reason);
 }
 
@@ -71,8 +91,34 @@ void Client::remove(Socket& socket) {
   std::erase_if(sockets_, [&](const std::shared_ptr<Socket>& candidate) { return candidate.get() == &socket; });
 }
 
+void Client::reject(std::string_view why, Parser parser) {
+  spdlog::debug("socket.io: session {} ({} parser) sent an invalid packet: {}", session_ ? session_->id() : "?",
+                parser_name(parser), why);
+  metrics::global().rejected_client_packets.fetch_add(1, std::memory_order_relaxed);
+  if (parser == Parser::Msgpack) metrics::global().rejected_msgpack_packets.fetch_add(1, std::memory_order_relaxed);
+  close(DisconnectReason::ParseError);
+}
+
 void Client::on_message(std::string_view data, bool binary) {
   auto self = shared_from_this();
+  if (LoopTraffic* traffic = session_ ? server_.traffic(session_->loop()) : nullptr) {
+    ++traffic->packets_in;
+    traffic->bytes_in += data.size();
+  }
+  bool first = !received_;
+  received_ = true;
+  if (!parser_) set_parser(binary ? Parser::Msgpack : Parser::Default);
+  if (*parser_ == Parser::Msgpack) return on_msgpack_message(data, binary);
+  if (first && v3() && !binary && data.starts_with('{')) {
+    // socket.io-msgpack-parser 2.x sends its CONNECT as JSON text; its client could not read the
+    // default parser's connect to "/" either. Told in its own form, then closed.
+    std::string error;
+    auto packet = decode_msgpack_v2_text(data, error);
+    send(*to_engine_packets(Packet{PacketType::ConnectError, packet ? packet->nsp : "/", std::nullopt,
+                                   "socket.io-msgpack-parser over Engine.IO v3 needs the server's --parser msgpack"},
+                            Encoding::MsgpackV3));
+    return reject("a socket.io-msgpack-parser 2.x client, and the parser is not pinned to msgpack", Parser::Msgpack);
+  }
   // A client keeps a decoder of its own only while a packet waits for binary attachments; every
   // other packet is decoded by the thread's (saves a Decoder per idle connection).
   thread_local Decoder shared_decoder;
@@ -84,14 +130,26 @@ void Client::on_message(std::string_view data, bool binary) {
     return;
   }
   if (status == Decoder::Status::Error) {
-    spdlog::debug("socket.io: session {} sent an invalid packet: {}", session_ ? session_->id() : "?", decoder.error());
+    std::string why = decoder.error();
     decoder_.reset();
-    metrics::global().rejected_client_packets.fetch_add(1, std::memory_order_relaxed);
-    return close("parse error");
+    return reject(why, Parser::Default);
   }
   Packet packet = decoder.take();
   decoder_.reset();
   on_packet(packet);
+}
+
+void Client::on_msgpack_message(std::string_view data, bool binary) {
+  std::string error;
+  std::optional<Packet> packet;
+  if (binary)
+    packet = decode_msgpack(data, error);
+  else if (v3())
+    packet = decode_msgpack_v2_text(data, error);  // version 2's CONNECT, DISCONNECT and ERROR
+  else
+    error = "text message from a msgpack-parser client";
+  if (!packet) return reject(error, Parser::Msgpack);
+  on_packet(*packet);
 }
 
 void Client::on_packet(Packet& packet) {
@@ -107,7 +165,7 @@ void Client::on_packet(Packet& packet) {
   }
   // A packet for a namespace this client never joined: the protocol says close.
   spdlog::debug("socket.io: packet for namespace {} not joined", packet.nsp);
-  close("parse error");
+  close(DisconnectReason::ParseError);
 }
 
 void Client::refuse(const std::string& nsp, Json error) {
@@ -134,10 +192,14 @@ void Client::connect(Packet& packet) {
       return;
     }
   }
+  if (std::find(connecting_.begin(), connecting_.end(), packet.nsp) != connecting_.end()) {
+    spdlog::debug("socket.io: duplicate connect to {} while it is checked", packet.nsp);
+    return;
+  }
   // A v3 client has no recovery to offer.
   Recovery* recovery = v3() ? nullptr : nsp->recovery();
-  std::string foreign_pid;
-  auto restored = recovery ? restore(*recovery, auth, foreign_pid) : std::nullopt;
+  CameBack came_back;
+  auto restored = recovery ? restore(*recovery, auth, came_back) : std::nullopt;
   // socket.io 2 named a socket after its session (`<nsp>#<sid>` off the main namespace), and its
   // clients take that for their socket.id: a v3 socket has that id here too.
   std::string id = restored           ? restored->session.sid
@@ -147,34 +209,50 @@ void Client::connect(Packet& packet) {
   if (restored) {
     // As socket.io's skipMiddlewares: the socket passed them when it first connected.
     socket->restore(restored->session, restored->head);
-  } else {
-    for (const auto& middleware : nsp->middlewares()) {
-      if (auto error = middleware(*socket)) return refuse(packet.nsp, std::move(*error));
-    }
-    // Broadcasts logged before it connected are not for it.
-    if (nsp->recovery()) socket->set_recovery_base(nsp->recovery()->head());
+    return accept(socket, packet.nsp, recovery, std::move(restored), std::move(came_back));
   }
+  for (const auto& middleware : nsp->middlewares()) {
+    if (auto error = middleware(*socket)) return refuse(packet.nsp, std::move(*error));
+  }
+  const AsyncMiddleware& check = nsp->async_middleware();
+  if (!check) return accept(socket, packet.nsp, recovery, std::nullopt, std::move(came_back));
+  connecting_.push_back(packet.nsp);
+  check(*socket, [weak = weak_from_this(), socket, nsp_name = packet.nsp, recovery,
+                  came_back = std::move(came_back)](std::optional<Json> error) mutable {
+    auto self = weak.lock();
+    if (!self || !self->session_) return;  // the client went away meanwhile
+    std::erase(self->connecting_, nsp_name);
+    if (error) return self->refuse(nsp_name, std::move(*error));
+    self->accept(socket, nsp_name, recovery, std::nullopt, std::move(came_back));
+  });
+}
+
+void Client::accept(const std::shared_ptr<Socket>& socket, const std::string& nsp_name, Recovery* recovery,
+                    std::optional<Recovery::Restore> restored, CameBack came_back) {
+  Namespace& nsp = socket->nsp();
+  // Broadcasts logged before it connected are not for it.
+  if (!restored && nsp.recovery()) socket->set_recovery_base(nsp.recovery()->head());
   sockets_.push_back(socket);
   connect_timer_.reset();
-  nsp->add(socket);
-  if (!foreign_pid.empty()) nsp->hold_foreign_session(*socket, std::move(foreign_pid));
+  nsp.add(socket);
+  if (!restored && (!came_back.pid.empty() || came_back.offset)) nsp.hold_came_back(*socket, std::move(came_back));
   Json answer;
   if (!v3()) {
     answer = Json{{"sid", socket->id()}};
     if (recovery) answer["pid"] = recovery->pid_of(socket->id());
   }
-  send(Packet{PacketType::Connect, packet.nsp, std::nullopt, std::move(answer)});
+  send(Packet{PacketType::Connect, nsp_name, std::nullopt, std::move(answer)});
   if (restored) {
-    nsp->join(*socket, restored->session.rooms);
+    nsp.join(*socket, restored->session.rooms);
     // What it missed, in order, before anything newer.
     for (const auto& entry : restored->missed)
-      if (Namespace::selects(entry.target, *socket)) socket->send_encoded(*entry.packets);
+      if (Namespace::selects(entry.target, *socket)) socket->send_encoded(*entry.packets->get(socket->encoding()));
     metrics::global().recoveries.fetch_add(1, std::memory_order_relaxed);
   }
-  nsp->connected(socket);
+  nsp.connected(socket);
 }
 
-std::optional<Recovery::Restore> Client::restore(Recovery& recovery, Json& auth, std::string& foreign_pid) {
+std::optional<Recovery::Restore> Client::restore(Recovery& recovery, Json& auth, CameBack& came_back) {
   if (!auth.is_object()) return std::nullopt;
   auto pid = auth.find("pid");
   if (pid == auth.end() || !pid->is_string()) return std::nullopt;
@@ -187,19 +265,28 @@ std::optional<Recovery::Restore> Client::restore(Recovery& recovery, Json& auth,
   if (auth.empty()) auth = Json();
   bool ours = recovery.sid_of(given).has_value();
   auto restored = ours ? recovery.restore(given, offset) : std::nullopt;
-  if (!restored) metrics::global().recovery_failures.fetch_add(1, std::memory_order_relaxed);
+  if (restored) return restored;
+  metrics::global().recovery_failures.fetch_add(1, std::memory_order_relaxed);
   // A pid of another node: that node's session for it ends once this socket settles here.
-  if (!ours) foreign_pid = std::move(given);
+  if (!ours) came_back.pid = std::move(given);
+  if (offset) came_back.offset = RecoveryOffset::parse(*offset);
   return restored;
 }
 
-void Client::on_close(std::string_view reason) {
+void Client::on_close(DisconnectReason reason) {
   auto self = shared_from_this();
   connect_timer_.reset();
   auto sockets = std::move(sockets_);
   sockets_.clear();
   for (auto& socket : sockets) socket->on_close(reason);
+  if (ServerObserver* observer = server_.observer(); observer && session_)
+    observer->session_closed(session_->loop(), reason);
   session_.reset();
+}
+
+void Client::on_upgrade() {
+  if (ServerObserver* observer = server_.observer())
+    for (auto& socket : sockets_) observer->socket_upgraded(*socket);
 }
 
 }  // namespace herald::socketio

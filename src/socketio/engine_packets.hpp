@@ -1,55 +1,76 @@
-// The Engine.IO packets that carry a Socket.IO packet, in the form of each Engine.IO protocol. A
-// broadcast is encoded once per protocol its recipients speak (the v3 form only when one of them
-// is a socket.io-client 2.x), and the recipients of one protocol share the same bytes.
+// The Engine.IO packets that carry a Socket.IO packet, in each encoding (socketio/encoding.hpp):
+// the default parser's text packet and binary attachments, or socket.io-msgpack-parser's one
+// message, each over Engine.IO v4 or v3. A broadcast is encoded once per encoding its recipients
+// use (the others only when one of them is a recipient), and the recipients of one encoding share
+// the same bytes.
 #pragma once
 
 #include <array>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "engineio/packet.hpp"
+#include "socketio/encoding.hpp"
 #include "socketio/packet.hpp"
 
 namespace herald::socketio {
 
 using SharedPackets = std::shared_ptr<const std::vector<engineio::OutPacket>>;
 
-// The text packet, then one binary packet per attachment.
+// The default parser's form: the text packet, then one binary packet per attachment.
 SharedPackets to_engine_packets(const Packet& packet, engineio::Protocol protocol = engineio::Protocol::V4);
+// The packet in `encoding`.
+SharedPackets to_engine_packets(const Packet& packet, Encoding encoding);
+// The packet behind the default parser's v4 form (a broadcast kept by the recovery log); nullopt if
+// those packets are not one whole packet.
+std::optional<Packet> from_engine_packets(const std::vector<engineio::OutPacket>& packets);
 
-// One broadcast's packets for every protocol; callable from any loop.
+// One broadcast's packets for every encoding; callable from any loop.
 class ProtocolPackets {
  public:
-  // `v4`: what v4 sessions get. The v3 form, made when first asked for, is derived from it (the
-  // same text; attachments with their type byte), or encoded from `v3_packet` when the packet
-  // differs for v3 (a recovery offset, which socket.io 2 never had).
-  explicit ProtocolPackets(SharedPackets v4) : v4_(std::move(v4)) {}
-  ProtocolPackets(SharedPackets v4, Packet v3_packet) : v4_(std::move(v4)), v3_packet_(std::move(v3_packet)) {}
-  const SharedPackets& get(engineio::Protocol protocol);
+  // `text`: what default-parser v4 sessions get; the other forms are made when first asked for.
+  // Without the packet (the recovery log's entries), they are derived from `text`: the v3 form is
+  // the same text with attachments in their v3 form, the msgpack form encodes the packet decoded
+  // back from it.
+  explicit ProtocolPackets(SharedPackets text) { forms_[index_of(Encoding::Text)] = std::move(text); }
+  // With the packet as v3 sessions get it (no recovery offset: socket.io 2 had no recovery), and
+  // `offset`, the recovery offset `text` carries as its last argument, if any.
+  ProtocolPackets(SharedPackets text, Packet packet, std::optional<std::string> offset = std::nullopt)
+      : source_(std::make_unique<const Source>(Source{std::move(packet), std::move(offset)})) {
+    forms_[index_of(Encoding::Text)] = std::move(text);
+  }
+  const SharedPackets& get(Encoding encoding);
 
  private:
-  SharedPackets v4_;
-  std::optional<Packet> v3_packet_;
-  std::once_flag v3_once_;
-  SharedPackets v3_;
+  SharedPackets make(Encoding encoding);
+
+  struct Source {
+    Packet packet;
+    std::optional<std::string> offset;
+  };
+  std::array<SharedPackets, kEncodings> forms_;
+  std::array<std::once_flag, kEncodings> made_;
+  // Apart, so that the recovery log's entries, which have none, stay small.
+  std::unique_ptr<const Source> source_;
 };
 
 // One loop's view of a broadcast's packets: for big fan-outs on a pool of several loops, a copy of
 // its own (one reference count that every loop's core updates for each recipient costs more than
-// one copy of the bytes per loop), made per protocol when a recipient first needs it.
+// one copy of the bytes per loop), made per encoding when a recipient first needs it.
 class LoopPackets {
  public:
   LoopPackets(const std::shared_ptr<ProtocolPackets>& shared, size_t recipients, size_t loops)
       : shared_(shared), copy_(loops > 1 && recipients > kCopyAbove) {}
-  const std::vector<engineio::OutPacket>& get(engineio::Protocol protocol);
+  const std::vector<engineio::OutPacket>& get(Encoding encoding);
 
  private:
   static constexpr size_t kCopyAbove = 32;
   const std::shared_ptr<ProtocolPackets>& shared_;
   bool copy_;
-  std::array<SharedPackets, 2> local_;  // v3, v4
+  std::array<SharedPackets, kEncodings> local_;
 };
 
 }  // namespace herald::socketio

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "net/loop_pool.hpp"
+#include "socketio/catch_up.hpp"
 #include "socketio/recovery.hpp"
 #include "socketio/server.hpp"
 #include "socketio/socket.hpp"
@@ -95,31 +96,43 @@ void Broadcast::emit(std::string_view event, Json args) {
 
 void Broadcast::emit_packet(Packet packet) {
   packet.nsp = nsp_.name();
-  // Other nodes get it without this node's offset: they log it under their own.
-  if (!local_ && nsp_.adapter()) nsp_.adapter()->broadcast(packet, target_);
+  RemoteAdapter* publish_to = local_ ? nullptr : nsp_.adapter();
   uint64_t seq = 0;  // its place in the recovery log, if it has one
   std::shared_ptr<ProtocolPackets> packets;
   Recovery* recovery = nsp_.recovery();
   // As socket.io: events without an ack are replayable (an ack callback cannot be restored).
   if (recovery && packet.type == PacketType::Event && !packet.id) {
     SharedPackets v4;
-    std::tie(seq, v4) = recovery->append(target_, [&packet](std::string offset) {
+    std::string offset_sent;
+    auto encode = [&packet, &offset_sent, publish_to, this](std::string offset, const Stamp& stamp) {
+      // Published under the log's lock, so this node's broadcasts reach the others in stamp order.
+      // Other nodes get it with its stamp, not this node's offset: they log it under that stamp.
+      if (publish_to) publish_to->broadcast(packet, target_, &stamp);
+      offset_sent = offset;
       packet.data.push_back(std::move(offset));
       auto encoded = to_engine_packets(packet);
       packet.data.erase(packet.data.size() - 1);  // v3 clients get no offset
       return encoded;
-    });
-    packets = std::make_shared<ProtocolPackets>(std::move(v4), std::move(packet));
+    };
+    // One that no other node gets (local(), or no cluster) is numbered apart from those they get,
+    // so theirs have no gaps.
+    bool seen_here_only = unstamped_ || (!stamp_ && !publish_to);
+    std::tie(seq, v4) = recovery->append(target_, encode, stamp_ ? &*stamp_ : nullptr, seen_here_only);
+    packets = std::make_shared<ProtocolPackets>(std::move(v4), std::move(packet), std::move(offset_sent));
   } else {
-    packets = std::make_shared<ProtocolPackets>(to_engine_packets(packet));
+    if (publish_to) publish_to->broadcast(packet, target_, nullptr);
+    SharedPackets text = to_engine_packets(packet);
+    packets = std::make_shared<ProtocolPackets>(std::move(text), std::move(packet));
   }
-  nsp_.for_each_loop(target_, [packets, seq, loops = nsp_.loop_count()](const std::vector<Socket*>& sockets) {
+  Namespace* nsp = &nsp_;
+  nsp_.for_each_loop(target_, [nsp, packets, seq, loops = nsp_.loop_count()](const std::vector<Socket*>& sockets) {
     LoopPackets local(packets, sockets.size(), loops);
     for (Socket* socket : sockets) {
       // A socket that connected or came back after the broadcast was logged has it already, or
       // had it replayed.
       if (seq != 0 && seq <= socket->recovery_base()) continue;
-      socket->send_encoded(local.get(socket->protocol()));
+      if (seq != 0 && socket->catching_up()) nsp->sent_live(*socket, seq);
+      socket->send_encoded(local.get(socket->encoding()));
     }
   });
 }
@@ -133,7 +146,6 @@ void Broadcast::emit_with_ack(std::string_view event, Json args, std::chrono::mi
 void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds timeout, BroadcastAckHandlers handlers) {
   packet.nsp = nsp_.name();
   uint64_t id = packet.id.value_or(0);
-  auto packets = std::make_shared<ProtocolPackets>(to_engine_packets(packet));
   size_t origin = Namespace::origin_loop();
   auto shared = std::make_shared<BroadcastAckHandlers>(std::move(handlers));
   if (!local_ && nsp_.adapter()) {
@@ -143,8 +155,10 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
       if (shared->on_remote_nodes) shared->on_remote_nodes(0, true);
     });
   }
+  SharedPackets text = to_engine_packets(packet);
+  auto packets = std::make_shared<ProtocolPackets>(std::move(text), std::move(packet));
   Namespace* nsp = &nsp_;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = nsp_.server().pool().clock().now() + timeout;
   nsp_.for_each_loop(target_, [nsp, packets, origin, shared, id, deadline](const std::vector<Socket*>& sockets) {
     auto reached = std::make_shared<std::vector<SocketInfo>>();
     reached->reserve(sockets.size());
@@ -155,10 +169,10 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
     });
     auto acks = std::make_shared<LoopAcks>(*nsp, origin, shared, std::move(reached));
     LoopPackets local(packets, sockets.size(), nsp->loop_count());
-    auto now = std::chrono::steady_clock::now();
+    auto now = nsp->server().pool().clock().now();
     for (size_t i = 0; i < sockets.size(); ++i) {
       sockets[i]->expect_ack(id, deadline, now, acks, static_cast<uint32_t>(i));
-      sockets[i]->send_encoded(local.get(sockets[i]->protocol()));
+      sockets[i]->send_encoded(local.get(sockets[i]->encoding()));
     }
   });
 }
@@ -191,28 +205,22 @@ void Broadcast::disconnect_sockets(bool close) {
 }
 
 void Broadcast::fetch_sockets(std::function<void(std::vector<SocketInfo>& sockets, bool complete)> done) {
-  struct State {
+  // This node's loops, and the other nodes when there is a cluster to ask.
+  struct Found {
     std::vector<SocketInfo> sockets;
-    bool local_done = false;
-    bool remote_done = false;
     bool complete = true;
-    std::function<void(std::vector<SocketInfo>&, bool)> done;
-    void check() {
-      if (local_done && remote_done) done(sockets, complete);
-    }
   };
-  auto state = std::make_shared<State>();
-  state->done = std::move(done);
-  state->remote_done = local_ || !nsp_.adapter();
-  if (!state->remote_done) {
+  bool ask_remote = !local_ && nsp_.adapter();
+  auto found = net::FanIn<Found>::expect(ask_remote ? 2 : 1,
+                                         [done = std::move(done)](Found& all) { done(all.sockets, all.complete); });
+  if (ask_remote) {
     size_t origin = Namespace::origin_loop();
     Namespace* nsp = &nsp_;
-    nsp_.adapter()->fetch_sockets(target_, [state, nsp, origin](std::vector<SocketInfo>& remote, bool complete) {
-      nsp->post_to_loop(origin, [state, remote = std::move(remote), complete]() mutable {
-        for (auto& socket : remote) state->sockets.push_back(std::move(socket));
-        state->complete = complete;
-        state->remote_done = true;
-        state->check();
+    nsp_.adapter()->fetch_sockets(target_, [found, nsp, origin](std::vector<SocketInfo>& remote, bool complete) {
+      nsp->post_to_loop(origin, [found, remote = std::move(remote), complete]() mutable {
+        for (auto& socket : remote) found->result().sockets.push_back(std::move(socket));
+        found->result().complete = complete;
+        found->arrived();
       });
     });
   }
@@ -233,11 +241,10 @@ void Broadcast::fetch_sockets(std::function<void(std::vector<SocketInfo>& socket
         }
         return infos;
       },
-      [state](std::vector<std::vector<SocketInfo>>& parts) {
+      [found](std::vector<std::vector<SocketInfo>>& parts) {
         for (auto& part : parts)
-          for (auto& socket : part) state->sockets.push_back(std::move(socket));
-        state->local_done = true;
-        state->check();
+          for (auto& socket : part) found->result().sockets.push_back(std::move(socket));
+        found->arrived();
       });
 }
 
@@ -279,6 +286,11 @@ Namespace::Namespace(Server& server, std::string name, size_t loops)
 
 Namespace::~Namespace() = default;
 
+void Namespace::without_recovery() {
+  recovery_.reset();
+  server_side_handlers_.erase(kForgetSession);
+}
+
 bool Namespace::selects(const Target& target, const Socket& socket) {
   auto in = [&socket](const std::string& room) { return room == socket.id() || socket.in_room(room); };
   if (!target.rooms.empty() && std::none_of(target.rooms.begin(), target.rooms.end(), in)) return false;
@@ -292,6 +304,7 @@ const EventHandler* Namespace::handler(std::string_view event) const {
 }
 
 std::vector<Socket*> Namespace::select(size_t loop, const Target& target) {
+  net::assert_on_loop(loop);
   Local& local = locals_[loop];
   std::vector<Socket*> selected;
   auto excluded = [&](Socket* socket) {
@@ -331,17 +344,33 @@ Target Namespace::remote_target(std::vector<std::string> rooms, std::vector<std:
   return target;
 }
 
-void Namespace::hold_foreign_session(const Socket& socket, std::string pid) {
-  if (adapter_) locals_[socket.loop()].foreign_pids.insert_or_assign(socket.id(), std::move(pid));
+void Namespace::hold_came_back(Socket& socket, CameBack came_back) {
+  if (!recovery_) return;
+  socket.set_catching_up(true);
+  locals_[socket.loop()].came_back.insert_or_assign(socket.id(), std::move(came_back));
 }
 
-void Namespace::settle_foreign_session(const Socket& socket) {
-  auto& held = locals_[socket.loop()].foreign_pids;
-  if (held.empty()) return;  // nearly always: the cost on every event is this check
+void Namespace::wait_for_rooms(const Socket& socket) {
+  if (!socket.catching_up()) return;  // nearly always
+  auto& held = locals_[socket.loop()].came_back;
+  if (auto found = held.find(socket.id()); found != held.end()) found->second.waiting_for_rooms = true;
+}
+
+void Namespace::sent_live(const Socket& socket, uint64_t seq) {
+  auto& held = locals_[socket.loop()].came_back;
+  if (auto found = held.find(socket.id()); found != held.end()) found->second.sent_live.push_back(seq);
+}
+
+void Namespace::settle_came_back(Socket& socket, bool rooms_ready) {
+  if (!socket.catching_up()) return;  // nearly always: the cost on every event is this check
+  auto& held = locals_[socket.loop()].came_back;
   auto found = held.find(socket.id());
-  if (found == held.end()) return;
-  server_side_emit(Json::array({kForgetSession, std::move(found->second)}));
+  if (found == held.end() || (found->second.waiting_for_rooms && !rooms_ready)) return;
+  CameBack came_back = std::move(found->second);
   held.erase(found);
+  socket.set_catching_up(false);
+  if (socket.connected() && came_back.offset) catch_up(*recovery_, socket, came_back);
+  if (!came_back.pid.empty()) server_side_emit(Json::array({kForgetSession, std::move(came_back.pid)}));
 }
 
 bool Namespace::server_side_received(Json& data, ServerSideReply reply) {
@@ -385,11 +414,13 @@ void Namespace::add(const std::shared_ptr<Socket>& socket) {
 
 void Namespace::remove(Socket& socket) {
   Local& local = locals_[socket.loop()];
+  ServerObserver* observer = server_.observer();
   for (const auto& room : socket.room_list()) {
+    if (observer) observer->room_left(socket, room);
     auto found = local.rooms.find(room);
     if (found == local.rooms.end()) continue;
     found->second.erase(&socket);
-    if (found->second.empty()) local.rooms.erase(found);
+    if (found->second.empty()) close_room(local, found);
   }
   socket.room_list().clear();
   // By iterator: erasing by key would compare against an id that the erase may free.
@@ -397,10 +428,22 @@ void Namespace::remove(Socket& socket) {
     local.sockets.erase(found);
 }
 
+Namespace::RoomMembers& Namespace::open_room(Local& local, const std::string& room) {
+  auto [found, opened] = local.rooms.try_emplace(room);
+  if (opened && adapter_) adapter_->room_opened(room);
+  return found->second;
+}
+
+void Namespace::close_room(Local& local, std::unordered_map<std::string, RoomMembers>::iterator room) {
+  if (adapter_) adapter_->room_closed(room->first);
+  local.rooms.erase(room);
+}
+
 void Namespace::join(Socket& socket, const std::string& room) {
   if (room == socket.id() || socket.in_room(room)) return;
   socket.room_list().push_back(room);
-  locals_[socket.loop()].rooms[room].insert(&socket);
+  open_room(locals_[socket.loop()], room).insert(&socket);
+  if (ServerObserver* observer = server_.observer()) observer->room_joined(socket, room);
 }
 
 void Namespace::leave(Socket& socket, const std::string& room) {
@@ -408,11 +451,12 @@ void Namespace::leave(Socket& socket, const std::string& room) {
   auto it = std::find(rooms.begin(), rooms.end(), room);
   if (it == rooms.end()) return;
   rooms.erase(it);
+  if (ServerObserver* observer = server_.observer()) observer->room_left(socket, room);
   Local& local = locals_[socket.loop()];
   auto found = local.rooms.find(room);
   if (found == local.rooms.end()) return;
   found->second.erase(&socket);
-  if (found->second.empty()) local.rooms.erase(found);
+  if (found->second.empty()) close_room(local, found);
 }
 
 // A few rooms go one by one; more are checked against a hash set, so that a changeRoom of thousands
@@ -429,11 +473,13 @@ void Namespace::join(Socket& socket, const std::vector<std::string>& rooms) {
   list.reserve(list.size() + rooms.size());
   std::unordered_set<std::string_view> have(list.begin(), list.end());
   have.insert(socket.id());
-  auto& members = locals_[socket.loop()].rooms;
+  Local& local = locals_[socket.loop()];
+  ServerObserver* observer = server_.observer();
   for (const auto& room : rooms) {
     if (!have.insert(room).second) continue;
     list.push_back(room);
-    members[room].insert(&socket);
+    open_room(local, room).insert(&socket);
+    if (observer) observer->room_joined(socket, room);
   }
 }
 
@@ -445,21 +491,26 @@ void Namespace::leave(Socket& socket, const std::vector<std::string>& rooms) {
   }
   std::unordered_set<std::string_view> gone(rooms.begin(), rooms.end());
   Local& local = locals_[socket.loop()];
+  ServerObserver* observer = server_.observer();
   std::erase_if(list, [&](const std::string& room) {
     if (!gone.contains(room)) return false;
+    if (observer) observer->room_left(socket, room);
     if (auto found = local.rooms.find(room); found != local.rooms.end()) {
       found->second.erase(&socket);
-      if (found->second.empty()) local.rooms.erase(found);
+      if (found->second.empty()) close_room(local, found);
     }
     return true;
   });
 }
 
 void Namespace::connected(const std::shared_ptr<Socket>& socket) {
+  // Told first, as socket.io's admin listener runs before the application's.
+  if (ServerObserver* observer = server_.observer()) observer->socket_connected(*socket);
   if (on_connection_) on_connection_(socket);
 }
 
-void Namespace::disconnected(Socket& socket, std::string_view reason) {
+void Namespace::disconnected(Socket& socket, DisconnectReason reason) {
+  if (ServerObserver* observer = server_.observer()) observer->socket_disconnected(socket, reason);
   if (on_disconnect_) on_disconnect_(socket, reason);
 }
 

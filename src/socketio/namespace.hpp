@@ -6,14 +6,18 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "engineio/packet.hpp"
+#include "net/fan_in.hpp"
+#include "net/loop_pool.hpp"
 #include "socketio/adapter.hpp"
 #include "socketio/engine_packets.hpp"
+#include "socketio/recovery_offset.hpp"
 #include "socketio/types.hpp"
 
 namespace herald::net {
@@ -59,6 +63,16 @@ struct BroadcastAckHandlers {
   // Exactly once: how many other nodes will report (0 without a cluster), and whether the cluster
   // could be reached at all (false: only this node was reached).
   std::function<void(size_t nodes, bool reachable)> on_remote_nodes;
+  // Before another node's on_reached: the node that counted, when it names itself (optional).
+  std::function<void(const std::string& node)> on_node_counted;
+};
+
+// A socket that came back with a pid this node could not restore (see Namespace::hold_came_back).
+struct CameBack {
+  std::string pid;                       // another node's: that node drops its session for it when this socket settles
+  std::optional<RecoveryOffset> offset;  // what it had; nothing to replay without one
+  std::vector<uint64_t> sent_live;       // log positions it was sent since it connected here
+  bool waiting_for_rooms = false;
 };
 
 class Broadcast {
@@ -69,6 +83,13 @@ class Broadcast {
   // This node only: not forwarded to the other nodes of a cluster.
   Broadcast& local() {
     local_ = true;
+    return *this;
+  }
+  // A broadcast from another node: its stamp there (null when it came without one), under which
+  // the recovery log keeps it.
+  Broadcast& from_other_node(const Stamp* stamp) {
+    if (stamp) stamp_ = *stamp;
+    unstamped_ = !stamp;
     return *this;
   }
   // Sends an already built packet (used for packets that come from other nodes).
@@ -93,6 +114,8 @@ class Broadcast {
   Namespace& nsp_;
   Target target_;
   bool local_ = false;
+  bool unstamped_ = false;
+  std::optional<Stamp> stamp_;
 };
 
 class Namespace {
@@ -110,6 +133,8 @@ class Namespace {
   // Runs when any socket of the namespace disconnects (cheaper than a handler per socket).
   void on_disconnect(DisconnectHandler handler) { on_disconnect_ = std::move(handler); }
   void use(Middleware middleware) { middlewares_.push_back(std::move(middleware)); }
+  // One middleware that answers later; it runs after the others have accepted.
+  void use_async(AsyncMiddleware middleware) { async_middleware_ = std::move(middleware); }
   // A handler for an event from any socket of the namespace (cheaper than one per socket).
   void on(std::string event, EventHandler handler) { handlers_[std::move(event)] = std::move(handler); }
 
@@ -141,17 +166,27 @@ class Namespace {
     // Keyed by a view of the socket's own id (no copy of the id per socket).
     std::unordered_map<std::string_view, std::shared_ptr<Socket>> sockets;
     std::unordered_map<std::string, RoomMembers> rooms;
-    // Sockets that came with another node's pid (by socket id): that node keeps their old session
-    // until the socket settles here (see settle_foreign_session).
-    std::unordered_map<std::string, std::string> foreign_pids;
+    // Sockets that came back with a pid this node could not restore (by socket id), until they
+    // settle here (see hold_came_back).
+    std::unordered_map<std::string, CameBack> came_back;
   };
-  Local& local(size_t loop) { return locals_[loop]; }
-  // On the socket's loop. A socket that came with a pid of another node (a reconnect through a
-  // balancer) leaves that node's session for it in place until it settles here: its first event
-  // has been handled, the application says so (a login), or it closes. Until then the other node
-  // still counts its user as away (a push meant for it is kept), so nothing slips between.
-  void hold_foreign_session(const Socket& socket, std::string pid);
-  void settle_foreign_session(const Socket& socket);
+  Local& local(size_t loop) {
+    net::assert_on_loop(loop);
+    return locals_[loop];
+  }
+  // On the socket's loop. A socket that came with a pid this node could not restore (another
+  // node's, after a reconnect through a balancer or its node's death) is held until it settles
+  // here: its first event has been handled, the application says so (a login), or it closes.
+  // - The other node keeps its session until then, so it still counts its user as away (a push
+  //   meant for it is kept) and nothing slips between.
+  // - When it settles, it is sent the broadcasts it missed (after its offset) that its rooms then
+  //   select, which it was not sent live since it connected here (sent_live).
+  // An application that joins its rooms later than the socket's first event (from a lookup) says
+  // so with wait_for_rooms, and settles it itself.
+  void hold_came_back(Socket& socket, CameBack came_back);
+  void wait_for_rooms(const Socket& socket);
+  void sent_live(const Socket& socket, uint64_t seq);
+  void settle_came_back(Socket& socket, bool rooms_ready = false);
   size_t local_count(size_t loop) const { return locals_[loop].sockets.size(); }
 
   // Sockets on `loop` that `target` selects.
@@ -170,6 +205,9 @@ class Namespace {
   size_t loop_count() const { return locals_.size(); }
   // Connection state recovery; null when it is off.
   Recovery* recovery() const { return recovery_.get(); }
+  // Turns recovery off for this namespace (before the loops run): for one whose broadcasts are
+  // not worth replaying, such as the Admin UI's.
+  void without_recovery();
   // Whether `target` selects `socket` (as select() would on its loop).
   static bool selects(const Target& target, const Socket& socket);
 
@@ -203,6 +241,7 @@ class Namespace {
   void post_to_loop(size_t loop, std::function<void()> work);
 
   const std::vector<Middleware>& middlewares() const { return middlewares_; }
+  const AsyncMiddleware& async_middleware() const { return async_middleware_; }
   const EventHandler* handler(std::string_view event) const;
   void add(const std::shared_ptr<Socket>& socket);
   void remove(Socket& socket);
@@ -212,14 +251,19 @@ class Namespace {
   void join(Socket& socket, const std::vector<std::string>& rooms);
   void leave(Socket& socket, const std::vector<std::string>& rooms);
   void connected(const std::shared_ptr<Socket>& socket);
-  void disconnected(Socket& socket, std::string_view reason);
+  void disconnected(Socket& socket, DisconnectReason reason);
 
  private:
+  // A room's first member on a loop, and its last one gone: the adapter hears of both.
+  RoomMembers& open_room(Local& local, const std::string& room);
+  void close_room(Local& local, std::unordered_map<std::string, RoomMembers>::iterator room);
+
   Server& server_;
   std::string name_;
   ConnectionHandler on_connection_;
   DisconnectHandler on_disconnect_;
   std::vector<Middleware> middlewares_;
+  AsyncMiddleware async_middleware_;
   std::unordered_map<std::string, EventHandler> handlers_;
   std::unordered_map<std::string, ServerSideHandler> server_side_handlers_;
   std::vector<Local> locals_;
@@ -231,17 +275,12 @@ class Namespace {
 template <class T>
 void Namespace::collect(const Target& target, std::function<T(const std::vector<Socket*>&)> work,
                         std::function<void(std::vector<T>&)> done) {
-  struct State {
-    std::vector<T> results;
-    size_t pending;
-    std::function<void(std::vector<T>&)> done;
-  };
   size_t origin = origin_loop();
-  auto state = std::make_shared<State>(State{{}, loop_count(), std::move(done)});
-  for_each_loop(target, [this, origin, state, work = std::move(work)](const std::vector<Socket*>& sockets) {
-    post_to_loop(origin, [state, result = work(sockets)]() mutable {
-      state->results.push_back(std::move(result));
-      if (--state->pending == 0) state->done(state->results);
+  auto results = net::FanIn<std::vector<T>>::expect(loop_count(), std::move(done));
+  for_each_loop(target, [this, origin, results, work = std::move(work)](const std::vector<Socket*>& sockets) {
+    post_to_loop(origin, [results, result = work(sockets)]() mutable {
+      results->result().push_back(std::move(result));
+      results->arrived();
     });
   });
 }

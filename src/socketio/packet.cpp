@@ -40,26 +40,6 @@ bool reconstruct(Json& value, const std::vector<std::string>& attachments) {
   return true;
 }
 
-bool is_payload_valid(PacketType type, const Json& data) {
-  switch (type) {
-    case PacketType::Connect:
-      return data.is_null() || data.is_object();
-    case PacketType::Disconnect:
-      return data.is_null();
-    case PacketType::ConnectError:
-      return data.is_object() || data.is_string();
-    case PacketType::Event:
-    case PacketType::BinaryEvent:
-      return data.is_array() && !data.empty() &&
-             (data[0].is_number() ||
-              (data[0].is_string() && !is_reserved_event(data[0].get_ref<const std::string&>())));
-    case PacketType::Ack:
-    case PacketType::BinaryAck:
-      return data.is_array();
-  }
-  return false;
-}
-
 bool is_binary_type(PacketType type) { return type == PacketType::BinaryEvent || type == PacketType::BinaryAck; }
 
 }  // namespace
@@ -78,6 +58,26 @@ bool is_reserved_event(std::string_view name) {
                                                                 "disconnecting", "newListener",   "removeListener"};
   for (auto reserved : kReserved)
     if (name == reserved) return true;
+  return false;
+}
+
+bool is_payload_valid(PacketType type, const Json& data) {
+  switch (type) {
+    case PacketType::Connect:
+      return data.is_null() || data.is_object();
+    case PacketType::Disconnect:
+      return data.is_null();
+    case PacketType::ConnectError:
+      return data.is_object() || data.is_string();
+    case PacketType::Event:
+    case PacketType::BinaryEvent:
+      return data.is_array() && !data.empty() &&
+             (data[0].is_number() ||
+              (data[0].is_string() && !is_reserved_event(data[0].get_ref<const std::string&>())));
+    case PacketType::Ack:
+    case PacketType::BinaryAck:
+      return data.is_array();
+  }
   return false;
 }
 
@@ -158,7 +158,7 @@ Decoder::Status Decoder::add_text(std::string_view text) {
     // Null stands for an absent payload; a present one must be valid in itself (`1null`, `0null`).
     if (packet_.data.is_null()) return fail("invalid payload");
   }
-  if (!is_payload_valid(packet_.type, packet_.data)) return fail("invalid payload");
+  if (from_client_ && !is_payload_valid(packet_.type, packet_.data)) return fail("invalid payload");
 
   expected_ = attachments;
   if (expected_ > 0) return Status::NeedAttachment;

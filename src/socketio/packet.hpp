@@ -9,11 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "codec/json.hpp"
 
 namespace herald::socketio {
 
-using Json = nlohmann::json;
+using Json = herald::Json;
 
 enum class PacketType : uint8_t {
   Connect = 0,
@@ -47,12 +47,17 @@ bool has_binary(const Json& value);
 // Event names a client may not emit: they are the library's own.
 bool is_reserved_event(std::string_view name);
 
+// Whether `data` is a valid payload for a packet of `type` from a client (null: none).
+bool is_payload_valid(PacketType type, const Json& data);
+
 // Decodes the packets of one Engine.IO session: text packets, then for binary ones the attachments.
 class Decoder {
  public:
   enum class Status { Complete, NeedAttachment, Error };
 
-  explicit Decoder(size_t max_attachments = 1024) : max_attachments_(max_attachments) {}
+  // `from_client` false: packets the server made itself (event names are not checked).
+  explicit Decoder(size_t max_attachments = 1024, bool from_client = true)
+      : max_attachments_(max_attachments), from_client_(from_client) {}
 
   // Feeds a text message. On Complete, take() returns the packet.
   Status add_text(std::string_view text);
@@ -69,6 +74,7 @@ class Decoder {
   Status finish_binary();
 
   size_t max_attachments_;
+  bool from_client_;
   Packet packet_;
   size_t expected_ = 0;
   std::vector<std::string> attachments_;

@@ -32,11 +32,24 @@ Namespace* Server::find(std::string_view name) {
   return found == namespaces_.end() ? nullptr : found->second.get();
 }
 
+std::vector<Namespace*> Server::namespaces() {
+  std::lock_guard lock(namespaces_mutex_);
+  std::vector<Namespace*> all;
+  all.reserve(namespaces_.size());
+  for (auto& [name, nsp] : namespaces_) all.push_back(nsp.get());
+  return all;
+}
+
+void Server::set_observer(ServerObserver* observer) {
+  observer_ = observer;
+  traffic_ = observer ? std::make_unique<LoopTraffic[]>(pool_.size()) : nullptr;
+}
+
 void Server::attach(net::HttpRouter& router) {
   router.add(config_.engine.path, config_.engine.max_payload,
              [this](std::shared_ptr<net::HttpExchange> exchange) { engine_.handle(exchange); });
 }
 
-void Server::close() { engine_.close_all("server shutting down"); }
+void Server::close() { engine_.close_all(DisconnectReason::ServerShuttingDown); }
 
 }  // namespace herald::socketio

@@ -24,7 +24,7 @@ Socket::Socket(Client& client, Namespace& nsp, std::string id, Json auth)
       id_(std::move(id)),
       auth_(std::move(auth)),
       loop_(client.session()->loop()),
-      protocol_(client.session()->protocol()) {}
+      encoding_(client.encoding()) {}
 
 Socket::~Socket() = default;
 
@@ -35,6 +35,10 @@ const engineio::Handshake& Socket::handshake() const {
 
 std::string_view Socket::transport() const {
   return client_ && client_->session() ? client_->session()->transport_name() : std::string_view{};
+}
+
+std::string_view Socket::session_id() const {
+  return client_ && client_->session() ? std::string_view(client_->session()->id()) : std::string_view{};
 }
 
 Socket::OwnHandlers& Socket::own() {
@@ -54,16 +58,21 @@ void Socket::on(std::string event, EventHandler handler) {
 }
 
 void Socket::send_packet(const Packet& packet) {
+  net::assert_on_loop(loop_);
   if (!client_) return;
   client_->send(packet);
 }
 
 void Socket::send_encoded(const std::vector<engineio::OutPacket>& packets) {
+  net::assert_on_loop(loop_);
   if (!client_) return;
   client_->send(packets);
 }
 
 void Socket::emit(std::string_view event, Json args) {
+  net::assert_on_loop(loop_);
+  if (ServerObserver* observer = nsp_.server().observer(); observer && client_)
+    observer->event_sent(*this, event, args);
   Packet packet{PacketType::Event, nsp_.name(), std::nullopt, Json::array()};
   packet.data.push_back(event);
   for (auto& arg : args) packet.data.push_back(std::move(arg));
@@ -71,16 +80,18 @@ void Socket::emit(std::string_view event, Json args) {
 }
 
 void Socket::emit_with_ack(std::string_view event, Json args, std::chrono::milliseconds timeout, AckCallback callback) {
+  net::assert_on_loop(loop_);
   if (!client_) {
     Json none = Json::array();
     if (callback) callback(true, none);
     return;
   }
+  if (ServerObserver* observer = nsp_.server().observer()) observer->event_sent(*this, event, args);
   uint64_t id = nsp_.server().next_ack_id();
   Packet packet{PacketType::Event, nsp_.name(), id, Json::array()};
   packet.data.push_back(event);
   for (auto& arg : args) packet.data.push_back(std::move(arg));
-  auto now = std::chrono::steady_clock::now();
+  auto now = nsp_.server().pool().clock().now();
   drop_expired_untimed(now);
   acks_.push_back(PendingAck{id, now + timeout, std::move(callback), nullptr, 0, true});
   arm_ack_timer();
@@ -105,20 +116,19 @@ void Socket::arm_ack_timer() {
   auto earliest = timed->deadline;
   for (const auto& ack : acks_)
     if (ack.timed && ack.deadline < earliest) earliest = ack.deadline;
+  auto& clock = nsp_.server().pool().clock();
   if (!ack_timer_) {
-    ack_timer_ = std::make_unique<boost::asio::steady_timer>(nsp_.server().pool().loop(loop_));
-  } else if (ack_timer_->expiry() <= earliest && ack_timer_->expiry() > std::chrono::steady_clock::now()) {
+    ack_timer_ = std::make_unique<net::Alarm>(nsp_.server().pool().loop(loop_), clock);
+  } else if (ack_timer_->at() <= earliest && ack_timer_->at() > clock.now()) {
     return;  // already armed for something sooner
   }
-  ack_timer_->expires_at(earliest);
-  ack_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-    if (ec) return;
+  ack_timer_->set(earliest, [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->expire_acks();
   });
 }
 
 void Socket::expire_acks() {
-  auto now = std::chrono::steady_clock::now();
+  auto now = nsp_.server().pool().clock().now();
   std::vector<PendingAck> expired;
   auto split =
       std::stable_partition(acks_.begin(), acks_.end(), [&](const PendingAck& ack) { return ack.deadline > now; });
@@ -150,16 +160,24 @@ Json Socket::reported_data() const {
 }
 
 void Socket::join(const std::string& room) {
+  net::assert_on_loop(loop_);
   if (client_) nsp_.join(*this, room);
 }
 
-void Socket::leave(const std::string& room) { nsp_.leave(*this, room); }
+void Socket::leave(const std::string& room) {
+  net::assert_on_loop(loop_);
+  nsp_.leave(*this, room);
+}
 
 void Socket::join(const std::vector<std::string>& rooms) {
+  net::assert_on_loop(loop_);
   if (client_) nsp_.join(*this, rooms);
 }
 
-void Socket::leave(const std::vector<std::string>& rooms) { nsp_.leave(*this, rooms); }
+void Socket::leave(const std::vector<std::string>& rooms) {
+  net::assert_on_loop(loop_);
+  nsp_.leave(*this, rooms);
+}
 
 void Socket::on_packet(Packet& packet) {
   switch (packet.type) {
@@ -170,15 +188,16 @@ void Socket::on_packet(Packet& packet) {
     case PacketType::BinaryAck:
       return on_ack(packet);
     case PacketType::Disconnect:
-      return on_close("client namespace disconnect");
+      return on_close(DisconnectReason::ClientNamespaceDisconnect);
     default:
       spdlog::debug("socket.io: socket {} sent an unexpected packet type {}", id_, static_cast<int>(packet.type));
-      if (client_) client_->close("parse error");
+      if (client_) client_->close(DisconnectReason::ParseError);
   }
 }
 
 void Socket::on_event(Packet& packet) {
   auto self = shared_from_this();
+  if (ServerObserver* observer = nsp_.server().observer()) observer->event_received(*this, packet.data);
   Json& args = packet.data;
   std::string event = args[0].is_string() ? args[0].get<std::string>() : args[0].dump();
   args.erase(args.begin());
@@ -188,7 +207,7 @@ void Socket::on_event(Packet& packet) {
       if (name == event) {
         auto keep = handler;  // the handler may replace itself
         keep(*this, args, ack);
-        return nsp_.settle_foreign_session(*this);
+        return nsp_.settle_came_back(*this);
       }
     }
   }
@@ -196,7 +215,7 @@ void Socket::on_event(Packet& packet) {
     (*handler)(*this, args, ack);
   else
     spdlog::debug("socket.io: socket {} emitted {} with no handler", id_, event);
-  nsp_.settle_foreign_session(*this);
+  nsp_.settle_came_back(*this);
 }
 
 void Socket::on_ack(Packet& packet) {
@@ -215,20 +234,30 @@ void Socket::on_ack(Packet& packet) {
 }
 
 void Socket::disconnect(bool close) {
+  net::assert_on_loop(loop_);
   if (!client_) return;
   Client* client = client_;
   send_packet(Packet{PacketType::Disconnect, nsp_.name(), std::nullopt, nullptr});
-  on_close("server namespace disconnect");
-  if (close) client->close("forced server close");
+  on_close(DisconnectReason::ServerNamespaceDisconnect);
+  if (close) client->close(DisconnectReason::ForcedServerClose);
 }
 
 namespace {
 
 // The reasons socket.io keeps a session for: the connection failed, not the client or the
 // server's application deciding to leave.
-bool recoverable(std::string_view reason) {
-  return reason == "transport close" || reason == "transport error" || reason == "ping timeout" ||
-         reason == "forced close" || reason == "forced server close" || reason == "server shutting down";
+bool recoverable(DisconnectReason reason) {
+  switch (reason) {
+    case DisconnectReason::TransportClose:
+    case DisconnectReason::TransportError:
+    case DisconnectReason::PingTimeout:
+    case DisconnectReason::ForcedClose:
+    case DisconnectReason::ForcedServerClose:
+    case DisconnectReason::ServerShuttingDown:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -241,12 +270,12 @@ void Socket::restore(RecoveredSession& session, uint64_t base) {
   data = std::move(session.data);
 }
 
-void Socket::on_close(std::string_view reason) {
+void Socket::on_close(DisconnectReason reason) {
   if (!client_) return;
   auto self = shared_from_this();
-  nsp_.settle_foreign_session(*this);
+  nsp_.settle_came_back(*this, true);
   // Socket.IO v4 protocol clients (socket.io-client 2.x) cannot come back: nothing to keep for them.
-  if (Recovery* recovery = nsp_.recovery(); recovery && protocol_ == engineio::Protocol::V4 && recoverable(reason))
+  if (Recovery* recovery = nsp_.recovery(); recovery && protocol() == engineio::Protocol::V4 && recoverable(reason))
     recovery->persist(recovery->pid_of(id_), RecoveredSession{id_, rooms_, user_, user_seq_, data, recovery_base_, {}});
   Client* client = client_;
   client_ = nullptr;
@@ -255,7 +284,7 @@ void Socket::on_close(std::string_view reason) {
   if (ack_timer_) ack_timer_->cancel();
   auto pending = std::move(acks_);
   acks_.clear();
-  auto now = std::chrono::steady_clock::now();
+  auto now = nsp_.server().pool().clock().now();
   for (auto& ack : pending) {
     Json none = Json::array();
     if (ack.sink && ack.deadline > now) ack.sink->dropped(ack.index);

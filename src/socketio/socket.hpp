@@ -2,7 +2,6 @@
 // Lives on the loop of its Engine.IO session; call its methods there.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -10,6 +9,8 @@
 #include <vector>
 
 #include "engineio/session.hpp"
+#include "net/clock.hpp"
+#include "socketio/encoding.hpp"
 #include "socketio/namespace.hpp"
 #include "socketio/recovery.hpp"
 #include "socketio/types.hpp"
@@ -31,8 +32,12 @@ class Socket : public std::enable_shared_from_this<Socket> {
   const Json& auth() const;
   const engineio::Handshake& handshake() const;
   std::string_view transport() const;
+  // The id of its Engine.IO session (socket.io's client id); empty once disconnected.
+  std::string_view session_id() const;
   // The Engine.IO protocol of its connection (v3: a socket.io-client 2.x).
-  engineio::Protocol protocol() const { return protocol_; }
+  engineio::Protocol protocol() const { return protocol_of(encoding_); }
+  // How packets to it are written: its client's parser over that protocol.
+  Encoding encoding() const { return encoding_; }
   size_t loop() const { return loop_; }
   bool connected() const { return client_ != nullptr; }
   // Application data attached to the socket.
@@ -52,6 +57,10 @@ class Socket : public std::enable_shared_from_this<Socket> {
   // Connection state recovery: true when this socket is one that dropped and came back (its id,
   // rooms, user and data restored); the recovery log position it has every broadcast up to.
   bool recovered() const { return recovered_; }
+  // Came back with a pid this node could not restore and not settled yet (Namespace::hold_came_back):
+  // the broadcasts it is sent live are noted, so that its catch-up does not send them again.
+  bool catching_up() const { return catching_up_; }
+  void set_catching_up(bool on) { catching_up_ = on; }
   uint64_t recovery_base() const { return recovery_base_; }
   void set_recovery_base(uint64_t base) { recovery_base_ = base; }
   // Takes back a dropped socket's state (before it is added to its namespace's rooms).
@@ -88,7 +97,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   void send_packet(const Packet& packet);
   void send_encoded(const std::vector<engineio::OutPacket>& packets);
   void on_packet(Packet& packet);
-  void on_close(std::string_view reason);
+  void on_close(DisconnectReason reason);
   std::vector<std::string>& room_list() { return rooms_; }
 
  private:
@@ -112,8 +121,9 @@ class Socket : public std::enable_shared_from_this<Socket> {
   Json auth_;
   size_t loop_;
   uint64_t recovery_base_ = 0;
-  engineio::Protocol protocol_;
+  Encoding encoding_;
   bool recovered_ = false;
+  bool catching_up_ = false;
   std::vector<std::string> rooms_;
   std::string user_;
   uint64_t user_seq_ = 0;
@@ -125,7 +135,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   OwnHandlers& own();
   std::unique_ptr<OwnHandlers> own_;
   std::vector<PendingAck> acks_;
-  std::unique_ptr<boost::asio::steady_timer> ack_timer_;
+  std::unique_ptr<net::Alarm> ack_timer_;
 };
 
 }  // namespace herald::socketio

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "engineio/close_reason.hpp"
 #include "socketio/packet.hpp"
 
 namespace herald::socketio {
@@ -32,7 +33,9 @@ class Ack {
 // args: the event's arguments (a JSON array; binary buffers as Json::binary).
 using EventHandler = std::function<void(Socket& socket, Json& args, Ack& ack)>;
 using ConnectionHandler = std::function<void(const std::shared_ptr<Socket>& socket)>;
-using DisconnectHandler = std::function<void(Socket& socket, std::string_view reason)>;
+// Why a socket disconnected; to_string(reason) is socket.io's text ("transport close", ...).
+using DisconnectReason = engineio::CloseReason;
+using DisconnectHandler = std::function<void(Socket& socket, DisconnectReason reason)>;
 // Called once: with the client's ack arguments, or timed_out = true and an empty array.
 using AckCallback = std::function<void(bool timed_out, Json& args)>;
 
@@ -48,5 +51,9 @@ class AckSink {
 };
 // Runs before a connection is accepted; a returned object refuses it (sent as CONNECT_ERROR).
 using Middleware = std::function<std::optional<Json>(Socket& socket)>;
+// The same, answered later (e.g. by an authentication service): `next(std::nullopt)` accepts,
+// `next(error)` refuses. Called on the socket's loop; `next` is called there, once, and keeps the
+// socket alive until then (if the client is gone by then, nothing more happens).
+using AsyncMiddleware = std::function<void(Socket& socket, std::function<void(std::optional<Json> error)> next)>;
 
 }  // namespace herald::socketio

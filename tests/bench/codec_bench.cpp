@@ -6,12 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "engineio/base64.hpp"
+#include "codec/base64.hpp"
 #include "engineio/packet.hpp"
 #include "socketio/packet.hpp"
 
 namespace {
 
+namespace codec = herald::codec;
 namespace eio = herald::engineio;
 namespace sio = herald::socketio;
 
@@ -115,7 +116,7 @@ void BM_Base64Encode1K(benchmark::State& state) {
   std::string out;
   for (auto _ : state) {
     out.clear();
-    eio::base64_append(out, bytes);
+    codec::base64_append(out, bytes);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes.size()));
@@ -123,9 +124,9 @@ void BM_Base64Encode1K(benchmark::State& state) {
 BENCHMARK(BM_Base64Encode1K);
 
 void BM_Base64Decode1K(benchmark::State& state) {
-  const std::string text = eio::base64_encode(one_kilobyte());
+  const std::string text = codec::base64_encode(one_kilobyte());
   for (auto _ : state) {
-    auto decoded = eio::base64_decode(text);
+    auto decoded = codec::base64_decode(text);
     benchmark::DoNotOptimize(decoded);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * 1024));

@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "engineio/base64.hpp"
+#include "codec/base64.hpp"
 
-using namespace herald::engineio;
+using namespace herald::codec;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);

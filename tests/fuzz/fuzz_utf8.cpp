@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "net/utf8.hpp"
+#include "codec/utf8.hpp"
 
 namespace {
 
@@ -46,7 +46,7 @@ bool reference(const uint8_t* p, size_t n) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  bool valid = herald::net::is_valid_utf8(std::string_view(reinterpret_cast<const char*>(data), size));
+  bool valid = herald::codec::is_valid_utf8(std::string_view(reinterpret_cast<const char*>(data), size));
   if (valid != reference(data, size)) __builtin_trap();
   return 0;
 }

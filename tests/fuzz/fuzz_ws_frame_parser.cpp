@@ -16,10 +16,11 @@
 #include <string_view>
 #include <vector>
 
-#include "net/utf8.hpp"
+#include "codec/utf8.hpp"
 #include "net/ws_frame_parser.hpp"
 
 using namespace herald::net;
+using herald::codec::is_valid_utf8;
 
 namespace {
 

@@ -126,7 +126,7 @@ describe("kept pushes live in Redis", () => {
     assert.ok(Date.now() - started < 5000, "delivered again before the push's wait ended");
     const res = await answer;
     assert.deepEqual(res.json.body, [], res.text);
-    assert.ok(Date.now() - started < 5000, "the answer does not wait out the 6 s for a user whose only socket closed");
+    assert.ok(Date.now() - started < 5000, "the answer does not wait out the 6 s for a user whose only socket closed: " + res.text);
   });
 
   it("a user who did not ack before the node holding its connection died gets the push on the other node", T, async () => {
@@ -149,6 +149,77 @@ describe("kept pushes live in Redis", () => {
     } finally {
       await C.stop();
     }
+  });
+});
+
+describe("a node that died before a room or all push was sent", () => {
+  let A;
+  let B;
+  /** The third nodes, stopped here too when a test fails before killing its own. */
+  const extra = new Set();
+  before(async () => {
+    [A, B] = await startReadyNodes(redis, client, 2, flags());
+  });
+  afterEach(async () => {
+    await Promise.all([...extra].map((node) => node.stop()));
+    extra.clear();
+  });
+  after(async () => {
+    users.closeAll();
+    await Promise.all([A?.stop(), B?.stop()]);
+  });
+
+  /** A node whose heartbeat outlives the test (2 s: it is not swept as dead meanwhile), with `uids` logged in. */
+  async function nodeWithUsers(uids) {
+    const C = await startNode(redis, flags(), { heartbeatMs: 2000 });
+    await waitServers(client, 3);
+    await waitReady([C]);
+    extra.add(C);
+    for (const uid of uids) users.add(await loggedIn(C, uid));
+    // The login's answer can reach the client before the node's presence writes reach Redis.
+    await eventually(async () => {
+      const [node] = await client.hVals(`herald:user:${uids[0]}`);
+      if (!node) return false;
+      const recorded = await client.hVals(`herald:node:${node}:sockets`);
+      return uids.every((uid) => recorded.includes(uid));
+    }, "presence to record the node's users");
+    return C;
+  }
+
+  it("an acked push to all is kept for the users presence still records on the dead node", T, async () => {
+    const uid = uniq("deadall");
+    const C = await nodeWithUsers([uid]);
+    const before = await metric(A, "herald_silent_node_users_total");
+    await C.kill();
+    const msgId = uniq("all");
+    const res = await call(A, "/pushMsgToAll", { msgId, message: "while dead", timeout: 300 });
+    assert.equal(res.status, 200, res.text);
+    await eventually(async () => (await state(A, msgId))?.users?.[uid]?.state === "pending", "kept for the dead node's user");
+    assert.equal(await metric(A, "herald_silent_node_users_total"), before + 1);
+    const back = users.add(await loggedIn(B, uid));
+    assert.equal((await back.message(0)).msgId, msgId);
+    await eventually(async () => (await state(A, msgId)).users[uid].state === "acked", "acked on node B");
+  });
+
+  it("an acked room push is kept only for the dead node's users in that room", T, async () => {
+    const member = uniq("member");
+    const other = uniq("other");
+    const room = uniq("room");
+    const C = await nodeWithUsers([member, other]);
+    seedOk(await call(A, "/changeRoom", { useraccounts: member, joins: room }));
+    const before = await metric(A, "herald_silent_node_users_total");
+    await C.kill();
+    const msgId = uniq("r");
+    const res = await call(A, "/pushMsgToRoom", { tags: room, msgId, message: "to the room", timeout: 300 });
+    assert.equal(res.status, 200, res.text);
+    await eventually(async () => (await state(A, msgId))?.users?.[member]?.state === "pending", "kept for the member");
+    assert.equal((await state(A, msgId)).users[other], undefined, "not for a user outside the room");
+    assert.equal(await metric(A, "herald_silent_node_users_total"), before + 1, "the member only is counted");
+    const back = users.add(await loggedIn(B, member));
+    assert.equal((await back.message(0)).msgId, msgId);
+    const outsider = users.add(await loggedIn(B, other));
+    await sleep(300);
+    assert.deepEqual(outsider.msgIds(), [], "nothing for the user outside the room");
   });
 });
 

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { REQUEST_CHANNEL, metric, startCluster, startNodes, waitServers } from "./lib/cluster.mjs";
+import { REQUEST_CHANNEL, metric, socketsInRoom, startCluster, startNodes, waitServers } from "./lib/cluster.mjs";
 import { NSP, T, Users, call, eventually, seedOk, sleep, uniq } from "./lib/herald.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 import notepack from "notepack.io";
@@ -84,7 +84,8 @@ describe("pushes made on A reach users on B", () => {
     const onB = await users.login(B, member);
     const onA = await users.login(A, member);
     const other = await users.login(B, outsider);
-    await sleep(50); // rooms are read from Redis after the login answer
+    // Rooms are read from Redis after the login answer: wait until both nodes report the member's two sockets in it.
+    await eventually(async () => (await socketsInRoom(client, room, 2)).length === 2, `${member}'s sockets in ${room}`);
     const res = await call(A, "/pushMsgToRoom", { tags: room, msgId: "r1", message: "m", timeout: 5000 });
     assert.deepEqual(seedOk(res), [member]);
     assert.ok(res.ms < PROMPT_MS, `answered after ${res.ms.toFixed(1)} ms`);
@@ -131,7 +132,7 @@ describe("pushes made on A reach users on B", () => {
     await eventually(() => onA.eventsNamed("changeRoom").length === 2, "the second changeRoom notice on A");
     assert.deepEqual(onA.eventsNamed("changeRoom").at(-1), ["-2", { joins: [newRoom], leaves: [oldRoom] }]);
     assert.equal(await client.get(`room@${uid}`), newRoom, "room@<uid> follows the change");
-    await sleep(50);
+    // Each node sends the notice after moving the socket: nothing to wait for.
     const res = await call(A, "/pushMsgToRoom", { tags: newRoom, msgId: "cr", message: "m", timeout: 5000 });
     assert.deepEqual(seedOk(res), [uid]);
     assert.equal((await onB.message(0)).msgId, "cr");

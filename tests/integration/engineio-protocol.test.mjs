@@ -411,6 +411,19 @@ describe("upgrade", () => {
     ws.terminate();
   });
 
+  it("as the official suite times it: a second websocket right after \"5\" is accepted, then closed", T, async () => {
+    const session = await openPolling();
+    const ws = await upgrade(session);
+    ws.send("5");
+    const url2 = `${wsUrl}${PATH}?${eioQuery({ transport: "websocket", sid: session.sid })}`;
+    const second = track(await RawWebSocket.open(url2));
+    await second.closed();
+    assert.deepEqual(second.queue, [], "the second websocket got no packet");
+    ws.send("4hello");
+    assert.equal(await ws.next(), "4hello");
+    ws.terminate();
+  });
+
   it("messages sent over polling before the upgrade are delivered", T, async () => {
     const session = await openPolling();
     assert.equal((await session.post("4before")).status, 200);

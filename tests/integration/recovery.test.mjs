@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { io } from "socket.io-client";
-import { NSP, T, call, eventually, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
+import { NSP, RECOVERY_OFFSET, T, call, eventually, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
 import { metric } from "./lib/cluster.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 
@@ -90,7 +90,7 @@ describe("connection state recovery", () => {
     await eventually(() => ids(socket).length >= 5, "the missed broadcasts");
     assert.deepEqual(ids(socket), ["before", "all-1", "user-1", "room-1", "all-2"]);
     // Each replayable broadcast carries its offset as its last argument, as socket.io's do.
-    for (const m of socket.received) assert.equal(typeof m.rest.at(-1), "string", JSON.stringify(m));
+    for (const m of socket.received) assert.match(m.rest.at(-1), RECOVERY_OFFSET, JSON.stringify(m));
 
     // Still logged in and still in its room, without logging in again.
     const res = await call(server, "/pushMsgToSingleDevice", { useraccount: uid, msgId: "after", message: "a" });

@@ -498,6 +498,43 @@ describe("ping", () => {
   });
 });
 
+// As the official Socket.IO v5 suite's "upgrade" cases: the client sends "2probe" and "5" at once,
+// without waiting for "3probe".
+describe("upgrade", () => {
+  async function upgraded() {
+    const session = await PollingSession.open(server.url, PATH);
+    const ws = track(await RawWebSocket.open(`${server.wsUrl}${PATH}?${eioQuery({ transport: "websocket", sid: session.sid })}`));
+    ws.send("2probe");
+    ws.send("5");
+    return { session, ws };
+  }
+
+  it("upgrades from polling to websocket; the session's Socket.IO traffic moves there", T, async () => {
+    const { session, ws } = await upgraded();
+    assert.equal(await ws.next(), "3probe");
+    ws.send("40");
+    assert.match(await ws.next(), /^40\{"sid":"[^"]+"\}$/);
+    assert.equal(await ws.next(), '42["auth",{}]');
+    assert.equal((await session.get()).status, 400, "polling is over");
+  });
+
+  it("HTTP requests with the same sid after the upgrade get 400", T, async () => {
+    const { session, ws } = await upgraded();
+    assert.equal((await session.get()).status, 400);
+    assert.equal(await ws.next(), "3probe");
+  });
+
+  it("a second websocket with the same sid after the upgrade is accepted (101), then closed", T, async () => {
+    const { session, ws } = await upgraded();
+    const second = track(await RawWebSocket.open(`${server.wsUrl}${PATH}?${eioQuery({ transport: "websocket", sid: session.sid })}`));
+    await second.closed();
+    assert.deepEqual(second.queue, [], "the second websocket got no packet");
+    assert.equal(await ws.next(), "3probe");
+    ws.send("40");
+    assert.match(await ws.next(), /^40\{"sid"/, "the first one goes on");
+  });
+});
+
 describe("paths", () => {
   it("a websocket upgrade on a path other than /socket.io/ is refused", T, async () => {
     await assert.rejects(RawWebSocket.open(`${server.wsUrl}/not-socket-io/?EIO=4&transport=websocket`, { timeout: 2500 }));

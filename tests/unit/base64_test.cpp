@@ -1,5 +1,5 @@
 // Standard base64 (RFC 4648 section 4, padded), as used for binary packets in Engine.IO polling payloads.
-#include "engineio/base64.hpp"
+#include "codec/base64.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace herald::engineio {
+namespace herald::codec {
 namespace {
 
 using namespace std::string_literals;
@@ -95,4 +95,4 @@ TEST(Base64, NonZeroPadBitsRefused) {
 }
 
 }  // namespace
-}  // namespace herald::engineio
+}  // namespace herald::codec

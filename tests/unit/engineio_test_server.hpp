@@ -17,6 +17,7 @@
 #include "engineio/packet.hpp"
 #include "engineio/server.hpp"
 #include "engineio/session.hpp"
+#include "net/clock.hpp"
 #include "net/http.hpp"
 #include "net/loop_pool.hpp"
 
@@ -53,7 +54,7 @@ class FakeExchange : public net::HttpExchange {
   void move_to(size_t loop, std::function<void(std::shared_ptr<net::HttpExchange>)>) override {
     ADD_FAILURE() << "move_to(" << loop << ") called on a one-loop pool";
   }
-  void tunnel_to(const std::string& host, uint16_t port) override {
+  void tunnel_to(const std::string& host, uint16_t port, net::HttpResponse) override {
     ADD_FAILURE() << "tunnel_to(" << host << ":" << port << ") called without a foreign-session handler";
   }
 
@@ -105,14 +106,14 @@ class RecordingHandler : public SessionHandler {
     bool binary;
   };
   void on_message(std::string_view data, bool binary) override { messages.push_back({std::string(data), binary}); }
-  void on_close(std::string_view reason) override { closes.emplace_back(reason); }
+  void on_close(CloseReason reason) override { closes.emplace_back(to_string(reason)); }
 
   std::vector<Message> messages;
   std::vector<std::string> closes;
 };
 
 // ---------------------------------------------------------------------------------------------
-// Fixture: a one-loop pool, an Engine.IO server on it, and every session it opens.
+// Fixture: a one-loop pool on a manual clock, an Engine.IO server on it, and every session it opens.
 // ---------------------------------------------------------------------------------------------
 
 class EngineioPolling : public ::testing::Test {
@@ -197,7 +198,14 @@ class EngineioPolling : public ::testing::Test {
 
   void send_text(Session& s, std::string_view text) { s.send(make_text_packet(PacketType::Message, text)); }
 
-  // Runs the loop until `done` or `limit` passes; true if `done`.
+  // Moves the pool's clock by `by`, running the timers that come due on the way, then what they
+  // posted: heartbeats and timeouts without waiting.
+  void advance(std::chrono::nanoseconds by) {
+    clock_->advance(by);
+    loop().poll();
+  }
+
+  // Runs the loop until `done` or `limit` passes (real time); true if `done`.
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
     auto deadline = Clock::now() + limit;
     while (!done()) {
@@ -215,7 +223,8 @@ class EngineioPolling : public ::testing::Test {
     EXPECT_TRUE(json.contains("message")) << exchange.body();
   }
 
-  net::LoopPool pool_{1};
+  std::unique_ptr<net::Clock> clock_ = net::Clock::manual();  // outlives the pool and everything on it
+  net::LoopPool pool_{1, *clock_};
   std::unique_ptr<Server> server_;
   std::vector<std::shared_ptr<Session>> sessions_;
   std::vector<std::shared_ptr<RecordingHandler>> handlers_;

@@ -8,12 +8,12 @@
 #include <string>
 
 #include "auth/jwt.hpp"
-#include "engineio/base64.hpp"
+#include "codec/base64.hpp"
 
 namespace herald::auth {
 namespace {
 
-std::string b64url(std::string_view bytes) { return engineio::base64url_encode(bytes); }
+std::string b64url(std::string_view bytes) { return codec::base64url_encode(bytes); }
 
 std::string hs256(const std::string& header, const std::string& claims, const std::string& secret) {
   std::string head = b64url(header) + "." + b64url(claims);
@@ -66,11 +66,11 @@ TEST(Jwt, NeedsAKeyAndRefusesOneThatIsNotPem) {
 }
 
 TEST(Jwt, Base64UrlDecodesWithoutPaddingOnly) {
-  EXPECT_EQ(engineio::base64url_decode("aGk"), "hi");
-  EXPECT_EQ(engineio::base64url_decode("-_8"), std::string("\xfb\xff", 2));
-  EXPECT_FALSE(engineio::base64url_decode("aGk="));
-  EXPECT_FALSE(engineio::base64url_decode("a+b/"));
-  EXPECT_FALSE(engineio::base64url_decode("a"));
+  EXPECT_EQ(codec::base64url_decode("aGk"), "hi");
+  EXPECT_EQ(codec::base64url_decode("-_8"), std::string("\xfb\xff", 2));
+  EXPECT_FALSE(codec::base64url_decode("aGk="));
+  EXPECT_FALSE(codec::base64url_decode("a+b/"));
+  EXPECT_FALSE(codec::base64url_decode("a"));
 }
 
 }  // namespace

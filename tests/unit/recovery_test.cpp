@@ -20,16 +20,27 @@ RecoveryConfig config(std::chrono::milliseconds window = 60s, size_t max_bytes =
   return c;
 }
 
-// Appends a broadcast to `rooms` and returns its seq; `offsets` collects the offsets given out.
+// Appends a broadcast to `rooms` and returns its seq; `offsets` collects the offsets given out,
+// `stamps` the stamps. `remote`: another node's broadcast, as its stamp; `unstamped`: one that came
+// from another node without a stamp.
+struct Appending {
+  std::vector<std::string> rooms;
+  std::vector<std::string>* offsets = nullptr;
+  std::vector<Stamp>* stamps = nullptr;
+  const Stamp* remote = nullptr;
+  bool unstamped = false;
+};
+uint64_t append(Recovery& recovery, Appending how) {
+  Target target{std::move(how.rooms), {}, {}, Json::object()};
+  auto encode = [&](std::string offset, const Stamp& stamp) {
+    if (how.offsets) how.offsets->push_back(offset);
+    if (how.stamps) how.stamps->push_back(stamp);
+    return to_engine_packets(Packet{PacketType::Event, "/", std::nullopt, Json::array({"e", offset})});
+  };
+  return recovery.append(target, encode, how.remote, how.unstamped).first;
+}
 uint64_t append(Recovery& recovery, std::vector<std::string> rooms = {}, std::vector<std::string>* offsets = nullptr) {
-  Target target{std::move(rooms), {}, {}, Json::object()};
-  return recovery
-      .append(target,
-              [&](std::string offset) {
-                if (offsets) offsets->push_back(offset);
-                return to_engine_packets(Packet{PacketType::Event, "/", std::nullopt, Json::array({"e", offset})});
-              })
-      .first;
+  return append(recovery, Appending{std::move(rooms), offsets});
 }
 
 RecoveredSession session(std::string sid, uint64_t base) {
@@ -56,17 +67,19 @@ TEST(Recovery, OffsetsFollowTheLogOrderAndGoIntoThePackets) {
   std::vector<std::string> offsets;
   EXPECT_EQ(append(recovery, {}, &offsets), 1u);
   EXPECT_EQ(append(recovery, {}, &offsets), 2u);
-  EXPECT_EQ(offsets, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(recovery.origin().size(), 8u);
+  EXPECT_EQ(offsets, (std::vector<std::string>{recovery.origin() + "~1", recovery.origin() + "~2"}));
   EXPECT_EQ(recovery.head(), 2u);
 }
 
 TEST(Recovery, RestoreGivesTheSessionAndWhatCameAfterTheOffsetOnce) {
   Recovery recovery(config());
-  append(recovery);
+  std::vector<std::string> offsets;
+  append(recovery, {}, &offsets);
   append(recovery);
   recovery.persist(recovery.pid_of("s1"), session("s1", 0));
   append(recovery, {"room"});
-  auto restored = recovery.restore(recovery.pid_of("s1"), "1");
+  auto restored = recovery.restore(recovery.pid_of("s1"), offsets[0]);
   ASSERT_TRUE(restored);
   EXPECT_EQ(restored->session.sid, "s1");
   EXPECT_EQ(restored->session.user, "alice");
@@ -76,7 +89,7 @@ TEST(Recovery, RestoreGivesTheSessionAndWhatCameAfterTheOffsetOnce) {
   EXPECT_EQ(restored->missed[1].seq, 3u);
   EXPECT_EQ(restored->missed[1].target.rooms, std::vector<std::string>{"room"});
   EXPECT_EQ(restored->head, 3u);
-  EXPECT_FALSE(recovery.restore(recovery.pid_of("s1"), "1")) << "one return per drop";
+  EXPECT_FALSE(recovery.restore(recovery.pid_of("s1"), offsets[0])) << "one return per drop";
 }
 
 TEST(Recovery, WithoutAnOffsetOrWithTextTheSessionBaseIsTheStart) {
@@ -98,9 +111,10 @@ TEST(Recovery, NothingWhenWhatWasMissedLeftTheLog) {
   // Each entry is well over 100 bytes: a 300-byte log keeps the last two at most.
   Recovery recovery(config(60s, 300));
   recovery.persist(recovery.pid_of("s"), session("s", 0));
-  for (int i = 0; i < 5; ++i) append(recovery);
+  std::vector<std::string> offsets;
+  for (int i = 0; i < 5; ++i) append(recovery, {}, &offsets);
   EXPECT_LE(recovery.log_entries(), 2u);
-  EXPECT_FALSE(recovery.restore(recovery.pid_of("s"), "1"));
+  EXPECT_FALSE(recovery.restore(recovery.pid_of("s"), offsets[0]));
 }
 
 TEST(Recovery, SessionsAndEntriesExpireWithTheWindow) {
@@ -112,6 +126,103 @@ TEST(Recovery, SessionsAndEntriesExpireWithTheWindow) {
   EXPECT_EQ(recovery.log_entries(), 1u);
   EXPECT_EQ(recovery.sessions(), 0u);
   EXPECT_FALSE(recovery.restore(recovery.pid_of("s"), "1"));
+}
+
+TEST(Recovery, AnEarlierEvictionDoesNotStopARestore) {
+  // Entries that left the log before the socket connected are none of its business.
+  Recovery recovery(config(60s, 300));
+  for (int i = 0; i < 5; ++i) append(recovery);
+  std::vector<std::string> offsets;
+  recovery.persist(recovery.pid_of("s"), session("s", 5));
+  append(recovery, {}, &offsets);
+  auto restored = recovery.restore(recovery.pid_of("s"), std::nullopt);
+  ASSERT_TRUE(restored);
+  ASSERT_EQ(restored->missed.size(), 1u);
+  EXPECT_EQ(restored->missed[0].seq, 6u);
+}
+
+// Two nodes: each logs its own broadcasts and the other's, under the origin's stamps.
+struct TwoNodes {
+  Recovery a{config()};
+  Recovery b{config()};
+  // A broadcast emitted on `from` and received by `to` through Redis.
+  void broadcast(Recovery& from, Recovery& to, std::vector<std::string> rooms, std::vector<std::string>* offsets) {
+    std::vector<Stamp> stamps;
+    append(from, Appending{rooms, offsets, &stamps});
+    append(to, Appending{std::move(rooms), nullptr, nullptr, &stamps.back()});
+  }
+};
+
+TEST(Recovery, AnotherNodeSendsWhatCameAfterTheOffsetItGaveWhateverTheArrivalOrder) {
+  TwoNodes nodes;
+  std::vector<std::string> on_a;
+  nodes.broadcast(nodes.a, nodes.b, {}, &on_a);  // a1
+  nodes.broadcast(nodes.b, nodes.a, {}, &on_a);  // b1
+  // The client of node A had these two. Then a2 and b2 are emitted at once: B logs b2 before a2,
+  // A logs a2 before b2; the client had b2 and not a2 when it dropped.
+  std::vector<Stamp> a2;
+  std::vector<Stamp> b2;
+  append(nodes.a, Appending{{}, &on_a, &a2});
+  append(nodes.b, Appending{{}, nullptr, &b2});
+  append(nodes.a, Appending{{}, &on_a, nullptr, &b2.back()});
+  append(nodes.b, Appending{{}, nullptr, nullptr, &a2.back()});
+  ASSERT_EQ(on_a.size(), 4u);
+  auto had = RecoveryOffset::parse(on_a[1]);  // after a1 and b1
+  ASSERT_TRUE(had);
+  EXPECT_EQ(had->seq_of(nodes.a.origin()), 1u);
+  EXPECT_EQ(had->seq_of(nodes.b.origin()), 1u);
+  auto missed = nodes.b.missed_since(*had, false);
+  EXPECT_TRUE(missed.complete);
+  ASSERT_EQ(missed.entries.size(), 2u) << "a2 and b2, in B's order";
+  EXPECT_EQ(missed.entries[0].origin_seq, 2u);
+  EXPECT_EQ(missed.entries[1].origin_seq, 2u);
+  EXPECT_EQ(nodes.b.missed_since(*RecoveryOffset::parse(on_a[3]), false).entries.size(), 0u) << "it had everything";
+}
+
+TEST(Recovery, UnstampedBroadcastsAreReplayedOnlyByTheNodeThatLoggedThem) {
+  TwoNodes nodes;
+  std::vector<std::string> on_a;
+  nodes.broadcast(nodes.a, nodes.b, {}, &on_a);
+  append(nodes.a, Appending{{}, nullptr, nullptr, nullptr, true});  // from a Node emitter
+  append(nodes.b, Appending{{}, nullptr, nullptr, nullptr, true});
+  auto missed = nodes.b.missed_since(*RecoveryOffset::parse(on_a[0]), false);
+  EXPECT_TRUE(missed.complete);
+  EXPECT_TRUE(missed.entries.empty()) << "B cannot tell whether the client had it";
+  EXPECT_EQ(nodes.a.missed_since(*RecoveryOffset::parse(on_a[0]), true).entries.size(), 1u) << "A can";
+}
+
+TEST(Recovery, ANodeThatStartedLaterSaysWhatItNeverSaw) {
+  TwoNodes nodes;
+  std::vector<std::string> on_a;
+  std::vector<Stamp> stamps;
+  append(nodes.a, Appending{{}, &on_a, &stamps});
+  append(nodes.a, Appending{{}, nullptr, &stamps});
+  append(nodes.a, Appending{{}, nullptr, &stamps});
+  append(nodes.b, Appending{{}, nullptr, nullptr, &stamps[2]});  // B saw only the third
+  auto missed = nodes.b.missed_since(*RecoveryOffset::parse(on_a[0]), false);
+  EXPECT_FALSE(missed.complete) << "the second never reached B";
+  EXPECT_EQ(missed.entries.size(), 1u);
+  Stamp later = stamps[2];
+  later.seq = 5;
+  append(nodes.b, Appending{{}, nullptr, nullptr, &later});  // 4 lost on the way
+  std::vector<std::string> offsets;
+  append(nodes.b, Appending{{}, &offsets});
+  EXPECT_FALSE(nodes.b.missed_since(*RecoveryOffset::parse("x~1." + nodes.a.origin() + "~3"), false).complete);
+  EXPECT_TRUE(nodes.b.missed_since(*RecoveryOffset::parse(offsets[0]), false).complete);
+}
+
+TEST(RecoveryOffset, ParsesStampsAndRefusesAnythingElse) {
+  auto offset = RecoveryOffset::parse("abc-_DEF~12.xyz+~3");
+  ASSERT_TRUE(offset);
+  EXPECT_EQ(offset->seq_of("abc-_DEF"), 12u);
+  EXPECT_EQ(offset->seq_of("xyz+"), 3u);
+  EXPECT_EQ(offset->seq_of("nope"), std::nullopt);
+  for (const char* bad :
+       {"", "12", "a~", "~1", "a~1.", "a~1..b~2", "a~x", "a~1.a~2", "a b~1", "a~-1", "a~1~2", "a~99999999999999999999"})
+    EXPECT_FALSE(RecoveryOffset::parse(bad)) << bad;
+  std::string many;
+  for (int i = 0; i < 300; ++i) append_offset_stamp(many, "o" + std::to_string(i), 1);
+  EXPECT_FALSE(RecoveryOffset::parse(many)) << "bounded";
 }
 
 TEST(Recovery, UnknownPidRestoresNothing) {

@@ -1,11 +1,11 @@
 // UTF-8 validation (RFC 3629; Unicode table 3-7), required for WebSocket text frames (RFC 6455 8.1).
-#include "net/utf8.hpp"
+#include "codec/utf8.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace herald::net {
+namespace herald::codec {
 namespace {
 
 using namespace std::string_literals;
@@ -126,4 +126,4 @@ TEST(Utf8, ChecksOnlyTheGivenView) {
 }
 
 }  // namespace
-}  // namespace herald::net
+}  // namespace herald::codec

@@ -40,6 +40,38 @@ function exitOf(child) {
   return new Promise((resolve) => child.once("exit", resolve));
 }
 
+/** SIGTERM, then SIGKILL after 2 s; resolves once `child` has exited. */
+async function terminate(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
+  await exitOf(child);
+  clearTimeout(timer);
+}
+
+/**
+ * Runs HAProxy on `config`, written into `dir`; keeps the last 8000 characters of its output.
+ * Returns { child, output(), stop() } (stop also removes `dir`).
+ */
+function spawnHAProxy(dir, config) {
+  const file = path.join(dir, "haproxy.cfg");
+  fs.writeFileSync(file, config);
+  let output = "";
+  const child = killOnExit(spawn(HAPROXY, ["-f", file, "-db"], { stdio: ["ignore", "pipe", "pipe"] }));
+  child.stdout.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
+  child.stdout.on("data", (d) => (output = (output + d).slice(-8000)));
+  child.stderr.on("data", (d) => (output = (output + d).slice(-8000)));
+  return {
+    child,
+    output: () => output,
+    async stop() {
+      await terminate(child);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------
 // redis-server
 // ---------------------------------------------------------------------------
@@ -108,12 +140,12 @@ export async function quitClient(client) {
 const liveNodes = new Set();
 
 /**
- * Starts a herald node in the cluster of `redis` (heartbeat 200 ms) plus `extra` flags.
- * The returned object also has pid (from GET /health), kill() (SIGKILL, as a crash) and a stop()
- * that accepts a node killed on purpose.
+ * Starts a herald node in the cluster of `redis` (heartbeat 200 ms unless `heartbeatMs`) plus
+ * `extra` flags. The returned object also has pid (from GET /health), kill() (SIGKILL, as a crash)
+ * and a stop() that accepts a node killed on purpose.
  */
-export async function startNode(redis, extra = []) {
-  const node = await startHerald(["--redis", redis.url, "--node-heartbeat-ms", String(HEARTBEAT_MS), ...extra]);
+export async function startNode(redis, extra = [], { heartbeatMs = HEARTBEAT_MS } = {}) {
+  const node = await startHerald(["--redis", redis.url, "--node-heartbeat-ms", String(heartbeatMs), ...extra]);
   const health = await call(node, "/health", undefined, { method: "GET" });
   assert.equal(health.status, 200, `GET /health: ${health.text}`);
   node.pid = health.json.pid;
@@ -199,6 +231,39 @@ export async function serverCount(client, channel = REQUEST_CHANNEL) {
 export function waitServers(client, count, timeout = 5000) {
   return eventually(async () => (await serverCount(client)) === count, `${count} servers in the cluster`, timeout);
 }
+
+/**
+ * The sockets of `room` in the push namespace across the cluster, as a Node server would ask for
+ * them: a fetchSockets request (@socket.io/redis-adapter's REMOTE_FETCH) published on the request
+ * channel, and every server's answer gathered from this requester's response channel. Resolves
+ * with the ids found, once `servers` servers have answered (rejects after `timeout` ms).
+ */
+export async function socketsInRoom(client, room, servers, timeout = 2000) {
+  const uid = `test-${process.pid}-${++fetchCount}`;
+  const requestId = `fetch-${fetchCount}`;
+  const sub = client.duplicate();
+  sub.on("error", () => {});
+  await sub.connect();
+  try {
+    const ids = [];
+    let answered = 0;
+    let done;
+    const all = new Promise((resolve) => (done = resolve));
+    await sub.subscribe(`socket.io-response#${NSP}#${uid}#`, (message) => {
+      const answer = JSON.parse(message);
+      if (answer.requestId !== requestId) return;
+      for (const socket of answer.sockets ?? []) ids.push(socket.id);
+      if (++answered === servers) done();
+    });
+    const request = { uid, requestId, type: 5, opts: { rooms: [room], except: [] } };
+    await client.publish(REQUEST_CHANNEL, JSON.stringify(request));
+    await withTimeout(all, timeout, `${servers} answers to fetchSockets(${room})`);
+    return ids;
+  } finally {
+    await quitClient(sub);
+  }
+}
+let fetchCount = 0;
 
 /**
  * One HTTP request on a connection of its own (closed after it). A connection that carried a
@@ -312,21 +377,15 @@ listen stats
   stats enable
   stats uri /stats
 `;
-  const file = path.join(dir, "haproxy.cfg");
-  fs.writeFileSync(file, config);
-  let output = "";
-  const child = killOnExit(spawn(HAPROXY, ["-f", file, "-db"], { stdio: ["ignore", "pipe", "pipe"] }));
-  child.stdout.setEncoding("utf8");
-  child.stderr.setEncoding("utf8");
-  child.stdout.on("data", (d) => (output = (output + d).slice(-8000)));
-  child.stderr.on("data", (d) => (output = (output + d).slice(-8000)));
-  await waitListening(port, child, "haproxy", () => output);
-  await waitListening(statsPort, child, "haproxy stats", () => output);
+  const haproxy = spawnHAProxy(dir, config);
+  const { child, output } = haproxy;
+  await waitListening(port, child, "haproxy", output);
+  await waitListening(statsPort, child, "haproxy stats", output);
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     config,
-    output: () => output,
+    output,
     /** { node0: {req_tot, hrsp_4xx, ...}, node1: ..., BACKEND: ..., front: ... } from the CSV stats. */
     async stats() {
       const res = await fetch(`http://127.0.0.1:${statsPort}/stats;csv`);
@@ -340,15 +399,38 @@ listen stats
       }
       return rows;
     },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
-        await exitOf(child);
-        clearTimeout(timer);
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    stop: haproxy.stop,
+  };
+}
+
+/**
+ * Starts HAProxy passing TCP through (mode tcp) to 127.0.0.1:`targetPort`, sending the client
+ * address as a PROXY protocol header when `sendProxy` is "send-proxy" (v1) or "send-proxy-v2".
+ * Returns { port, output(), stop() }.
+ */
+export async function startTcpProxy(targetPort, { sendProxy = null } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "herald-haproxy-tcp-"));
+  const port = await freePort();
+  const config = `global
+  maxconn 2000
+
+defaults
+  mode tcp
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+
+listen passthrough
+  bind 127.0.0.1:${port}
+  server herald 127.0.0.1:${targetPort}${sendProxy ? ` ${sendProxy}` : ""}
+`;
+  const haproxy = spawnHAProxy(dir, config);
+  const { child, output } = haproxy;
+  await waitListening(port, child, "haproxy", output);
+  return {
+    port,
+    output,
+    stop: haproxy.stop,
   };
 }
 
@@ -358,13 +440,14 @@ listen stats
 
 /**
  * Starts lib/node-peer.mjs (socket.io 4.8 + @socket.io/redis-adapter on `redis`, namespace NSP)
- * on a free port. Returns { port, url, request(op, args), events(name), exited(), stop() }.
+ * on a free port; with `sharded`, createShardedAdapter on the Redis Cluster `redis` (redis-ha.mjs). Returns { port, url, request(op, args), events(name), exited(), stop() }.
  */
-export async function startNodePeer(redis) {
+export async function startNodePeer(redis, { sharded = false } = {}) {
   const port = await freePort();
   let output = "";
+  const where = sharded ? [redis.addresses, NSP, "sharded"] : [redis.url, NSP];
   const child = killOnExit(
-    fork(path.join(LIB_DIR, "node-peer.mjs"), [String(port), redis.url, NSP], {
+    fork(path.join(LIB_DIR, "node-peer.mjs"), [String(port), ...where], {
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "advanced", // Buffers cross as Buffers
     }),
@@ -404,10 +487,7 @@ export async function startNodePeer(redis) {
     },
     async stop() {
       if (exitInfo) throw new Error(`node peer died during the tests (${JSON.stringify(exitInfo)})\n${output}`);
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
-      await exitOf(child);
-      clearTimeout(timer);
+      await terminate(child);
     },
   };
   return peer;

@@ -182,8 +182,11 @@ export function apiError(res, status, pattern) {
  * ackMode: "auto" (ack at once, default), "never", or a number of ms to wait before acking.
  * Each received message is { msgId, message, at, ackedAt, ack, hasAck }.
  */
+/** A connection state recovery offset as Herald writes them: "<origin>~<seq>" per origin, dot-separated. */
+export const RECOVERY_OFFSET = /^[A-Za-z0-9_+-]+~\d+(\.[A-Za-z0-9_+-]+~\d+)*$/;
+
 export class PushUser {
-  constructor(server, { ackMode = "auto", auth, transports = ["websocket"], nsp = NSP, event = "message" } = {}) {
+  constructor(server, { ackMode = "auto", auth, transports = ["websocket"], nsp = NSP, event = "message", parser } = {}) {
     this.ackMode = ackMode;
     this.received = [];
     this.waiters = [];
@@ -195,13 +198,15 @@ export class PushUser {
       timeout: WAIT,
       transports,
       ...(auth ? { auth } : {}),
+      ...(parser ? { parser } : {}), // e.g. socket.io-msgpack-parser
     });
     this.offsets = []; // connection state recovery: the offsets broadcasts carried
     this.socket.onAny((name, ...args) => {
       args = args.filter((a) => typeof a !== "function");
-      // A replayable broadcast ends with its offset (a decimal string here) when the connection
-      // has a recovery pid; it is recorded apart so that events compare as the sender sent them.
-      if (this.socket._pid && /^\d+$/.test(args.at(-1))) this.offsets.push(args.pop());
+      // A replayable broadcast ends with its offset ("<origin>~<seq>", dot-separated) when the
+      // connection has a recovery pid; it is recorded apart so that events compare as the sender
+      // sent them.
+      if (this.socket._pid && RECOVERY_OFFSET.test(args.at(-1))) this.offsets.push(args.pop());
       this.events.push([name, ...args]);
     });
     this.socket.on(event, (msgId, message, ack) => {

@@ -1,24 +1,30 @@
 // A Node.js socket.io 4.8 server with @socket.io/redis-adapter, the peer Herald nodes share a
 // cluster with in the interop tests. Started by lib/cluster.mjs as
 //   node node-peer.mjs <port> <redis url> <namespace>
+// or, on a Redis Cluster with the sharded adapter (createShardedAdapter, node-redis' cluster client),
+//   node node-peer.mjs <port> <host:port,...> <namespace> sharded
 // and driven over IPC: { id, op, ...args } -> { id, result } or { id, error }.
 // Clients log in as on Herald: login(uid) sets socket.data.uid and joins the room uid.
 
 import http from "node:http";
-import { createAdapter } from "@socket.io/redis-adapter";
-import { createClient } from "redis";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import { createClient, createCluster } from "redis";
 import { Server } from "socket.io";
 
-const [portText, redisUrl, nspName] = process.argv.slice(2);
+const [portText, redisUrl, nspName, mode] = process.argv.slice(2);
+const sharded = mode === "sharded";
 
-const pubClient = createClient({ url: redisUrl });
+const pubClient = sharded
+  ? createCluster({ rootNodes: redisUrl.split(",").map((address) => ({ url: `redis://${address}` })) })
+  : createClient({ url: redisUrl });
 const subClient = pubClient.duplicate();
 pubClient.on("error", (err) => console.error("redis pub error:", err.message));
 subClient.on("error", (err) => console.error("redis sub error:", err.message));
 await Promise.all([pubClient.connect(), subClient.connect()]);
 
 const httpServer = http.createServer();
-const io = new Server(httpServer, { adapter: createAdapter(pubClient, subClient), pingInterval: 2000, pingTimeout: 2000 });
+const adapter = sharded ? createShardedAdapter(pubClient, subClient) : createAdapter(pubClient, subClient);
+const io = new Server(httpServer, { adapter, pingInterval: 2000, pingTimeout: 2000 });
 const nsp = io.of(nspName);
 
 // Every server-side event that reached this server, in order.

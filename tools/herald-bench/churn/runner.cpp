@@ -17,6 +17,7 @@
 #include "churn/worker.hpp"
 #include "common/clock.hpp"
 #include "common/net.hpp"
+#include "common/progress.hpp"
 #include "common/url.hpp"
 #include "common/worker_processes.hpp"
 #include "connect/options.hpp"
@@ -68,6 +69,7 @@ class ChurnCoordinator {
     });
     schedule_print();
     io_.run();
+    progress_.finish();
     processes_.reap();
     return result();
   }
@@ -91,8 +93,8 @@ class ChurnCoordinator {
   void begin_churn() {
     phase_ = Phase::Churning;
     connect_seconds_ = seconds_since(start_);
-    fmt::print(stderr, "all {} clients connected in {:.2f} s: pushing for {:g} s and dropping connections\n",
-               options_.clients, connect_seconds_, options_.duration_s);
+    progress_.message(fmt::format("all {} clients connected in {:.2f} s: pushing for {:g} s and dropping connections\n",
+                                  options_.clients, connect_seconds_, options_.duration_s));
     processes_.signal_all(SIGUSR1);
     pushing_ = true;
     pusher_.start([this] {
@@ -110,7 +112,7 @@ class ChurnCoordinator {
     phase_ = Phase::Draining;
     pusher_.stop("duration reached");
     processes_.signal_all(SIGUSR2);
-    fmt::print(stderr, "pushes done: no more drops, draining for {} ms\n", options_.drain_ms);
+    progress_.message(fmt::format("pushes done: no more drops, draining for {} ms\n", options_.drain_ms));
     phase_timer_.expires_after(std::chrono::milliseconds(options_.drain_ms));
     phase_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) finish();
@@ -119,7 +121,7 @@ class ChurnCoordinator {
 
   void fail(const std::string& why) {
     if (failure_.empty()) failure_ = why;
-    fmt::print(stderr, "stopping: {}\n", why);
+    progress_.message(fmt::format("stopping: {}\n", why));
     finish();
   }
 
@@ -142,12 +144,13 @@ class ChurnCoordinator {
     ChurnCounters c = totals();
     static constexpr const char* kPhaseNames[] = {"connecting", "churning", "draining", "finishing"};
     PushResult pushes = pusher_.result();
-    fmt::print(stderr,
-               "[{:5.0f}s] {}: connected {} offline {} | drops {} lost {} reconnects {} recovered {} | received {} "
-               "dup {} | pushes sent {} ok {} failed {}\n",
-               seconds_since(start_), kPhaseNames[static_cast<int>(phase_)], c.connected, c.offline, c.drops,
-               c.lost_total(), c.reconnects, c.recovered, c.distinct, c.duplicates, pushes.sent, pushes.ok,
-               pushes.failed_total());
+    auto now = SteadyClock::now();
+    progress_.update(fmt::format(
+        "[{:5.0f}s] {}: connected {} offline {} | drops {} lost {} reconnects {} recovered {} | received {} "
+        "({:.0f}/s) dup {} | pushes sent {} ({:.0f}/s) ok {} failed {}",
+        seconds_since(start_), kPhaseNames[static_cast<int>(phase_)], c.connected, c.offline, c.drops, c.lost_total(),
+        c.reconnects, c.recovered, c.distinct, received_rate_.update(c.distinct, now), c.duplicates, pushes.sent,
+        push_rate_.update(pushes.sent, now), pushes.ok, pushes.failed_total()));
   }
 
   void schedule_print() {
@@ -188,6 +191,9 @@ class ChurnCoordinator {
   asio::signal_set signals_{io_, SIGINT, SIGTERM};
   asio::steady_timer phase_timer_{io_};  // the connect limit, then the duration, then the drain
   asio::steady_timer print_timer_{io_};
+  ProgressLine progress_;
+  Rate received_rate_;
+  Rate push_rate_;
   SteadyClock::time_point start_;
   Phase phase_ = Phase::Connecting;
   bool pushing_ = false;  // the pusher was started

@@ -14,6 +14,7 @@
 
 #include "common/clock.hpp"
 #include "common/net.hpp"
+#include "common/progress.hpp"
 #include "common/url.hpp"
 #include "common/worker_processes.hpp"
 #include "connect/options.hpp"
@@ -66,6 +67,7 @@ class Coordinator {
     schedule_print();
     schedule_settle();
     io_.run();
+    progress_.finish();
     processes_.reap();
     return result();
   }
@@ -129,9 +131,9 @@ class Coordinator {
       }
       message.expected = expected;
       if (!options_.quiet)
-        fmt::print(stderr, "message {}: {} ({} of {} clients)\n", message.id,
-                   message.settled == Settled::AllReceived ? "all received" : "receive timed out", message.received,
-                   expected);
+        progress_.message(fmt::format("message {}: {} ({} of {} clients)\n", message.id,
+                                      message.settled == Settled::AllReceived ? "all received" : "receive timed out",
+                                      message.received, expected));
     }
     pending_ = std::move(still_pending);
     if (options_.messages && messages_.size() >= options_.messages && pending_.empty())
@@ -155,9 +157,15 @@ class Coordinator {
     for (size_t i = 0; i < kErrorKinds; ++i)
       if (c.errors[i]) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", error_kind_name(i), c.errors[i]);
     if (!kinds.empty()) errors += " (" + kinds + ")";
-    fmt::print(
-        stderr, "[{:5.0f}s] created {} connected {} disconnected {} reconnected {} errors {} | messages {} acks {}\n",
-        seconds_since(start_), c.created, c.connected, c.disconnected, c.reconnected, errors, c.messages, c.acks);
+    auto now = SteadyClock::now();
+    double connects = connect_rate_.update(c.created, now);
+    double messages = message_rate_.update(c.messages, now);
+    double acks = ack_rate_.update(c.acks, now);
+    progress_.update(fmt::format(
+        "[{:5.0f}s] created {} ({:.0f}/s) connected {} disconnected {} reconnected {} errors {} | messages {} "
+        "({:.0f}/s) acks {} ({:.0f}/s)",
+        seconds_since(start_), c.created, connects, c.connected, c.disconnected, c.reconnected, errors, c.messages,
+        messages, c.acks, acks));
   }
 
   void schedule_print() {
@@ -176,10 +184,10 @@ class Coordinator {
       return;
     }
     stopping_ = true;
-    fmt::print(stderr, "stopping: {}\n", why);
+    progress_.message(fmt::format("stopping: {}\n", why));
     if (drain && !pending_.empty()) {
       draining_ = true;
-      fmt::print(stderr, "waiting for {} message(s) to settle\n", pending_.size());
+      progress_.message(fmt::format("waiting for {} message(s) to settle\n", pending_.size()));
       return;
     }
     stop_workers();
@@ -190,6 +198,7 @@ class Coordinator {
     workers_told_ = true;
     run_seconds_ = seconds_since(start_);
     print_counters();
+    progress_.finish();
     processes_.signal_all(SIGTERM);
   }
 
@@ -262,6 +271,10 @@ class Coordinator {
   asio::steady_timer duration_timer_{io_};
   asio::steady_timer settle_timer_{io_};
   asio::steady_timer print_timer_{io_};
+  ProgressLine progress_;
+  Rate connect_rate_;
+  Rate message_rate_;
+  Rate ack_rate_;
   SteadyClock::time_point start_;
   std::vector<TrackedMessage> messages_;  // in order of first receipt
   std::unordered_map<std::string, size_t> message_index_;

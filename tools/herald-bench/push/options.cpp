@@ -9,9 +9,10 @@ void add_push_options(CLI::App& command, PushOptions& options) {
   command
       .add_option("-e,--endpoint", options.endpoint,
                   "all: /pushMsgToAll; room: /pushMsgToRoom (--room); single: /pushMsgToSingleDevice (--users); "
-                  "batch: /pushBatchUniMsg (--users, --batch-size)")
+                  "batch: /pushBatchUniMsg (--users, --batch-size); api-batch: POST /api/v1/push/batch, "
+                  "--batch-size pushes of one user each per request (--users)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"all", "room", "single", "batch"}));
+      ->check(CLI::IsMember({"all", "room", "single", "batch", "api-batch"}));
   command.add_option("--room", options.rooms, "Room name(s), comma-separated, sent as `tags` (endpoint room)");
   command.add_option("--users", options.users,
                      "Users for single/batch: a count N (uid-prefix + 0..N-1, as `connect` names its clients) or a "
@@ -20,7 +21,7 @@ void add_push_options(CLI::App& command, PushOptions& options) {
   command.add_option("--pick", options.pick, "How users are picked for each push")
       ->capture_default_str()
       ->check(CLI::IsMember({"roundrobin", "random"}));
-  command.add_option("--batch-size", options.batch_size, "Users per push for batch")
+  command.add_option("--batch-size", options.batch_size, "Users per push for batch; pushes per request for api-batch")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   auto* rate = command.add_option("-r,--rate", options.rate, "Pushes per second (0: as fast as --concurrency allows)")

@@ -54,6 +54,7 @@ PushResult Pusher::run() {
   });
   start([this] { io_.stop(); });
   io_.run();
+  progress_.finish();
   return result();
 }
 
@@ -110,13 +111,21 @@ void Pusher::pump() {
 
 std::string Pusher::next_body() {
   uint64_t seq = result_.sent;
-  nlohmann::ordered_json body;
-  body["msgId"] = msg_prefix_ + std::to_string(seq);
-  body["message"] = nlohmann::ordered_json{{"t", epoch_us()}, {"seq", seq}, {"pad", pad_}};
-  body["ack"] = options_.ack;
-  body["timeout"] = options_.timeout_ms;
-  targets_.add_next(body);
-  return body.dump();
+  auto one = [&](std::string msg_id) {
+    nlohmann::ordered_json body;
+    body["msgId"] = std::move(msg_id);
+    body["message"] = nlohmann::ordered_json{{"t", epoch_us()}, {"seq", seq}, {"pad", pad_}};
+    body["ack"] = options_.ack;
+    body["timeout"] = options_.timeout_ms;
+    targets_.add_next(body);
+    return body;
+  };
+  if (!targets_.api_batch()) return one(msg_prefix_ + std::to_string(seq)).dump();
+  // POST /api/v1/push/batch: pushes of one user each.
+  nlohmann::ordered_json pushes = nlohmann::ordered_json::array();
+  for (uint64_t i = 0; i < targets_.batch_size(); ++i)
+    pushes.push_back(one(msg_prefix_ + std::to_string(seq) + "." + std::to_string(i)));
+  return nlohmann::ordered_json{{"pushes", std::move(pushes)}}.dump();
 }
 
 void Pusher::send(size_t slot) {
@@ -150,7 +159,20 @@ void Pusher::on_answer(size_t slot, SteadyClock::time_point sent_at, const beast
     on_failure(PushFailure::Http, fmt::format("HTTP {}", response.result_int()));
   } else {
     auto answer = nlohmann::json::parse(response.body(), nullptr, false);
-    if (!answer.is_object() || answer.value("code", -1) != 0) {
+    auto results = answer.is_object() ? answer.find("results") : answer.end();
+    if (targets_.api_batch() && results != answer.end() && results->is_array()) {
+      // One answer for the batch: each of its pushes counts as one, with its own receipts.
+      failures_in_a_row_ = 0;
+      result_.ok += results->size();
+      result_.latency.record(
+          std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - sent_at).count());
+      for (const auto& result : *results) {
+        auto acked = result.find("acked");
+        if (acked == result.end() || !acked->is_array()) continue;
+        ++result_.acked_pushes;
+        result_.receipts += acked->size();
+      }
+    } else if (!answer.is_object() || answer.value("code", -1) != 0) {
       std::string msg = answer.is_object() ? answer.value("msg", std::string("?")) : std::string("not JSON");
       on_failure(PushFailure::Code,
                  fmt::format("code {}: {}", answer.is_object() ? answer.value("code", -1) : -1, msg));
@@ -183,8 +205,8 @@ void Pusher::stop(std::string reason, bool server_failed) {
   result_.server_failed = server_failed;
   tick_timer_.cancel();
   duration_timer_.cancel();
-  fmt::print(stderr, "stopping: {}{}\n", result_.stop_reason,
-             in_flight_ ? fmt::format(", waiting for {} push(es) in flight", in_flight_) : "");
+  progress_.message(fmt::format("stopping: {}{}\n", result_.stop_reason,
+                                in_flight_ ? fmt::format(", waiting for {} push(es) in flight", in_flight_) : ""));
   finish_if_done();
 }
 
@@ -205,8 +227,12 @@ void Pusher::finish_if_done() {
 }
 
 void Pusher::print_progress() {
-  fmt::print(stderr, "[{:5.0f}s] sent {} ok {} failed {} in flight {} receipts {}\n", seconds_since(start_),
-             result_.sent, result_.ok, result_.failed_total(), in_flight_, result_.receipts);
+  auto now = SteadyClock::now();
+  progress_.update(
+      fmt::format("[{:5.0f}s] sent {} ({:.0f}/s) ok {} ({:.0f}/s) failed {} in flight {} receipts {} ({:.0f}/s)",
+                  seconds_since(start_), result_.sent, sent_rate_.update(result_.sent, now), result_.ok,
+                  ok_rate_.update(result_.ok, now), result_.failed_total(), in_flight_, result_.receipts,
+                  receipt_rate_.update(result_.receipts, now)));
   progress_timer_.expires_after(std::chrono::seconds(1));
   progress_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) print_progress();

@@ -17,6 +17,7 @@
 #include "common/clock.hpp"
 #include "common/histogram.hpp"
 #include "common/http_connection.hpp"
+#include "common/progress.hpp"
 #include "push/options.hpp"
 #include "push/targets.hpp"
 
@@ -83,6 +84,10 @@ class Pusher {
   asio::steady_timer tick_timer_{io_};
   asio::steady_timer duration_timer_{io_};
   asio::steady_timer progress_timer_{io_};
+  ProgressLine progress_;
+  Rate sent_rate_;
+  Rate ok_rate_;
+  Rate receipt_rate_;
   std::function<void()> on_done_;
   SteadyClock::time_point start_;
   SteadyClock::time_point done_at_;

@@ -43,8 +43,13 @@ std::optional<Targets> Targets::from_options(const PushOptions& options, std::st
     }
     return targets;
   }
-  targets.api_path_ = options.endpoint == "single" ? "/pushMsgToSingleDevice" : "/pushBatchUniMsg";
-  targets.field_ = options.endpoint == "single" ? "useraccount" : "useraccounts";
+  if (options.endpoint == "api-batch") {
+    targets.api_path_ = "/api/v1/push/batch";
+    targets.field_ = "users";
+  } else {
+    targets.api_path_ = options.endpoint == "single" ? "/pushMsgToSingleDevice" : "/pushBatchUniMsg";
+    targets.field_ = options.endpoint == "single" ? "useraccount" : "useraccounts";
+  }
   if (all_digits(options.users)) {
     uint64_t count = std::stoull(options.users);
     for (uint64_t i = 0; i < count; ++i) targets.users_.push_back(options.uid_prefix + std::to_string(i));
@@ -55,7 +60,7 @@ std::optional<Targets> Targets::from_options(const PushOptions& options, std::st
     error = "--users (a count or a list) is required for the " + options.endpoint + " endpoint";
     return std::nullopt;
   }
-  targets.batch_size_ = std::min<uint64_t>(targets.batch_size_, targets.users_.size());
+  if (options.endpoint == "batch") targets.batch_size_ = std::min<uint64_t>(targets.batch_size_, targets.users_.size());
   return targets;
 }
 
@@ -72,6 +77,8 @@ void Targets::add_next(nlohmann::ordered_json& body) {
     body[field_] = rooms_;
   } else if (field_ == "useraccount") {
     body[field_] = next_user();
+  } else if (field_ == "users") {
+    body[field_] = nlohmann::ordered_json::array({next_user()});
   } else {
     std::string list;
     for (uint64_t i = 0; i < batch_size_; ++i) {

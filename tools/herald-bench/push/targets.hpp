@@ -22,6 +22,9 @@ class Targets {
   const std::string& api_path() const { return api_path_; }
   // Adds the endpoint's target field (tags, useraccount, useraccounts) for the next push.
   void add_next(nlohmann::ordered_json& body);
+  // api-batch: each request holds batch_size() pushes of one user each (`users`).
+  bool api_batch() const { return field_ == "users"; }
+  uint64_t batch_size() const { return batch_size_; }
 
  private:
   const std::string& next_user();

@@ -1,11 +1,12 @@
-// Standard base64 (RFC 4648, with padding), as Engine.IO long-polling uses for binary packets.
+// Standard base64 (RFC 4648, with padding), as Engine.IO long-polling uses for binary packets and the
+// WebSocket handshake for its accept key; base64url for ids and JWT parts.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace herald::engineio {
+namespace herald::codec {
 
 void base64_append(std::string& out, std::string_view bytes);
 std::string base64_encode(std::string_view bytes);
@@ -16,4 +17,4 @@ std::string base64url_encode(std::string_view bytes);
 // nullopt on '+', '/', '=' or anything else outside the URL-safe alphabet, or a bad length.
 std::optional<std::string> base64url_decode(std::string_view text);
 
-}  // namespace herald::engineio
+}  // namespace herald::codec

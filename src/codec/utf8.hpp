@@ -3,8 +3,8 @@
 
 #include <string_view>
 
-namespace herald::net {
+namespace herald::codec {
 
 bool is_valid_utf8(std::string_view text);
 
-}  // namespace herald::net
+}  // namespace herald::codec

@@ -1,8 +1,8 @@
-#include "net/utf8.hpp"
+#include "codec/utf8.hpp"
 
 #include <cstdint>
 
-namespace herald::net {
+namespace herald::codec {
 
 bool is_valid_utf8(std::string_view text) {
   const auto* p = reinterpret_cast<const uint8_t*>(text.data());
@@ -45,4 +45,4 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
-}  // namespace herald::net
+}  // namespace herald::codec

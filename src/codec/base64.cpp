@@ -1,9 +1,9 @@
-#include "engineio/base64.hpp"
+#include "codec/base64.hpp"
 
 #include <array>
 #include <cstdint>
 
-namespace herald::engineio {
+namespace herald::codec {
 namespace {
 
 constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -98,4 +98,4 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return base64_decode(standard);
 }
 
-}  // namespace herald::engineio
+}  // namespace herald::codec

@@ -1,0 +1,36 @@
+#include "cluster/gatherings.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace herald::cluster {
+
+void Gatherings::start(const std::string& request_id, std::chrono::milliseconds timeout, Gathering gathering) {
+  auto entry = std::make_shared<Entry>(Entry{std::move(gathering), boost::asio::steady_timer(loop_, timeout)});
+  entry->timer.async_wait([weak = weak_from_this(), request_id](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (!ec && self) self->finish(request_id, false);
+  });
+  entries_[request_id] = std::move(entry);
+}
+
+bool Gatherings::answer(const std::string& request_id, Body& body) {
+  auto found = entries_.find(request_id);
+  if (found == entries_.end()) return false;
+  auto entry = found->second;
+  if (!entry->gathering.take(body)) return true;
+  if (--entry->gathering.awaiting == 0) finish(request_id, true);
+  return true;
+}
+
+void Gatherings::finish(const std::string& request_id, bool complete) {
+  auto found = entries_.find(request_id);
+  if (found == entries_.end()) return;
+  auto entry = found->second;
+  entries_.erase(found);
+  entry->timer.cancel();
+  if (!complete)
+    spdlog::warn("cluster: {} timed out with {} nodes silent", entry->gathering.what, entry->gathering.awaiting);
+  entry->gathering.done(complete);
+}
+
+}  // namespace herald::cluster

@@ -1,0 +1,141 @@
+#include "cluster/wire_json.hpp"
+
+#include "codec/json_depth.hpp"
+
+namespace herald::cluster {
+
+using socketio::Json;
+using socketio::Packet;
+using socketio::PacketType;
+using socketio::SocketInfo;
+
+Json packet_to_json(const Packet& packet) {
+  Json json{{"type", static_cast<int>(packet.type)}, {"data", packet.data}, {"nsp", packet.nsp}};
+  if (packet.id) json["id"] = *packet.id;
+  return json;
+}
+
+std::optional<Packet> packet_from_json(const Json& json) {
+  if (!json.is_object()) return std::nullopt;
+  auto type = json.find("type");
+  auto data = json.find("data");
+  if (type == json.end() || !type->is_number_integer() || data == json.end() || !data->is_array() || data->empty())
+    return std::nullopt;
+  int kind = type->get<int>();
+  if (kind != static_cast<int>(PacketType::Event) && kind != static_cast<int>(PacketType::BinaryEvent))
+    return std::nullopt;
+  Packet packet{PacketType::Event, json.value("nsp", "/"), std::nullopt, *data};
+  if (auto id = json.find("id"); id != json.end() && id->is_number_unsigned()) packet.id = id->get<uint64_t>();
+  return packet;
+}
+
+namespace wire_json {
+
+Json decode_payload(std::string_view payload) {
+  if (!payload.empty() && payload.front() == '{') {
+    if (!codec::json_depth_within(payload)) return Json(Json::value_t::discarded);
+    return Json::parse(payload, nullptr, false);
+  }
+  if (!codec::msgpack_depth_within(payload)) return Json(Json::value_t::discarded);
+  return Json::from_msgpack(payload, true, false);
+}
+
+std::string to_msgpack(const Json& value) {
+  std::string out;
+  Json::to_msgpack(value, out);
+  return out;
+}
+
+std::string to_text(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+std::vector<std::string> string_list(const Json& value) {
+  std::vector<std::string> items;
+  if (!value.is_array()) return items;
+  for (const auto& item : value) {
+    if (item.is_string())
+      items.push_back(item.get<std::string>());
+    else if (item.is_number())
+      items.push_back(item.dump());
+  }
+  return items;
+}
+
+std::string id_field(const Json& object, const char* key) {
+  if (!object.is_object()) return {};
+  auto found = object.find(key);
+  if (found == object.end()) return {};
+  if (found->is_string()) return found->get<std::string>();
+  if (found->is_number()) return found->dump();
+  return {};
+}
+
+Json target_to_json(const TargetSpec& target) {
+  return Json{{"rooms", target.rooms},
+              {"except", target.except},
+              {"flags", target.flags.is_object() ? target.flags : Json::object()}};
+}
+
+TargetSpec target_from_json(const Json& opts) {
+  TargetSpec target;
+  if (!opts.is_object()) return target;
+  if (auto rooms = opts.find("rooms"); rooms != opts.end()) target.rooms = string_list(*rooms);
+  if (auto except = opts.find("except"); except != opts.end()) target.except = string_list(*except);
+  if (auto flags = opts.find("flags"); flags != opts.end() && flags->is_object()) target.flags = *flags;
+  return target;
+}
+
+Json sockets_to_json(const std::vector<SocketInfo>& sockets, bool ids_only) {
+  Json list = Json::array();
+  for (const auto& socket : sockets) {
+    if (ids_only)
+      list.push_back(socket.id);
+    else
+      list.push_back(
+          Json{{"id", socket.id}, {"handshake", socket.handshake}, {"rooms", socket.rooms}, {"data", socket.data}});
+  }
+  return list;
+}
+
+std::vector<SocketInfo> sockets_from_json(const Json& sockets) {
+  std::vector<SocketInfo> found;
+  if (!sockets.is_array()) return found;
+  for (const auto& item : sockets) {
+    if (item.is_string()) {
+      found.push_back(SocketInfo{item.get<std::string>(), "", nullptr});
+    } else if (item.is_object()) {
+      Json data = item.value("data", Json());
+      std::string user = data.is_object() && data.contains("uid") && data["uid"].is_string() ? data["uid"] : "";
+      found.push_back(SocketInfo{item.value("id", ""), std::move(user), std::move(data),
+                                 string_list(item.value("rooms", Json::array())), item.value("handshake", Json())});
+    }
+  }
+  return found;
+}
+
+Json herald_socket(const SocketInfo& socket) {
+  Json herald{{"socket", socket.id}};
+  if (!socket.user.empty()) herald["uid"] = socket.user;
+  return herald;
+}
+
+SocketInfo socket_from_herald(const Json& herald) {
+  SocketInfo info;
+  if (!herald.is_object()) return info;
+  info.id = herald.value("socket", "");
+  if (auto uid = herald.find("uid"); uid != herald.end() && uid->is_string()) info.user = uid->get<std::string>();
+  return info;
+}
+
+msg::ClientCount client_count(std::string request_id, const Json& fields, const Json& herald) {
+  msg::ClientCount count{std::move(request_id), fields.value("clientCount", size_t{0}), {}, {}};
+  if (auto users = herald.find("users"); users != herald.end()) count.users = string_list(*users);
+  if (auto node = herald.find("node"); node != herald.end() && node->is_string()) count.node = node->get<std::string>();
+  return count;
+}
+
+Json herald_count(const msg::ClientCount& count, const std::string& node) {
+  return {{"users", count.users}, {"node", node}};
+}
+
+}  // namespace wire_json
+}  // namespace herald::cluster

@@ -55,6 +55,8 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   Protocol protocol() const { return protocol_; }
   bool is_open() const { return state_ == State::Open; }
 
+  // The session owns its handler (one direction: the handler keeps only a plain pointer back,
+  // valid until on_close).
   void set_handler(std::shared_ptr<SessionHandler> handler) { handler_ = std::move(handler); }
 
   // Queues packets for the client (a Socket.IO packet and its attachments go together).

@@ -35,8 +35,8 @@ Json take_query(std::string& nsp) {
 
 }  // namespace
 
-Client::Client(Server& server, std::shared_ptr<engineio::Session> session)
-    : server_(server), session_(std::move(session)), protocol_(session_->protocol()) {
+Client::Client(Server& server, engineio::Session& session)
+    : server_(server), session_(&session), protocol_(session.protocol()) {
   ParserMode mode = server_.config().parser;
   if (mode == ParserMode::Msgpack)
     set_parser(Parser::Msgpack);
@@ -281,7 +281,7 @@ void Client::on_close(DisconnectReason reason) {
   for (auto& socket : sockets) socket->on_close(reason);
   if (ServerObserver* observer = server_.observer(); observer && session_)
     observer->session_closed(session_->loop(), reason);
-  session_.reset();
+  session_ = nullptr;
 }
 
 void Client::on_upgrade() {

@@ -24,11 +24,13 @@ class Socket;
 
 class Client : public engineio::SessionHandler, public std::enable_shared_from_this<Client> {
  public:
-  Client(Server& server, std::shared_ptr<engineio::Session> session);
+  // `session` owns this client (as its handler) and outlives every use of it here: it calls
+  // on_close, which drops the pointer, before it goes.
+  Client(Server& server, engineio::Session& session);
   ~Client() override;
 
   void start();
-  engineio::Session* session() { return session_.get(); }
+  engineio::Session* session() { return session_; }
   // How its packets are written (the default parser until its first message says otherwise).
   Encoding encoding() const { return encoding_of(protocol_, parser_.value_or(Parser::Default)); }
   void send(const std::vector<engineio::OutPacket>& packets);
@@ -62,7 +64,7 @@ class Client : public engineio::SessionHandler, public std::enable_shared_from_t
   std::optional<Recovery::Restore> restore(Recovery& recovery, Json& auth, CameBack& came_back);
 
   Server& server_;
-  std::shared_ptr<engineio::Session> session_;
+  engineio::Session* session_;  // not owned: the session owns its client; null once closed
   engineio::Protocol protocol_;
   std::optional<Parser> parser_;      // unknown until the first message under ParserMode::Auto
   bool received_ = false;             // any message yet

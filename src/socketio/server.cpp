@@ -9,7 +9,7 @@ Server::Server(net::LoopPool& pool, Config config)
     : pool_(pool),
       config_(std::move(config)),
       engine_(pool, config_.engine, [this](const std::shared_ptr<engineio::Session>& session) {
-        auto client = std::make_shared<Client>(*this, session);
+        auto client = std::make_shared<Client>(*this, *session);
         session->set_handler(client);
         client->start();
       }) {

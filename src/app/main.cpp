@@ -387,9 +387,9 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
         std::make_shared<cluster::SessionRouter>(*cluster, process_tag, settings.advertise_host, internal_port);
     io.engine().on_foreign_session([session_router](const std::shared_ptr<net::HttpExchange>& exchange,
                                                     uint32_t process) { session_router->route(exchange, process); });
-    presence = std::make_shared<cluster::Presence>(*cluster, settings.push_namespace,
-                                                   settings.advertise_host + ":" + std::to_string(internal_port),
-                                                   std::chrono::milliseconds(settings.node_heartbeat_ms));
+    presence = std::make_shared<cluster::Presence>(
+        *cluster, settings.push_namespace, settings.advertise_host + ":" + std::to_string(internal_port),
+        std::chrono::milliseconds(settings.node_heartbeat_ms), std::chrono::milliseconds(settings.recovery_window_ms));
     service.set_presence(presence.get());
     presence->start();
     session_router->start();

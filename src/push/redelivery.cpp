@@ -93,6 +93,14 @@ void Redelivery::deliver_to_local(const std::vector<std::string>& uids) {
   });
 }
 
+void Redelivery::deliver_to_everyone_here() {
+  socketio::Target target{
+      {}, {}, [](const socketio::Socket& socket) { return !socket.user().empty(); }, Json::object()};
+  nsp_.for_each_loop(std::move(target), [this](const std::vector<socketio::Socket*>& sockets) {
+    for (socketio::Socket* socket : sockets) deliver_to(*socket);
+  });
+}
+
 void Redelivery::states(const std::string& msg_id, std::function<void(PendingStore::States)> done) {
   size_t loop = socketio::Namespace::origin_loop();
   store_.states(msg_id, [this, loop, done = std::move(done)](PendingStore::States states) mutable {

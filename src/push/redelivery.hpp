@@ -39,6 +39,9 @@ class Redelivery {
   void announce(const std::vector<std::string>& uids);
   // The same on this node only.
   void deliver_to_local(const std::vector<std::string>& uids);
+  // To every logged-in socket of this node (after its connection to the cluster came up: word of
+  // pushes kept meanwhile may have passed it by).
+  void deliver_to_everyone_here();
   // Per user, what became of `msg_id`; `done` runs on the calling loop.
   void states(const std::string& msg_id, std::function<void(PendingStore::States)> done);
 

@@ -290,6 +290,19 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
     spdlog::critical("{}", error.what());
     return 2;
   }
+  // A socket that logs in while this node's subscription is not up yet (just started, or Redis
+  // came back) misses the word of pushes kept for its user meanwhile: once the subscription has
+  // surely settled, every logged-in socket here reads what is pending for it.
+  auto settle_timer = std::make_shared<boost::asio::steady_timer>(pool.loop(0));
+  if (cluster)
+    cluster->on_connected([&pool, settle_timer, &service] {
+      pool.post(0, [settle_timer, &service] {
+        settle_timer->expires_after(std::chrono::seconds(1));
+        settle_timer->async_wait([&service](const boost::system::error_code& ec) {
+          if (!ec) service.redelivery().deliver_to_everyone_here();
+        });
+      });
+    });
   if (redis_pending)
     redis_pending->on_redeliver([&service](const std::vector<std::string>& uids, bool every_node) {
       if (every_node)
@@ -387,9 +400,9 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
         std::make_shared<cluster::SessionRouter>(*cluster, process_tag, settings.advertise_host, internal_port);
     io.engine().on_foreign_session([session_router](const std::shared_ptr<net::HttpExchange>& exchange,
                                                     uint32_t process) { session_router->route(exchange, process); });
-    presence = std::make_shared<cluster::Presence>(*cluster, settings.push_namespace,
-                                                   settings.advertise_host + ":" + std::to_string(internal_port),
-                                                   std::chrono::milliseconds(settings.node_heartbeat_ms));
+    presence = std::make_shared<cluster::Presence>(
+        *cluster, settings.push_namespace, settings.advertise_host + ":" + std::to_string(internal_port),
+        std::chrono::milliseconds(settings.node_heartbeat_ms), std::chrono::milliseconds(settings.recovery_window_ms));
     service.set_presence(presence.get());
     presence->start();
     session_router->start();

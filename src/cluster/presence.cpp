@@ -1,18 +1,17 @@
 #include "cluster/presence.hpp"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <set>
 #include <vector>
 
+#include "cluster/presence_keys.hpp"
 #include "codec/json.hpp"
 
 namespace herald::cluster {
 namespace {
 
-constexpr int kSweepEveryTicks = 6;
+namespace keys = presence_keys;
 
 // Deletes user@<uid> only if it still names this socket (a newer login may have replaced it).
 constexpr const char* kDeleteIfSocket =
@@ -42,8 +41,13 @@ std::string join_rooms(const std::vector<std::string>& rooms) {
 
 }  // namespace
 
-Presence::Presence(Cluster& cluster, std::string nsp, std::string address, std::chrono::milliseconds heartbeat)
-    : cluster_(cluster), nsp_(std::move(nsp)), address_(std::move(address)), heartbeat_(heartbeat) {}
+Presence::Presence(Cluster& cluster, std::string nsp, std::string address, std::chrono::milliseconds heartbeat,
+                   std::chrono::milliseconds recovery_window)
+    : cluster_(cluster),
+      nsp_(std::move(nsp)),
+      address_(std::move(address)),
+      heartbeat_(heartbeat),
+      recovery_window_(recovery_window) {}
 
 void Presence::start() {
   cluster_.on_connected([self = shared_from_this()] { self->restore(); });
@@ -53,38 +57,30 @@ void Presence::start() {
   });
 }
 
-void Presence::heartbeat() {
-  record_node();
-  if (ticks_++ % kSweepEveryTicks == 0) sweep();
-  timer_->expires_after(heartbeat_);
-  timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec) self->heartbeat();
-  });
-}
-
-void Presence::record_node() {
-  herald::Json node{{"address", address_}, {"pid", ::getpid()}};
-  const std::string& uid = cluster_.uid();
-  cluster_.command({"SET", "herald:node:" + uid, node.dump(), "PX", std::to_string(heartbeat_.count() * 3)},
-                   [](const redis::Reply& reply) { log_failure(reply, "heartbeat"); });
-  cluster_.command({"SADD", "herald:nodes", uid}, [](const redis::Reply& reply) { log_failure(reply, "SADD"); });
-}
-
 void Presence::record_login(const std::string& uid, const std::string& socket_id, bool replace_latest) {
-  const std::string& node = cluster_.uid();
-  cluster_.command({"HSET", "herald:user:" + uid, socket_id, node},
+  cluster_.command({"HSET", keys::user(uid), socket_id, cluster_.uid()},
                    [](const redis::Reply& reply) { log_failure(reply, "HSET user"); });
-  cluster_.command({"HSET", "herald:node:" + node + ":sockets", socket_id, uid},
+  cluster_.command({"HSET", keys::sockets(cluster_.uid()), socket_id, uid},
                    [](const redis::Reply& reply) { log_failure(reply, "HSET node"); });
-  std::vector<std::string> set{"SET", "user@" + uid, socket_id};
+  std::vector<std::string> set{"SET", keys::latest(uid), socket_id};
   if (!replace_latest) set.emplace_back("NX");
   cluster_.command(std::move(set), [](const redis::Reply& reply) { log_failure(reply, "SET"); });
 }
 
+void Presence::remove_online_entry(const std::string& uid, const std::string& socket_id) {
+  cluster_.command({"HDEL", keys::user(uid), socket_id}, [](const redis::Reply& r) { log_failure(r, "HDEL user"); });
+  cluster_.command({"EVAL", kDeleteIfSocket, "1", keys::latest(uid), socket_id},
+                   [](const redis::Reply& r) { log_failure(r, "EVAL"); });
+}
+
 void Presence::restore() {
   // Redis may have come back empty (a restart) or stale (logins and logouts made while it was
-  // unreachable): write again what this node knows, then drop the entries of sockets gone since.
+  // unreachable, or this node taken for dead meanwhile): write again what this node knows, then
+  // drop the entries of sockets gone since.
   record_node();
+  const std::string& node = cluster_.uid();
+  cluster_.command({"SREM", keys::kGoneNodes, node}, [](const redis::Reply& r) { log_failure(r, "SREM gone"); });
+  cluster_.command({"PERSIST", keys::sockets(node)}, [](const redis::Reply& r) { log_failure(r, "PERSIST"); });
   std::vector<const std::pair<const std::string, Login>*> newest_first;
   newest_first.reserve(logins_.size());
   for (const auto& entry : logins_) newest_first.push_back(&entry);
@@ -92,80 +88,26 @@ void Presence::restore() {
             [](const auto* a, const auto* b) { return a->second.seq > b->second.seq; });
   // user@<uid> names the latest login: the newest here, unless another node holds a newer one.
   for (const auto* entry : newest_first) record_login(entry->second.uid, entry->first, false);
+  for (const auto& [socket_id, dropped] : dropped_)
+    cluster_.command({"HSET", keys::sockets(node), socket_id, dropped.uid},
+                     [](const redis::Reply& r) { log_failure(r, "HSET node"); });
   if (!logins_.empty()) spdlog::info("presence: recorded {} logins of this node in Redis again", logins_.size());
-  remove_sockets(cluster_.uid(), false);
+  remove_stale_sockets();
 }
 
 // Each key is touched by a command of its own (no script spans keys): in a Redis Cluster the
 // user's keys and the node's lie in different slots.
-void Presence::remove_sockets(const std::string& node, bool node_is_gone) {
-  std::string sockets_key = "herald:node:" + node + ":sockets";
-  cluster_.command({"HGETALL", sockets_key}, [self = shared_from_this(), node, node_is_gone,
-                                              sockets_key](const redis::Reply& reply) {
+void Presence::remove_stale_sockets() {
+  std::string sockets_key = keys::sockets(cluster_.uid());
+  cluster_.command({"HGETALL", sockets_key}, [self = shared_from_this(), sockets_key](const redis::Reply& reply) {
     if (reply.type != redis::Reply::Type::Array) return log_failure(reply, "HGETALL node");
-    size_t removed = 0;
     for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
       const std::string& socket_id = reply.elements[i].str;
-      const std::string& uid = reply.elements[i + 1].str;
-      if (!node_is_gone && self->logins_.contains(socket_id)) continue;  // still here
-      ++removed;
-      self->cluster_.command({"HDEL", "herald:user:" + uid, socket_id},
-                             [](const redis::Reply& r) { log_failure(r, "HDEL user"); });
-      self->cluster_.command({"EVAL", kDeleteIfSocket, "1", "user@" + uid, socket_id},
-                             [](const redis::Reply& r) { log_failure(r, "EVAL"); });
-      if (!node_is_gone)
-        self->cluster_.command({"HDEL", sockets_key, socket_id},
-                               [](const redis::Reply& r) { log_failure(r, "HDEL node"); });
+      if (self->logins_.contains(socket_id) || self->dropped_.contains(socket_id)) continue;  // still here
+      self->remove_online_entry(reply.elements[i + 1].str, socket_id);
+      self->cluster_.command({"HDEL", sockets_key, socket_id},
+                             [](const redis::Reply& r) { log_failure(r, "HDEL node"); });
     }
-    if (node_is_gone) {
-      self->cluster_.command({"DEL", sockets_key}, [](const redis::Reply& r) { log_failure(r, "DEL node"); });
-      self->cluster_.command({"SREM", "herald:nodes", node}, [](const redis::Reply& r) { log_failure(r, "SREM"); });
-      if (removed > 0 && node != self->cluster_.uid())
-        spdlog::info("presence: removed {} sockets of dead node {}", removed, node);
-    }
-  });
-}
-
-void Presence::sweep() {
-  cluster_.command({"SMEMBERS", "herald:nodes"}, [self = shared_from_this()](const redis::Reply& nodes) {
-    if (nodes.type != redis::Reply::Type::Array) return;
-    for (const auto& node : nodes.elements) {
-      std::string uid = node.str;
-      self->cluster_.command({"EXISTS", "herald:node:" + uid}, [self, uid](const redis::Reply& alive) {
-        if (alive.is_error() || alive.integer != 0) return;
-        self->remove_sockets(uid, true);
-      });
-    }
-  });
-}
-
-void Presence::users_on_nodes_except(std::vector<std::string> counted,
-                                     std::function<void(std::vector<std::string> users)> done) {
-  cluster_.post([self = shared_from_this(), counted = std::move(counted), done = std::move(done)]() mutable {
-    self->cluster_.command({"SMEMBERS", "herald:nodes"}, [self, counted = std::move(counted),
-                                                          done = std::move(done)](const redis::Reply& nodes) mutable {
-      std::vector<std::string> silent;
-      if (nodes.type == redis::Reply::Type::Array)
-        for (const auto& node : nodes.elements)
-          if (node.str != self->cluster_.uid() && std::find(counted.begin(), counted.end(), node.str) == counted.end())
-            silent.push_back(node.str);
-      if (silent.empty()) return done({});
-      struct Gathered {
-        std::set<std::string> users;
-        size_t nodes_left;
-        std::function<void(std::vector<std::string>)> done;
-      };
-      auto gathered = std::make_shared<Gathered>(Gathered{{}, silent.size(), std::move(done)});
-      for (const auto& node : silent)
-        self->cluster_.command({"HVALS", "herald:node:" + node + ":sockets"}, [gathered](const redis::Reply& reply) {
-          if (reply.type == redis::Reply::Type::Array)
-            for (const auto& uid : reply.elements) gathered->users.insert(uid.str);
-          else
-            log_failure(reply, "HVALS node");
-          if (--gathered->nodes_left == 0)
-            gathered->done(std::vector<std::string>(gathered->users.begin(), gathered->users.end()));
-        });
-    });
   });
 }
 
@@ -178,6 +120,7 @@ void Presence::logged_in(const std::string& uid, const std::string& socket_id) {
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count()}};
   cluster_.post([self = shared_from_this(), uid, socket_id, notice = notice.dump()] {
+    self->dropped_.erase(socket_id);  // it came back here
     self->logins_[socket_id] = Login{uid, ++self->login_seq_};
     self->record_login(uid, socket_id, true);
     self->cluster_.publish("login", notice);
@@ -187,22 +130,35 @@ void Presence::logged_in(const std::string& uid, const std::string& socket_id) {
 void Presence::logged_out(const std::string& uid, const std::string& socket_id) {
   cluster_.post([self = shared_from_this(), uid, socket_id] {
     self->logins_.erase(socket_id);
-    const std::string& node = self->cluster_.uid();
-    self->cluster_.command({"HDEL", "herald:user:" + uid, socket_id},
-                           [](const redis::Reply& reply) { log_failure(reply, "HDEL user"); });
-    self->cluster_.command({"HDEL", "herald:node:" + node + ":sockets", socket_id},
+    self->dropped_.erase(socket_id);
+    self->remove_online_entry(uid, socket_id);
+    self->cluster_.command({"HDEL", keys::sockets(self->cluster_.uid()), socket_id},
                            [](const redis::Reply& reply) { log_failure(reply, "HDEL node"); });
-    self->cluster_.command({"EVAL", kDeleteIfSocket, "1", "user@" + uid, socket_id},
-                           [](const redis::Reply& reply) { log_failure(reply, "EVAL"); });
   });
 }
 
-void Presence::forget_node() {
-  cluster_.post([self = shared_from_this()] {
-    const std::string& uid = self->cluster_.uid();
-    self->cluster_.command({"DEL", "herald:node:" + uid}, [](const redis::Reply&) {});
-    self->remove_sockets(uid, true);
+void Presence::dropped(const std::string& uid, const std::string& socket_id) {
+  if (recovery_window_.count() <= 0) return logged_out(uid, socket_id);
+  // The user is not online (user@ and herald:user say so), but the node's list keeps the socket
+  // until its session ends: if this node dies meanwhile, the others still know the user is away.
+  cluster_.post([self = shared_from_this(), uid, socket_id] {
+    self->logins_.erase(socket_id);
+    self->dropped_[socket_id] = Dropped{uid, std::chrono::steady_clock::now() + self->recovery_window_};
+    self->remove_online_entry(uid, socket_id);
   });
+}
+
+void Presence::expire_dropped() {
+  auto now = std::chrono::steady_clock::now();
+  const std::string sockets_key = keys::sockets(cluster_.uid());
+  for (auto it = dropped_.begin(); it != dropped_.end();) {
+    if (it->second.until > now) {
+      ++it;
+      continue;
+    }
+    cluster_.command({"HDEL", sockets_key, it->first}, [](const redis::Reply& r) { log_failure(r, "HDEL node"); });
+    it = dropped_.erase(it);
+  }
 }
 
 void RedisRoomDirectory::rooms_of(const std::string& uid, std::function<void(std::vector<std::string>)> done) {

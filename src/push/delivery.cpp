@@ -114,7 +114,12 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   void keep(const std::string& uid, bool away = false) {
     if (!kept_message || uid.empty()) return;
     if (auto found = reached_users.find(uid); found != reached_users.end() && found->second.acked) return;
-    if (!kept_for.insert(uid).second) return;
+    if (!kept_for.insert(uid).second) {
+      // Kept already as reached but silent, and now known to be away (its node is gone): it may
+      // have logged in elsewhere meanwhile, so its sockets are told too once the keeps are stored.
+      if (away && keeps_in_flight > 0) kept_away.push_back(uid);
+      return;
+    }
     ++keeps_in_flight;
     if (away) kept_away.push_back(uid);
     redelivery->keep(uid, *kept_message, [self = shared_from_this()] { self->kept_one(); });

@@ -22,7 +22,7 @@ constexpr auto kReceiptDelay = std::chrono::milliseconds(200);
 
 Redelivery::Redelivery(socketio::Namespace& nsp, const Config& config, notify::WebhookSender& webhooks,
                        PendingStore& store)
-    : nsp_(nsp), config_(config), webhooks_(webhooks), store_(store) {}
+    : nsp_(nsp), config_(config), webhooks_(webhooks), store_(store), ledgers_(nsp.loop_count()) {}
 
 void Redelivery::attach() {
   nsp_.on_server_side("herald:redeliver", [this](Json& args, const socketio::Namespace::ServerSideReply& reply) {
@@ -57,14 +57,19 @@ void Redelivery::deliver_to(socketio::Socket& socket) {
   store_.pending_of(socket.user(), [this, weak = socket.weak_from_this(), loop = socket.loop(), uid = socket.user(),
                                     seq = socket.user_seq()](PendingStore::Messages messages) {
     if (messages.empty()) return;
-    nsp_.post_to_loop(loop, [this, weak, uid, seq, messages = std::move(messages)]() mutable {
+    nsp_.post_to_loop(loop, [this, weak, loop, uid, seq, messages = std::move(messages)]() mutable {
       auto held = weak.lock();
       if (!held || !held->connected() || held->user() != uid || held->user_seq() != seq) return;
       auto& metrics = metrics::global();
+      RedeliveryLedger& ledger = ledgers_[loop];
+      auto now = RedeliveryLedger::Clock::now();
       for (auto& message : messages) {
+        if (!ledger.begin(held->id(), message.msg_id, now)) continue;
         metrics.redeliveries.fetch_add(1, std::memory_order_relaxed);
         held->emit_with_ack(message.event, Json::array({message.msg_id, std::move(message.message)}),
-                            config_.default_ack_timeout, [this, uid, msg_id = message.msg_id](bool timed_out, Json&) {
+                            config_.default_ack_timeout,
+                            [this, loop, uid, sid = held->id(), msg_id = message.msg_id](bool timed_out, Json&) {
+                              ledgers_[loop].answered(sid, msg_id, !timed_out, RedeliveryLedger::Clock::now());
                               if (!timed_out) late_receipt(uid, msg_id);
                             });
       }
@@ -83,6 +88,14 @@ void Redelivery::deliver_to_local(const std::vector<std::string>& uids) {
   auto users = std::make_shared<std::unordered_set<std::string>>(uids.begin(), uids.end());
   socketio::Target target{
       uids, {}, [users](const socketio::Socket& socket) { return users->contains(socket.user()); }, Json::object()};
+  nsp_.for_each_loop(std::move(target), [this](const std::vector<socketio::Socket*>& sockets) {
+    for (socketio::Socket* socket : sockets) deliver_to(*socket);
+  });
+}
+
+void Redelivery::deliver_to_everyone_here() {
+  socketio::Target target{
+      {}, {}, [](const socketio::Socket& socket) { return !socket.user().empty(); }, Json::object()};
   nsp_.for_each_loop(std::move(target), [this](const std::vector<socketio::Socket*>& sockets) {
     for (socketio::Socket* socket : sockets) deliver_to(*socket);
   });

@@ -14,6 +14,7 @@
 #include "notify/webhook.hpp"
 #include "push/config.hpp"
 #include "push/pending_store.hpp"
+#include "push/redelivery_ledger.hpp"
 #include "socketio/server.hpp"
 
 namespace herald::push {
@@ -30,13 +31,17 @@ class Redelivery {
   void keep(const std::string& uid, const PendingMessage& message, std::function<void()> done);
   // The user acknowledged the original push: nothing to send again.
   void acked_in_time(const std::string& uid, const std::string& msg_id);
-  // On the socket's loop: sends the user's pending messages to a socket that logged in or came back.
+  // On the socket's loop: sends the user's pending messages to a socket that logged in or came back
+  // (each to a socket once until it answers; see RedeliveryLedger).
   void deliver_to(socketio::Socket& socket);
   // Sends their pending messages to the sockets of `uids` on every node (messages kept where no
   // node could see them, such as during a Redis outage, now reachable).
   void announce(const std::vector<std::string>& uids);
   // The same on this node only.
   void deliver_to_local(const std::vector<std::string>& uids);
+  // To every logged-in socket of this node (after its connection to the cluster came up: word of
+  // pushes kept meanwhile may have passed it by).
+  void deliver_to_everyone_here();
   // Per user, what became of `msg_id`; `done` runs on the calling loop.
   void states(const std::string& msg_id, std::function<void(PendingStore::States)> done);
 
@@ -49,6 +54,7 @@ class Redelivery {
   const Config& config_;
   notify::WebhookSender& webhooks_;
   PendingStore& store_;
+  std::vector<RedeliveryLedger> ledgers_;  // one per loop, used on that loop only
   std::mutex receipts_mutex_;
   socketio::Json receipts_ = socketio::Json::array();       // guarded: late receipts not yet posted
   std::unique_ptr<boost::asio::steady_timer> flush_timer_;  // loop 0's

@@ -45,6 +45,23 @@ std::string token_of(const Socket& socket) {
   return net::query_param(socket.handshake().query, "token").value_or("");
 }
 
+// The reasons a socket leaves a recovery session for (as Socket::on_close keeps one): its
+// connection failed, neither the client nor the application chose to leave.
+bool leaves_session(socketio::DisconnectReason reason) {
+  using Reason = socketio::DisconnectReason;
+  switch (reason) {
+    case Reason::TransportClose:
+    case Reason::TransportError:
+    case Reason::PingTimeout:
+    case Reason::ForcedClose:
+    case Reason::ForcedServerClose:
+    case Reason::ServerShuttingDown:
+      return true;
+    default:
+      return false;
+  }
+}
+
 constexpr const char* kAuthKey = "herald.auth";         // claims passed from the middleware to the connection
 constexpr const char* kExpKey = "herald.tokenExpires";  // the token's end (epoch ms), for a recovered connection
 
@@ -93,9 +110,14 @@ void Users::attach() {
     if (ack) ack(Json::array({Json{{"code", 0}, {"msg", "logout success"}}}));
   });
   nsp_.on("refresh_token", [this](Socket& socket, Json& args, Ack& ack) { refresh_token(socket, args, ack); });
-  // A disconnect counts as a logout.
-  nsp_.on_disconnect([this](Socket& socket, socketio::DisconnectReason) {
-    if (presence_ && !socket.user().empty()) presence_->logged_out(socket.user(), socket.id());
+  // A disconnect counts as a logout, unless the socket left a session to come back to.
+  nsp_.on_disconnect([this](Socket& socket, socketio::DisconnectReason reason) {
+    if (presence_ && !socket.user().empty()) {
+      if (nsp_.recovery() && socket.protocol() == engineio::Protocol::V4 && leaves_session(reason))
+        presence_->dropped(socket.user(), socket.id());
+      else
+        presence_->logged_out(socket.user(), socket.id());
+    }
     if (config_.jwt) token_expiry_.forget(socket);
   });
   nsp_.on_server_side("herald:kick", [this](Json& args, const socketio::Namespace::ServerSideReply& reply) {

@@ -25,8 +25,12 @@ class Presence {
   virtual ~Presence() = default;
   virtual void logged_in(const std::string& uid, const std::string& socket_id) = 0;
   virtual void logged_out(const std::string& uid, const std::string& socket_id) = 0;
+  // The socket dropped and left a recovery session: its user is away, not gone, until the session
+  // ends (pushes to all, and to its rooms, are still kept for it).
+  virtual void dropped(const std::string& uid, const std::string& socket_id) { logged_out(uid, socket_id); }
   // The users recorded on nodes other than this one and those `counted` (nodes that did not answer
-  // a push: dead, or too slow). `done` may run on another thread. Without a cluster: none.
+  // a push: dead, stopped or too slow), their dropped sockets that may come back included. `done`
+  // may run on another thread. Without a cluster: none.
   virtual void users_on_nodes_except(std::vector<std::string> /*counted*/,
                                      std::function<void(std::vector<std::string> users)> done) {
     done({});

@@ -1,7 +1,8 @@
 // At-least-once delivery of acked pushes across a cluster, with real redis-server, two Herald
 // nodes and the real socket.io-client: a kept push lives in Redis, so the user gets it when back on
-// either node, after the node that held its connection was SIGKILLed, and after a Redis outage
-// (kept in process meanwhile and written when Redis returns); never again once acked.
+// either node, after the node that held its connection was SIGKILLed (also pushes to all sent
+// after that node was swept as gone, while its users are away), and after a Redis outage (kept in
+// process meanwhile and written when Redis returns); never again once acked.
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
@@ -9,6 +10,7 @@ import { startWebhookReceiver } from "./lib/alerts.mjs";
 import {
   metric,
   quitClient,
+  readiness,
   redisClient,
   startNode,
   startReadyNodes,
@@ -195,7 +197,9 @@ describe("a node that died before a room or all push was sent", () => {
     const res = await call(A, "/pushMsgToAll", { msgId, message: "while dead", timeout: 300 });
     assert.equal(res.status, 200, res.text);
     await eventually(async () => (await state(A, msgId))?.users?.[uid]?.state === "pending", "kept for the dead node's user");
-    assert.equal(await metric(A, "herald_silent_node_users_total"), before + 1);
+    // At least this user: the nodes killed by earlier tests are gone nodes whose users (away for
+    // the recovery window) count too.
+    assert.ok((await metric(A, "herald_silent_node_users_total")) >= before + 1);
     const back = users.add(await loggedIn(B, uid));
     assert.equal((await back.message(0)).msgId, msgId);
     await eventually(async () => (await state(A, msgId)).users[uid].state === "acked", "acked on node B");
@@ -220,6 +224,69 @@ describe("a node that died before a room or all push was sent", () => {
     const outsider = users.add(await loggedIn(B, other));
     await sleep(300);
     assert.deepEqual(outsider.msgIds(), [], "nothing for the user outside the room");
+  });
+});
+
+describe("a node SIGKILLed and swept as gone", () => {
+  let A;
+  let B;
+  before(async () => {
+    [A, B] = await startReadyNodes(redis, client, 2, flags());
+  });
+  after(async () => {
+    users.closeAll();
+    await Promise.all([A?.stop(), B?.stop()]);
+  });
+
+  it("an acked push to all while its users are away is kept for them (one online, one dropped before the kill) and reaches each once on the other nodes", T, async () => {
+    const C = await startNode(redis, flags());
+    try {
+      await waitServers(client, 3);
+      await waitReady([C]);
+      const idC = (await readiness(C)).redis.node;
+      const online = uniq("gone");
+      const dropped = uniq("gonedrop");
+      users.add(await loggedIn(C, online));
+      const drops = users.add(await loggedIn(C, dropped));
+      const listed = async () => Object.values(await client.hGetAll(`herald:node:${idC}:sockets`)).sort();
+      await eventually(async () => (await listed()).length === 2, "presence to record C's users");
+      drops.socket.io.engine.transport.ws._socket.destroy(); // a network drop: C keeps a recovery session
+      await eventually(async () => (await client.exists(`herald:user:${dropped}`)) === 0, "the dropped user is not online");
+      assert.deepEqual(await listed(), [online, dropped].sort(), "C's list keeps the dropped socket for the window");
+
+      await C.kill();
+      await eventually(async () => client.sIsMember("herald:nodes:gone", idC), "C swept as gone", 4000);
+      assert.equal(await client.sIsMember("herald:nodes", idC), false);
+      assert.equal(await client.exists(`herald:user:${online}`), 0, "C's users are no longer online");
+      assert.deepEqual(await listed(), [online, dropped].sort(), "but listed as away");
+      const ttl = await client.pTTL(`herald:node:${idC}:sockets`);
+      assert.ok(ttl > 100_000 && ttl <= 120_000, `kept for the recovery window (pttl ${ttl})`);
+
+      const msgId = uniq("all");
+      const res = await call(A, "/pushMsgToAll", { msgId, message: "while away", timeout: 300 });
+      assert.equal(res.status, 200, res.text);
+      for (const uid of [online, dropped])
+        await eventually(async () => (await state(A, msgId))?.users?.[uid]?.state === "pending", `kept for ${uid}`);
+      const backOnB = users.add(await loggedIn(B, online));
+      const backOnA = users.add(await loggedIn(A, dropped));
+      assert.equal((await backOnB.message(0)).msgId, msgId);
+      assert.equal((await backOnA.message(0)).msgId, msgId);
+      for (const uid of [online, dropped])
+        await eventually(async () => (await state(A, msgId)).users[uid].state === "acked", `acked by ${uid}`);
+
+      // Back online, they get the next push live, once, and nothing is kept for them.
+      const next = uniq("all");
+      const live = await call(A, "/pushMsgToAll", { msgId: next, message: "back", timeout: 1000 });
+      assert.equal(live.status, 200, live.text);
+      await backOnB.message(1);
+      await backOnA.message(1);
+      await sleep(500);
+      assert.deepEqual(backOnB.msgIds(), [msgId, next], "each push once");
+      assert.deepEqual(backOnA.msgIds(), [msgId, next], "each push once");
+      for (const uid of [online, dropped]) assert.notEqual((await state(A, next))?.users?.[uid]?.state, "pending");
+    } finally {
+      await C.stop();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 // Users and nodes in Redis (the seed's `user@<uid>`, Herald's `herald:user:<uid>` hash, node
-// heartbeats and the `login` notice channel), the clean-up of a node killed with SIGKILL by the
-// survivors, and a Redis restart: nodes stay up and serve their own users (saying the cluster is
+// heartbeats and the `login` notice channel), dropped connections listed by their node until they
+// come back, the clean-up of a node killed with SIGKILL by the survivors (its users no longer
+// online, its list kept as away for the recovery window), and a Redis restart: nodes stay up and serve their own users (saying the cluster is
 // unreachable, /ready "degraded") and recover by themselves when Redis is back.
 
 import assert from "node:assert/strict";
@@ -103,6 +104,25 @@ describe("presence of users in Redis", () => {
     assert.equal(await client.exists(`herald:user:${other}`), 0, "herald:user:<uid> removed after logout");
   });
 
+  it("a dropped connection (a recovery session) leaves user@ and herald:user, and stays in the node's list until it comes back", T, async () => {
+    const uid = uniq("p");
+    const user = await users.login(B, uid);
+    const id = user.socket.id;
+    await eventually(async () => (await client.get(`user@${uid}`)) === id, "user@<uid> after login");
+    user.socket.io.engine.transport.ws._socket.destroy(); // a network drop, not a clean close
+    await eventually(async () => (await client.exists(`user@${uid}`)) === 0, "user@<uid> removed after the drop");
+    assert.equal(await client.exists(`herald:user:${uid}`), 0, "not online");
+    assert.equal(await client.hGet(`herald:node:${idB}:sockets`, id), uid, "listed by its node as away");
+    // It comes back (socket.io-client's recovery with its pid): online again, same socket id.
+    user.socket.connect();
+    await eventually(() => user.socket.connected, "the client reconnected");
+    assert.equal(user.socket.recovered, true);
+    await eventually(async () => (await client.get(`user@${uid}`)) === id, "user@<uid> after the recovery");
+    assert.deepEqual(await hash(`herald:user:${uid}`), { [id]: idB });
+    user.close();
+    await eventually(async () => !(await client.hExists(`herald:node:${idB}:sockets`, id)), "a clean close removes it");
+  });
+
   it("a device leaving removes only its own entry; user@<uid> is not removed by an older socket", T, async () => {
     const uid = uniq("p");
     const older = await users.login(A, uid);
@@ -142,7 +162,7 @@ describe("presence of users in Redis", () => {
     }
   });
 
-  it("kill -9 of node B: within ~2 s node A removes B's users and B's records; A's users stay", { timeout: 8000 }, async () => {
+  it("kill -9 of node B: within ~2 s node A removes B's users and records B as gone; A's users stay", { timeout: 8000 }, async () => {
     const shared = uniq("k");
     const onlyB = uniq("k");
     const onlyA = uniq("k");
@@ -163,8 +183,13 @@ describe("presence of users in Redis", () => {
     assert.equal(await client.exists(`herald:user:${onlyB}`), 0);
     assert.deepEqual(await hash(`herald:user:${shared}`), { [sharedA.socket.id]: idA });
     assert.equal(await client.exists(`herald:node:${idB}`), 0, "B's heartbeat expired");
-    assert.equal(await client.exists(`herald:node:${idB}:sockets`), 0, "B's socket list removed");
+    // B's users are away, not gone: its socket list is kept for the recovery window (120 s by
+    // default), so pushes to all meanwhile are still kept for them.
+    assert.deepEqual((await client.hVals(`herald:node:${idB}:sockets`)).sort(), [onlyB, shared].sort(), "B's socket list kept");
+    const ttl = await client.pTTL(`herald:node:${idB}:sockets`);
+    assert.ok(ttl > 100_000 && ttl <= 120_000, `B's socket list expires after the recovery window (pttl ${ttl})`);
     assert.deepEqual(await client.sMembers("herald:nodes"), [idA]);
+    assert.deepEqual(await client.sMembers("herald:nodes:gone"), [idB]);
     // user@<shared> named B's (newer) socket, so it is gone; A's own users are untouched.
     assert.equal(await client.exists(`user@${shared}`), 0);
     assert.equal(await client.get(`user@${onlyA}`), userA.socket.id);
@@ -175,6 +200,31 @@ describe("presence of users in Redis", () => {
     assert.ok(res.ms < 300, `answered after ${res.ms.toFixed(1)} ms: the dead node is not waited for`);
     assert.equal(sharedB.socket.connected, false, "B's clients lost their connection");
     assert.equal(A.exited(), null, "A is still running");
+  });
+});
+
+describe("a gone node's list after the recovery window", () => {
+  let E;
+  let F;
+  before(async () => {
+    [E, F] = await startReadyNodes(redis, client, 2, ["--recovery-window-ms", "1500"]);
+  });
+  after(async () => {
+    users.closeAll();
+    await Promise.all([E?.stop(), F?.stop()]);
+  });
+
+  it("expires with the window, and the node leaves herald:nodes:gone", T, async () => {
+    const idF = await nodeId(F);
+    const uid = uniq("w");
+    await users.login(F, uid);
+    await eventually(async () => (await client.hVals(`herald:node:${idF}:sockets`)).includes(uid), "F lists its user");
+    await F.kill();
+    await eventually(async () => client.sIsMember("herald:nodes:gone", idF), "F swept as gone", 4000);
+    assert.ok((await client.pTTL(`herald:node:${idF}:sockets`)) <= 1500);
+    await eventually(async () => (await client.exists(`herald:node:${idF}:sockets`)) === 0, "the list expired", 4000);
+    await eventually(async () => !(await client.sIsMember("herald:nodes:gone", idF)), "F leaves the gone nodes", 4000);
+    assert.deepEqual(await client.sMembers("herald:nodes"), [await nodeId(E)]);
   });
 });
 

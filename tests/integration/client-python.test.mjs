@@ -91,7 +91,7 @@ describe("python-socketio against herald's push API", { skip: missing || false }
       assert.deepEqual(r.leave_notice, ["-2", { joins: [], leaves: [room] }]);
       assert.deepEqual(r.after_leave_acked, [], "a push to the room it left reaches nobody");
       assert.deepEqual(r.after_disconnect_acked, []);
-      assert.deepEqual(r.messages, ["py-1", "py-2", "py-room"], "nothing after leaving the room or disconnecting");
+      assert.deepEqual(r.messages, ["py-1", "py-2", "py-room"], "nothing pushed to the room after leaving it");
     });
   }
 });

@@ -9,11 +9,40 @@ namespace {
 
 constexpr std::string_view kJsonWhitespace = " \t\n\r";
 
-// nlohmann's serializer, appending to `out` instead of making a string to copy from.
-void dump_into(const Json& value, std::string& out) {
-  nlohmann::detail::serializer<Json> serializer(nlohmann::detail::output_adapter<char, std::string>(out), ' ',
-                                                Json::error_handler_t::replace);
-  serializer.dump(value, false, false, 0);
+// nlohmann's serializer, appending to `out`; one per write, as making one (an allocation and a
+// locale lookup) costs more than writing a short string.
+using Serializer = nlohmann::detail::serializer<Json>;
+
+Serializer serializer_for(std::string& out) {
+  return {nlohmann::detail::output_adapter<char, std::string>(out), ' ', Json::error_handler_t::replace};
+}
+
+void write_with(const Json& value, Serializer& serializer, std::string& out) {
+  if (is_raw_json(value)) {
+    out += raw_json_text(value);
+  } else if (!(value.is_array() || value.is_object()) || !contains_raw_json(value)) {
+    serializer.dump(value, false, false, 0);
+  } else if (value.is_array()) {
+    out += '[';
+    bool first = true;
+    for (const auto& item : value) {
+      if (!first) out += ',';
+      first = false;
+      write_with(item, serializer, out);
+    }
+    out += ']';
+  } else {
+    out += '{';
+    bool first = true;
+    for (const auto& [key, item] : value.get_ref<const Json::object_t&>()) {
+      if (!first) out += ',';
+      first = false;
+      serializer.dump(Json(key), false, false, 0);
+      out += ':';
+      write_with(item, serializer, out);
+    }
+    out += '}';
+  }
 }
 
 size_t skip_whitespace(std::string_view text, size_t pos) {
@@ -145,31 +174,8 @@ bool contains_raw_json(const Json& value) {
 }
 
 void write_json(const Json& value, std::string& out) {
-  if (is_raw_json(value)) {
-    out += raw_json_text(value);
-  } else if (!(value.is_array() || value.is_object()) || !contains_raw_json(value)) {
-    dump_into(value, out);
-  } else if (value.is_array()) {
-    out += '[';
-    bool first = true;
-    for (const auto& item : value) {
-      if (!first) out += ',';
-      first = false;
-      write_json(item, out);
-    }
-    out += ']';
-  } else {
-    out += '{';
-    bool first = true;
-    for (const auto& [key, item] : value.get_ref<const Json::object_t&>()) {
-      if (!first) out += ',';
-      first = false;
-      dump_into(Json(key), out);
-      out += ':';
-      write_json(item, out);
-    }
-    out += '}';
-  }
+  Serializer serializer = serializer_for(out);
+  write_with(value, serializer, out);
 }
 
 std::string to_json_text(const Json& value) {

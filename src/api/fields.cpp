@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "codec/json_depth.hpp"
+#include "codec/raw_json.hpp"
 
 namespace herald::api {
 namespace {
@@ -28,11 +29,34 @@ Json parse_form(std::string_view body) {
   return fields;
 }
 
+constexpr const char* kMessage = "message";
+
+// The last member named `name` (the parser keeps the last of duplicates too).
+std::optional<std::string_view> member_text(std::string_view object, std::string_view name) {
+  std::optional<std::string_view> found;
+  for (const auto& [key, value] : codec::object_members(object))
+    if (key == name) found = value;
+  return found;
+}
+
+std::optional<Json> kept_message(std::string_view object) {
+  auto text = member_text(object, kMessage);
+  if (!text) return std::nullopt;
+  auto raw = codec::raw_json(*text);
+  if (!raw) throw BadRequest("message is not a valid JSON value");
+  return raw;
+}
+
+bool is_blank_message(const Json& raw) {
+  std::string_view text = codec::raw_json_text(raw);
+  return text == "null" || text == "\"\"";
+}
+
 }  // namespace
 
 const char* const kTooDeep = "body nests arrays and objects deeper than 64 levels";
 
-Fields Fields::parse(const net::HttpRequest& request) {
+Fields Fields::parse(const net::HttpRequest& request, KeptMessages kept) {
   Fields fields;
   std::string type = lower(request.header("content-type"));
   std::string_view body = request.body;
@@ -40,10 +64,23 @@ Fields Fields::parse(const net::HttpRequest& request) {
   if (type.starts_with("application/json") || (type.empty() && !blank && (body.front() == '{'))) {
     if (blank) return fields;
     if (!codec::json_depth_within(body)) throw BadRequest(kTooDeep);
-    Json parsed = Json::parse(body, nullptr, false);
+    Json parsed;
+    if (kept == KeptMessages::None) {
+      parsed = Json::parse(body, nullptr, false);
+    } else {
+      // Kept messages are checked by this parse but not built into values: their text is taken below.
+      int depth = kept == KeptMessages::Top ? 1 : 3;
+      parsed = Json::parse(
+          body,
+          [depth](int at, Json::parse_event_t event, Json& key) {
+            return event != Json::parse_event_t::key || at != depth || key.get_ref<const std::string&>() != kMessage;
+          },
+          false);
+    }
     if (parsed.is_discarded()) throw BadRequest("body is not valid JSON");
     if (!parsed.is_object()) throw BadRequest("body must be a JSON object");
     fields.fields_ = std::move(parsed);
+    fields.keep_messages(body, kept);
   } else if (type.starts_with("application/x-www-form-urlencoded") || type.empty()) {
     fields.fields_ = parse_form(body);
     fields.from_form_ = true;
@@ -60,14 +97,26 @@ Fields Fields::parse(const net::HttpRequest& request) {
   return fields;
 }
 
-Fields Fields::of(Json object) {
+void Fields::keep_messages(std::string_view body, KeptMessages kept) {
+  if (kept == KeptMessages::Top) {
+    message_ = kept_message(body);
+  } else if (kept == KeptMessages::Entries) {
+    auto pushes = member_text(body, "pushes");
+    if (!pushes) return;
+    for (auto entry : codec::array_elements(*pushes)) entry_messages_.push_back(kept_message(entry));
+  }
+}
+
+Fields Fields::of(Json object, std::optional<Json> message) {
   if (!object.is_object()) throw BadRequest("must be a JSON object");
   Fields fields;
   fields.fields_ = std::move(object);
+  fields.message_ = std::move(message);
   return fields;
 }
 
 bool Fields::has(const std::string& name) const {
+  if (message_ && name == kMessage) return !is_blank_message(*message_);
   auto found = fields_.find(name);
   return found != fields_.end() && !found->is_null() &&
          !(found->is_string() && found->get_ref<const std::string&>().empty());
@@ -167,6 +216,10 @@ int64_t Fields::integer(const std::string& name, int64_t fallback, int64_t min, 
 }
 
 Json Fields::value(const std::string& name) const {
+  if (message_ && name == kMessage) {
+    if (is_blank_message(*message_)) throw BadRequest(name + " is required");
+    return *message_;
+  }
   auto found = fields_.find(name);
   if (found == fields_.end() || found->is_null() ||
       (found->is_string() && found->get_ref<const std::string&>().empty()))

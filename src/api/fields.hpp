@@ -25,12 +25,23 @@ class BadRequest : public std::runtime_error {
 // The answer to JSON nested deeper than codec::kMaxJsonDepth.
 extern const char* const kTooDeep;
 
+// Which `message` members of a JSON body are kept as the text the backend wrote (raw JSON, see
+// codec/raw_json.hpp), never parsed into values: Herald passes them on without reading them.
+enum class KeptMessages : uint8_t {
+  None,
+  Top,      // the body's own `message` (/api/v1/push, the seed's pushes)
+  Entries,  // the `message` of each entry of `pushes` (/api/v1/push/batch)
+};
+
 class Fields {
  public:
   // Parses the body by its Content-Type (JSON, form, or none); throws BadRequest.
-  static Fields parse(const net::HttpRequest& request);
+  static Fields parse(const net::HttpRequest& request, KeptMessages kept = KeptMessages::None);
   // The fields of a JSON object inside a body (an entry of a batch); throws BadRequest otherwise.
-  static Fields of(Json object);
+  // `message`: the entry's message as written, when kept.
+  static Fields of(Json object, std::optional<Json> message = std::nullopt);
+  // The kept message of each entry of `pushes` (nullopt where there is none).
+  const std::vector<std::optional<Json>>& entry_messages() const { return entry_messages_; }
 
   bool has(const std::string& name) const;
   // A non-empty string (numbers are accepted and given as text). Longer than max_length fails.
@@ -40,13 +51,17 @@ class Fields {
   // true/false/1/0 (also "true"/"false"/"1"/"0"); `fallback` when absent.
   bool boolean(const std::string& name, bool fallback) const;
   int64_t integer(const std::string& name, int64_t fallback, int64_t min, int64_t max) const;
-  // Any JSON value (a form gives its text); required.
+  // Any JSON value (a form gives its text); required. A kept `message` is its raw text.
   Json value(const std::string& name) const;
   const Json& raw() const { return fields_; }
 
  private:
+  void keep_messages(std::string_view body, KeptMessages kept);
+
   Json fields_ = Json::object();
   bool from_form_ = false;
+  std::optional<Json> message_;  // the body's `message` as written (KeptMessages::Top)
+  std::vector<std::optional<Json>> entry_messages_;
 };
 
 }  // namespace herald::api

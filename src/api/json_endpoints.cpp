@@ -47,11 +47,11 @@ bool PushApi::handle_json(const Exchange& exchange, const std::string& path) {
     return false;
   };
   if (path == "/api/v1/push") {
-    if (require("POST")) push_json(exchange, Fields::parse(exchange->request()));
+    if (require("POST")) push_json(exchange, Fields::parse(exchange->request(), KeptMessages::Top));
     return true;
   }
   if (path == "/api/v1/push/batch") {
-    if (require("POST")) batch_json(exchange, Fields::parse(exchange->request()));
+    if (require("POST")) batch_json(exchange, Fields::parse(exchange->request(), KeptMessages::Entries));
     return true;
   }
   if (path == "/api/v1/offline") {
@@ -129,9 +129,11 @@ void PushApi::batch_json(const Exchange& exchange, const Fields& fields) {
   // Every entry is checked before any is sent: a bad batch sends nothing.
   std::vector<PushRequest> requests;
   requests.reserve(pushes->size());
+  const auto& messages = fields.entry_messages();
   for (size_t i = 0; i < pushes->size(); ++i) {
     try {
-      requests.push_back(read_json_push(Fields::of((*pushes)[i])));
+      std::optional<Json> message = i < messages.size() ? messages[i] : std::nullopt;
+      requests.push_back(read_json_push(Fields::of((*pushes)[i], std::move(message))));
     } catch (const BadRequest& error) {
       throw BadRequest("pushes[" + std::to_string(i) + "]: " + error.what());
     }

@@ -28,7 +28,7 @@ bool PushApi::handle_seed(const Exchange& exchange, const std::string& path) {
     exchange->respond(json_reply(405, {{"code", -1}, {"msg", path + " takes POST"}}).with("Allow", "POST"));
     return true;
   }
-  Fields fields = Fields::parse(exchange->request());
+  Fields fields = Fields::parse(exchange->request(), offline || change_room ? KeptMessages::None : KeptMessages::Top);
   if (offline) {
     push_offline_seed(exchange, fields);
   } else if (change_room) {

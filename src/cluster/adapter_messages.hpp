@@ -130,8 +130,16 @@ struct Outgoing {
   std::string payload;
 };
 
-// Socket.IO packets as the Node adapters carry them: {type, data, nsp[, id]}.
+// Socket.IO packets as the Node adapters carry them: {type, data, nsp[, id]}. Raw JSON text in
+// the data (a pushed message) is written as the value it holds: Node servers read the packet.
 socketio::Json packet_to_json(const socketio::Packet& packet);
 std::optional<socketio::Packet> packet_from_json(const socketio::Json& json);
+
+// `heraldRaw`, carried next to the packet: [[index, text], ...] for the elements of the packet's
+// data that are raw JSON text, so another Herald node sends the bytes the backend sent. Null when
+// there are none. Node servers do not read it.
+socketio::Json raw_texts_of(const socketio::Packet& packet);
+// Puts those texts back into the data, each validated again (a malformed one leaves the value).
+void restore_raw_texts(socketio::Packet& packet, const socketio::Json& raw_texts);
 
 }  // namespace herald::cluster

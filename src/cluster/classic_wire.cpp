@@ -73,6 +73,8 @@ Wire::Decoded ClassicWire::decode_broadcast(std::string_view payload, Message& o
     spdlog::debug("cluster: ignoring a broadcast packet Herald cannot send");
     return Decoded::Ignored;
   }
+  // A fifth element, from Herald nodes only: the packet's raw JSON texts.
+  if (message.size() >= 5) restore_raw_texts(*packet, message[4]);
   out.body = msg::Broadcast{std::move(*packet), target_from_json(message[2]), {}, stamp_of(message)};
   return Decoded::Ok;
 }
@@ -122,6 +124,7 @@ Wire::Decoded ClassicWire::decode_request(Json& request, Message& out) const {
         return Decoded::Ignored;
       }
       Json opts = request.value("opts", Json::object());
+      if (auto raw = request.find("heraldRaw"); raw != request.end()) restore_raw_texts(*packet, *raw);
       msg::BroadcastWithAck broadcast{request_id, std::move(*packet), target_from_json(opts)};
       if (opts.contains("flags") && opts["flags"].is_object())
         broadcast.timeout_ms = opts["flags"].value("timeout", int64_t{10000});
@@ -184,8 +187,14 @@ Outgoing ClassicWire::encode(const std::string& sender, const Body& body) const 
             std::string channel = channel_;
             if (broadcast.target.rooms.size() == 1) channel += broadcast.target.rooms.front() + "#";
             Json message = Json::array({sender, packet_to_json(broadcast.packet), target_to_json(broadcast.target)});
-            // A fourth element, which Node's adapter does not read: the recovery stamp.
-            if (broadcast.stamp) message.push_back(Json{{"o", broadcast.stamp->origin}, {"s", broadcast.stamp->seq}});
+            // A fourth and a fifth element, which Node's adapter does not read: the recovery stamp
+            // (or null) and the packet's raw JSON texts.
+            Json raw_texts = raw_texts_of(broadcast.packet);
+            if (broadcast.stamp)
+              message.push_back(Json{{"o", broadcast.stamp->origin}, {"s", broadcast.stamp->seq}});
+            else if (!raw_texts.is_null())
+              message.push_back(nullptr);
+            if (!raw_texts.is_null()) message.push_back(std::move(raw_texts));
             return Outgoing{channel, to_msgpack(message)};
           },
           [&](const msg::BroadcastWithAck& broadcast) {
@@ -198,6 +207,8 @@ Outgoing ClassicWire::encode(const std::string& sender, const Body& body) const 
                         {"opts", std::move(opts)}};
             // Herald nodes may answer with many acks per message; Node servers ignore this.
             if (broadcast.batch_acks) fields["herald"] = {{"batchAcks", true}};
+            if (Json raw_texts = raw_texts_of(broadcast.packet); !raw_texts.is_null())
+              fields["heraldRaw"] = std::move(raw_texts);
             return Outgoing{request_channel_, to_msgpack(fields)};
           },
           [&](const msg::RoomChange& change) {

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "cluster/direct_metrics.hpp"
+#include "codec/raw_json.hpp"
 
 namespace herald::cluster {
 
@@ -98,7 +99,7 @@ void DirectAdapter::send_direct(size_t loop, const std::shared_ptr<Attempt>& att
     outstanding.expires = attempt->deadline + std::chrono::seconds(1);
     ++attempt->nodes;
     ++attempt->waiting;
-    if (attempt->data.empty()) attempt->data = attempt->packet.data.dump();
+    if (attempt->data.empty()) attempt->data = codec::to_json_text(attempt->packet.data);  // raw text as sent
     metrics.sent.fetch_add(1, std::memory_order_relaxed);
     auto link = target->link;  // the send may close it (a stuck node), which resets target->link
     link->send(direct::Push{request, static_cast<uint32_t>(attempt->timeout.count()), nsp_.name(),

@@ -8,6 +8,7 @@
 
 #include "cluster/direct_link.hpp"
 #include "cluster/direct_metrics.hpp"
+#include "codec/raw_json.hpp"
 #include "metrics/metrics.hpp"
 #include "net/http_takeover.hpp"
 #include "socketio/server.hpp"
@@ -74,6 +75,22 @@ class Relay : public std::enable_shared_from_this<Relay> {
   std::vector<direct::Frame> held_;
 };
 
+// A push's data ([event, args...]) from its text: the arguments stay as the text they came in (a
+// pushed message as the backend wrote it, see codec/raw_json.hpp), each validated. Discarded when
+// the text is no such array.
+Json push_data(std::string_view text) {
+  auto whole = codec::raw_json(text);
+  auto elements = whole ? codec::array_elements(codec::raw_json_text(*whole)) : std::vector<std::string_view>{};
+  if (elements.empty()) return Json(Json::value_t::discarded);
+  Json data = Json::array({Json::parse(elements[0], nullptr, false)});
+  for (size_t i = 1; i < elements.size(); ++i) {
+    auto raw = codec::raw_json(elements[i]);
+    if (!raw) return Json(Json::value_t::discarded);
+    data.push_back(std::move(*raw));
+  }
+  return data;
+}
+
 }  // namespace
 
 DirectServer::DirectServer(net::LoopPool& pool, socketio::Namespace& nsp, std::string token)
@@ -99,7 +116,7 @@ void DirectServer::accept(const std::shared_ptr<net::HttpExchange>& exchange) {
         if (!push) return false;  // only pushes come this way
         direct_metrics().received.fetch_add(1, std::memory_order_relaxed);
         auto relay = std::make_shared<Relay>(*holder, push->request, nsp->loop_count());
-        Json data = Json::parse(push->data, nullptr, false);
+        Json data = push_data(push->data);
         if (push->nsp != nsp->name() || data.is_discarded() || !data.is_array() || data.empty() ||
             !data[0].is_string()) {
           metrics::global().rejected_cluster_messages.fetch_add(1, std::memory_order_relaxed);

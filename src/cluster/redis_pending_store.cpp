@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "codec/json_depth.hpp"
+#include "codec/raw_json.hpp"
 #include "metrics/metrics.hpp"
 #include "net/fan_in.hpp"
 #include "push/clock.hpp"
@@ -104,6 +105,10 @@ std::optional<PendingMessage> parse_body(const std::string& msg_id, const std::s
   message.msg_id = msg_id;
   message.event = body["e"].get<std::string>();
   message.message = std::move(body["m"]);
+  // The message goes back to clients as the text it was kept as (a pushed message as written).
+  for (const auto& [key, value] : codec::object_members(text))
+    if (key == "m")
+      if (auto raw = codec::raw_json(value)) message.message = std::move(*raw);
   message.expires = from_epoch_ms(body["x"].get<int64_t>());
   return message;
 }
@@ -162,8 +167,7 @@ void RedisPendingStore::write(const std::string& uid, const PendingMessage& mess
   UserKeys keys(uid);
   cluster_.command(
       {"EVAL", kKeep, "3", keys.order, keys.bodies, keys.acked, message.msg_id, std::to_string(score),
-       body.dump(-1, ' ', false, Json::error_handler_t::replace), std::to_string(limits_.per_user),
-       std::to_string(expires - now)},
+       codec::to_json_text(body), std::to_string(limits_.per_user), std::to_string(expires - now)},
       [this, uid, msg_id = message.msg_id, now, expires, done = std::move(done)](const redis::Reply& reply) {
         if (reply.type != redis::Reply::Type::Array || reply.elements.empty()) {
           if (reply.is_error()) spdlog::debug("pending: keeping {} for {} failed: {}", msg_id, uid, reply.str);

@@ -45,6 +45,7 @@ Wire::Decoded ShardedWire::decode(std::string_view /*channel*/, std::string_view
         spdlog::debug("cluster: ignoring a broadcast packet Herald cannot send");
         return Decoded::Ignored;
       }
+      if (auto raw = data.find("heraldRaw"); raw != data.end()) restore_raw_texts(*packet, *raw);
       Json opts = data.value("opts", Json::object());
       if (request_id.empty()) {
         // Herald's recovery stamp rides in data.herald.stamp: read as a classic message's fourth element.
@@ -121,6 +122,9 @@ Outgoing ShardedWire::encode(const std::string& sender, const Body& body) const 
             Json data{{"packet", packet_to_json(broadcast.packet)}, {"opts", target_to_json(broadcast.target)}};
             if (broadcast.stamp)
               data["herald"] = {{"stamp", {{"o", broadcast.stamp->origin}, {"s", broadcast.stamp->seq}}}};
+            // Next to the packet, where Node servers do not look: the packet's raw JSON texts.
+            if (Json raw_texts = raw_texts_of(broadcast.packet); !raw_texts.is_null())
+              data["heraldRaw"] = std::move(raw_texts);
             return message(Type::Broadcast, std::move(data), channel.empty() ? channel_ : channel);
           },
           [&](const msg::BroadcastWithAck& broadcast) {
@@ -130,6 +134,8 @@ Outgoing ShardedWire::encode(const std::string& sender, const Body& body) const 
                       {"requestId", broadcast.request_id},
                       {"opts", std::move(opts)}};
             if (broadcast.batch_acks) data["herald"] = {{"batchAcks", true}};
+            if (Json raw_texts = raw_texts_of(broadcast.packet); !raw_texts.is_null())
+              data["heraldRaw"] = std::move(raw_texts);
             return message(Type::Broadcast, std::move(data), channel_);
           },
           [&](const msg::RoomChange& change) {

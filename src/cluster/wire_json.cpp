@@ -1,6 +1,7 @@
 #include "cluster/wire_json.hpp"
 
 #include "codec/json_depth.hpp"
+#include "codec/raw_json.hpp"
 
 namespace herald::cluster {
 
@@ -10,7 +11,7 @@ using socketio::PacketType;
 using socketio::SocketInfo;
 
 Json packet_to_json(const Packet& packet) {
-  Json json{{"type", static_cast<int>(packet.type)}, {"data", packet.data}, {"nsp", packet.nsp}};
+  Json json{{"type", static_cast<int>(packet.type)}, {"data", codec::expanded(packet.data)}, {"nsp", packet.nsp}};
   if (packet.id) json["id"] = *packet.id;
   return json;
 }
@@ -29,6 +30,25 @@ std::optional<Packet> packet_from_json(const Json& json) {
   return packet;
 }
 
+Json raw_texts_of(const Packet& packet) {
+  Json texts;
+  if (!packet.data.is_array()) return texts;
+  for (size_t i = 0; i < packet.data.size(); ++i)
+    if (codec::is_raw_json(packet.data[i]))
+      texts.push_back(Json::array({i, std::string(codec::raw_json_text(packet.data[i]))}));
+  return texts;
+}
+
+void restore_raw_texts(Packet& packet, const Json& raw_texts) {
+  if (!raw_texts.is_array() || !packet.data.is_array()) return;
+  for (const auto& entry : raw_texts) {
+    if (!entry.is_array() || entry.size() != 2 || !entry[0].is_number_unsigned() || !entry[1].is_string()) continue;
+    auto index = entry[0].get<size_t>();
+    if (index >= packet.data.size()) continue;
+    if (auto raw = codec::raw_json(entry[1].get_ref<const std::string&>())) packet.data[index] = std::move(*raw);
+  }
+}
+
 namespace wire_json {
 
 Json decode_payload(std::string_view payload) {
@@ -42,11 +62,15 @@ Json decode_payload(std::string_view payload) {
 
 std::string to_msgpack(const Json& value) {
   std::string out;
-  Json::to_msgpack(value, out);
+  // msgpack has no JSON text: raw values go as the values they hold.
+  if (codec::contains_raw_json(value))
+    Json::to_msgpack(codec::expanded(value), out);
+  else
+    Json::to_msgpack(value, out);
   return out;
 }
 
-std::string to_text(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string to_text(const Json& value) { return codec::to_json_text(value); }
 
 std::vector<std::string> string_list(const Json& value) {
   std::vector<std::string> items;

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "codec/raw_json.hpp"
 #include "metrics/metrics.hpp"
 #include "net/fan_in.hpp"
 #include "push/clock.hpp"
@@ -329,13 +330,16 @@ constexpr const char* kKeepDropped = "herald:keepDropped";
 
 void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message) {
   if (!nsp_.adapter()) return;
-  nsp_.server_side_emit(Json::array({kKeepDropped, Json{{"msgId", message.msg_id},
-                                                        {"event", message.event},
-                                                        {"message", message.message},
-                                                        {"accepted", epoch_us(message.accepted)},
-                                                        {"expires", epoch_us(message.expires)},
-                                                        {"all", request.kind == PushRequest::Kind::All},
-                                                        {"rooms", request.targets}}}));
+  Json push{{"msgId", message.msg_id},
+            {"event", message.event},
+            {"message", message.message},
+            {"accepted", epoch_us(message.accepted)},
+            {"expires", epoch_us(message.expires)},
+            {"all", request.kind == PushRequest::Kind::All},
+            {"rooms", request.targets}};
+  // The message as the backend wrote it, kept so by the other nodes too.
+  if (codec::is_raw_json(message.message)) push["messageText"] = codec::raw_json_text(message.message);
+  nsp_.server_side_emit(Json::array({kKeepDropped, std::move(push)}));
 }
 
 void Delivery::attach() {
@@ -354,6 +358,8 @@ void Delivery::attach() {
     PendingMessage message{push["msgId"].get<std::string>(), push["event"].get<std::string>(),
                            push.value("message", Json()), from_epoch_us(push["accepted"].get<int64_t>()),
                            from_epoch_us(push["expires"].get<int64_t>())};
+    if (auto text = push.find("messageText"); text != push.end() && text->is_string())
+      if (auto raw = codec::raw_json(text->get_ref<const std::string&>())) message.message = std::move(*raw);
     // As the origin does (Receipt::keep with `away`): once stored, the users' sockets are told.
     auto users = dropped_users(request);
     if (users.empty()) return;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "codec/raw_json.hpp"
 #include "metrics/metrics.hpp"
 #include "push/pending_store.hpp"
 
@@ -13,7 +14,7 @@ constexpr auto kRecordAfterAck = std::chrono::minutes(10);
 
 size_t cost(const std::string& uid, const PendingMessage& message) {
   return sizeof(PendingMessage) + 64 + uid.size() + message.msg_id.size() + message.event.size() +
-         message.message.dump(-1, ' ', false, socketio::Json::error_handler_t::replace).size();
+         codec::to_json_text(message.message).size();
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "socketio/msgpack_packet.hpp"
 
 #include "codec/json_depth.hpp"
+#include "codec/raw_json.hpp"
 
 namespace herald::socketio {
 namespace {
@@ -35,7 +36,8 @@ Json packet_map(const Packet& packet) {
   Json map = Json::object();
   map["type"] = static_cast<int>(wire_type(packet.type));
   map["nsp"] = packet.nsp;
-  if (!packet.data.is_null()) map["data"] = packet.data;
+  // msgpack has no JSON text: a pushed message's raw text becomes the value it holds.
+  if (!packet.data.is_null()) map["data"] = codec::expanded(packet.data);
   if (packet.id) map["id"] = *packet.id;
   return map;
 }
@@ -86,8 +88,8 @@ MsgpackMessage encode_msgpack_v2(const Packet& packet) {
   if (packet.type == PacketType::ConnectError && !packet.data.is_string())
     map["data"] = packet.data.is_object() && packet.data.contains("message") && packet.data["message"].is_string()
                       ? packet.data["message"]
-                      : Json(packet.data.dump(-1, ' ', false, Json::error_handler_t::replace));
-  return MsgpackMessage{map.dump(-1, ' ', false, Json::error_handler_t::replace), true};
+                      : Json(codec::to_json_text(packet.data));
+  return MsgpackMessage{codec::to_json_text(map), true};
 }
 
 std::optional<Packet> decode_msgpack(std::string_view bytes, std::string& error) {

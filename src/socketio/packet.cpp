@@ -4,12 +4,14 @@
 #include <charconv>
 
 #include "codec/json_depth.hpp"
+#include "codec/raw_json.hpp"
 
 namespace herald::socketio {
 namespace {
 
 // Replaces binary values with placeholders, moving their bytes into `attachments`.
 void deconstruct(Json& value, std::vector<std::string>& attachments) {
+  if (codec::is_raw_json(value)) return;  // JSON text, written as it is
   if (value.is_binary()) {
     const auto& bytes = value.get_binary();
     attachments.emplace_back(bytes.begin(), bytes.end());
@@ -45,7 +47,7 @@ bool is_binary_type(PacketType type) { return type == PacketType::BinaryEvent ||
 }  // namespace
 
 bool has_binary(const Json& value) {
-  if (value.is_binary()) return true;
+  if (value.is_binary()) return !codec::is_raw_json(value);
   if (value.is_array() || value.is_object()) {
     for (const auto& item : value)
       if (has_binary(item)) return true;
@@ -104,7 +106,7 @@ EncodedPacket encode(const Packet& packet) {
     text += ',';
   }
   if (packet.id) text += std::to_string(*packet.id);
-  if (!data->is_null()) text += data->dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (!data->is_null()) codec::write_json(*data, text);
   return out;
 }
 

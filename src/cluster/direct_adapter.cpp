@@ -12,14 +12,14 @@ namespace herald::cluster {
 
 using socketio::Json;
 using socketio::SocketInfo;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // One push with acks on its way to other nodes, on the loop it started on.
 struct DirectAdapter::Attempt {
   std::shared_ptr<socketio::BroadcastAckHandlers> handlers;
   socketio::Packet packet;
   std::vector<std::string> users;
-  Clock::time_point deadline;
+  SteadyClock::time_point deadline;
   std::chrono::milliseconds timeout{0};
   std::string data;                       // packet.data as JSON text, made once for every node
   size_t nodes = 0;                       // nodes asked directly: each reports its reach once
@@ -33,7 +33,7 @@ struct DirectAdapter::Outstanding {
   std::shared_ptr<Attempt> attempt;
   bool reached = false;
   std::unordered_map<std::string, std::string> open;  // sockets reached and not acked: id -> user
-  Clock::time_point expires;
+  SteadyClock::time_point expires;
 };
 
 // This loop's link to one node.
@@ -42,7 +42,7 @@ struct DirectAdapter::Peer {
   std::shared_ptr<DirectLink> link;
   std::unordered_map<uint64_t, Outstanding> outstanding;
   uint64_t next_request = 1;
-  Clock::time_point down_until{};
+  SteadyClock::time_point down_until{};
   std::unique_ptr<boost::asio::steady_timer> sweeper;
   bool sweeping = false;
 };
@@ -76,7 +76,7 @@ void DirectAdapter::broadcast_with_ack(const socketio::Packet& packet, const soc
   attempt->packet = packet;
   attempt->users = target.rooms;
   attempt->timeout = timeout;
-  attempt->deadline = Clock::now() + timeout;
+  attempt->deadline = SteadyClock::now() + timeout;
   locator_->locate(attempt->users, origin, [self = shared_from_this(), attempt, origin](DirectLocator::Located& where) {
     if (!where.sure) return self->fall_back(attempt, attempt->users, 0);
     self->send_direct(origin, attempt, where);
@@ -123,7 +123,7 @@ void DirectAdapter::settle(const std::shared_ptr<Attempt>& attempt) {
 
 void DirectAdapter::fall_back(const std::shared_ptr<Attempt>& attempt, std::vector<std::string> users, size_t already) {
   direct_metrics().fallback.fetch_add(1, std::memory_order_relaxed);
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(attempt->deadline - Clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(attempt->deadline - SteadyClock::now());
   socketio::Target target{std::move(users), {}, {}, Json{{"heraldFilter", "users"}}};
   auto handlers = std::make_shared<socketio::BroadcastAckHandlers>(*attempt->handlers);
   handlers->on_remote_nodes = [original = attempt->handlers, already](size_t nodes, bool reachable) {
@@ -140,7 +140,7 @@ std::shared_ptr<DirectAdapter::Peer> DirectAdapter::peer(size_t loop, const Dire
     slot->node = node.uid;
   }
   if (slot->link && !slot->link->closed()) return slot;
-  if (Clock::now() < slot->down_until) return nullptr;
+  if (SteadyClock::now() < slot->down_until) return nullptr;
   std::weak_ptr<DirectAdapter> weak = weak_from_this();
   auto link = std::make_shared<DirectLink>(
       pool_.loop(loop),
@@ -209,7 +209,7 @@ void DirectAdapter::on_link_closed(size_t loop, const std::string& node) {
   if (found == peers_[loop].end()) return;
   auto target = found->second;
   target->link.reset();
-  target->down_until = Clock::now() + kRetryAfter;
+  target->down_until = SteadyClock::now() + kRetryAfter;
   auto outstanding = std::exchange(target->outstanding, {});
   if (!outstanding.empty())
     spdlog::info("direct link to node {} closed with {} pushes in flight", node, outstanding.size());
@@ -235,7 +235,7 @@ void DirectAdapter::sweep(size_t loop, const std::string& node) {
   auto found = peers_[loop].find(node);
   if (found == peers_[loop].end()) return;
   Peer& target = *found->second;
-  auto now = Clock::now();
+  auto now = SteadyClock::now();
   std::erase_if(target.outstanding, [now](const auto& entry) { return entry.second.expires <= now; });
   target.sweeping = !target.outstanding.empty();
   if (!target.sweeping) return;

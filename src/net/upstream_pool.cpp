@@ -13,7 +13,7 @@ namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // Bounds the idle connections per owner and loop; busy ones are bounded by the clients they serve.
 constexpr size_t kMaxIdlePerOwner = 32;
@@ -32,7 +32,7 @@ bool quiet(tcp::socket& socket) {
 
 struct UpstreamPool::Idle {
   tcp::socket socket;
-  Clock::time_point since;
+  SteadyClock::time_point since;
 };
 
 asio::execution_context::id UpstreamPool::id;
@@ -54,7 +54,7 @@ std::optional<tcp::socket> UpstreamPool::take(const tcp::endpoint& owner) {
     list.pop_back();
     boost::system::error_code ignored;
     idle->socket.cancel(ignored);  // its wait for the owner's close
-    if (Clock::now() - idle->since < kMaxIdle && quiet(idle->socket))
+    if (SteadyClock::now() - idle->since < kMaxIdle && quiet(idle->socket))
       result.emplace(std::move(idle->socket));
     else
       idle->socket.close(ignored);
@@ -70,7 +70,7 @@ void UpstreamPool::give_back(const tcp::endpoint& owner, tcp::socket socket) {
     socket.close(ignored);
     return;
   }
-  auto idle = std::make_shared<Idle>(Idle{std::move(socket), Clock::now()});
+  auto idle = std::make_shared<Idle>(Idle{std::move(socket), SteadyClock::now()});
   list.push_back(idle);
   // Drop it as soon as the owner closes it, instead of finding out when a request needs it.
   idle->socket.async_wait(tcp::socket::wait_read,

@@ -12,7 +12,6 @@ namespace herald::push {
 namespace {
 
 using socketio::Json;
-using Clock = std::chrono::system_clock;
 
 // Late receipts are posted in batches: at most this many per POST, at most this long after the first.
 constexpr size_t kReceiptBatch = 500;
@@ -62,14 +61,14 @@ void Redelivery::deliver_to(socketio::Socket& socket) {
       if (!held || !held->connected() || held->user() != uid || held->user_seq() != seq) return;
       auto& metrics = metrics::global();
       RedeliveryLedger& ledger = ledgers_[loop];
-      auto now = RedeliveryLedger::Clock::now();
+      auto now = nsp_.server().pool().clock().now();
       for (auto& message : messages) {
         if (!ledger.begin(held->id(), message.msg_id, now)) continue;
         metrics.redeliveries.fetch_add(1, std::memory_order_relaxed);
         held->emit_with_ack(message.event, Json::array({message.msg_id, std::move(message.message)}),
                             config_.default_ack_timeout,
                             [this, loop, uid, sid = held->id(), msg_id = message.msg_id](bool timed_out, Json&) {
-                              ledgers_[loop].answered(sid, msg_id, !timed_out, RedeliveryLedger::Clock::now());
+                              ledgers_[loop].answered(sid, msg_id, !timed_out, nsp_.server().pool().clock().now());
                               if (!timed_out) late_receipt(uid, msg_id);
                             });
       }
@@ -122,7 +121,7 @@ void Redelivery::report_late_receipt(const std::string& uid, const std::string& 
   {
     std::lock_guard lock(receipts_mutex_);
     first = receipts_.empty();
-    receipts_.push_back(Json{{"msgId", msg_id}, {"uid", uid}, {"ackedAt", epoch_ms(Clock::now())}});
+    receipts_.push_back(Json{{"msgId", msg_id}, {"uid", uid}, {"ackedAt", epoch_ms(WallClock::now())}});
     if (receipts_.size() >= kReceiptBatch) {
       Json batch = std::exchange(receipts_, Json::array());
       webhooks_.post(config_.receipt_webhook, Json{{"receipts", std::move(batch)}}.dump());

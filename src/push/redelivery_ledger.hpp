@@ -8,11 +8,13 @@
 #include <string>
 #include <unordered_map>
 
+#include "net/clock.hpp"
+
 namespace herald::push {
 
 class RedeliveryLedger {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = net::Clock;  // the loops' clock (a manual one in tests)
   // `quiet`: how long after a socket's ack the push is not sent to that socket again.
   explicit RedeliveryLedger(Clock::duration quiet = std::chrono::seconds(10)) : quiet_(quiet) {}
 

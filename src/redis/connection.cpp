@@ -17,8 +17,6 @@ namespace asio = boost::asio;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-std::string ms_text(std::chrono::milliseconds duration) { return std::to_string(duration.count()) + " ms"; }
-
 }  // namespace
 
 ConnectionImpl::ConnectionImpl(asio::io_context& loop, Endpoint endpoint, Options options)

@@ -147,4 +147,7 @@ class ConnectionImpl final : public Connection {
   std::minstd_rand random_;
 };
 
+// "250 ms": durations as the log and error texts write them.
+inline std::string ms_text(std::chrono::milliseconds duration) { return std::to_string(duration.count()) + " ms"; }
+
 }  // namespace herald::redis

@@ -16,8 +16,6 @@ using boost::system::error_code;
 
 constexpr size_t kKeptWriteBuffer = 1 << 20;  // a larger write buffer is released after use
 
-std::string ms_text(std::chrono::milliseconds duration) { return std::to_string(duration.count()) + " ms"; }
-
 bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 std::string describe_error(const error_code& ec) {

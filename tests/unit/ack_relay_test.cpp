@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace herald::cluster {
-namespace {
+namespace ack_relay_test {
 
 using socketio::SocketInfo;
 
@@ -89,5 +89,5 @@ TEST(AckWaiters, ABroadcastIsKeptUntilItsExpiry) {
   EXPECT_TRUE(waiters.answer(dropped));
 }
 
-}  // namespace
+}  // namespace ack_relay_test
 }  // namespace herald::cluster

@@ -13,7 +13,7 @@
 #include "cluster/sharded_wire.hpp"
 
 namespace herald::cluster {
-namespace {
+namespace adapter_wire_test {
 
 using socketio::Json;
 using socketio::Packet;
@@ -291,5 +291,5 @@ TEST(ShardedWire, EncodesMessagesInClusterAdaptersShape) {
   EXPECT_EQ(message["data"]["opts"]["rooms"], Json::array({"room1"}));
 }
 
-}  // namespace
+}  // namespace adapter_wire_test
 }  // namespace herald::cluster

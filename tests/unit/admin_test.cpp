@@ -13,12 +13,10 @@
 using herald::admin::Credentials;
 namespace fs = std::filesystem;
 
-namespace {
+namespace admin_test {
 
 // bcryptjs.hashSync("s3cret-pass", 4), made by the npm package, not by libxcrypt.
 const std::string kHash = "$2a$04$M4ukUNhRBEkz1QuZeFqIXOuUcPh1tnLdnOJDkk0biUtuWWE9nDL2e";
-
-}  // namespace
 
 TEST(AdminCredentials, ClearPassword) {
   Credentials credentials("admin", "pw");
@@ -92,3 +90,5 @@ TEST(AdminUiFiles, ServesItsFilesOnly) {
   EXPECT_THROW(herald::admin::find_ui_dir("/nowhere", "", ""), std::invalid_argument);
   fs::remove_all(dir);
 }
+
+}  // namespace admin_test

@@ -13,7 +13,7 @@
 #include "engineio_test_server.hpp"
 
 namespace herald::engineio {
-namespace {
+namespace admission_test {
 
 using Verdict = Admission::Verdict;
 
@@ -119,5 +119,5 @@ TEST_F(EngineioAdmission, HandshakesTooFastAreRefusedWith429AndRetryAfter) {
   open();
 }
 
-}  // namespace
+}  // namespace admission_test
 }  // namespace herald::engineio

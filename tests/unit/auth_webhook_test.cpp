@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 namespace herald::auth {
-namespace {
+namespace auth_webhook_test {
 
 TEST(AuthWebhookAnswer, OkWithUidAndRooms) {
   auto verdict = read_webhook_answer(200, R"({"uid":"alice","rooms":["a","b"]})");
@@ -42,5 +42,5 @@ TEST(AuthWebhook, RefusesUrlsItCannotUse) {
   EXPECT_NO_THROW(AuthWebhook("http://[::1]/auth", milliseconds(100)));
 }
 
-}  // namespace
+}  // namespace auth_webhook_test
 }  // namespace herald::auth

@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace herald::codec {
-namespace {
+namespace base64_test {
 
 using namespace std::string_literals;
 
@@ -94,5 +94,5 @@ TEST(Base64, NonZeroPadBitsRefused) {
   EXPECT_TRUE(base64_decode("Zm8="));
 }
 
-}  // namespace
+}  // namespace base64_test
 }  // namespace herald::codec

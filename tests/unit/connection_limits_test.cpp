@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace herald::net {
-namespace {
+namespace connection_limits_test {
 
 TEST(ConnectionsPerAddress, RefusesPastTheLimitPerAddress) {
   ConnectionsPerAddress limits(2);
@@ -46,5 +46,5 @@ TEST(ConnectionsPerAddress, ARefusedSlotGivesNothingBack) {
   EXPECT_EQ(limits.count("192.0.2.9"), 1u);
 }
 
-}  // namespace
+}  // namespace connection_limits_test
 }  // namespace herald::net

@@ -11,7 +11,7 @@
 using namespace herald::cluster;
 using namespace herald::cluster::direct;
 
-namespace {
+namespace direct_codec_test {
 
 Frame round_trip(const Frame& frame) {
   std::string bytes;
@@ -22,8 +22,6 @@ Frame round_trip(const Frame& frame) {
   EXPECT_EQ(consumed, bytes.size());
   return decoded;
 }
-
-}  // namespace
 
 TEST(DirectCodec, PushRoundTrips) {
   Push push{0x0102030405060708ull, 10000, "/heikuai", {"u1", "", "ü-2"}, R"(["message","m1",{"a":1}])"};
@@ -127,3 +125,5 @@ TEST(DirectLocator, SplitsNodeAddresses) {
   for (const char* bad : {"", "host", ":80", "host:", "host:0", "host:70000", "host:80x"})
     EXPECT_EQ(DirectLocator::split_address(bad).second, 0) << bad;
 }
+
+}  // namespace direct_codec_test

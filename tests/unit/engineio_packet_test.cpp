@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace herald::engineio {
-namespace {
+namespace engineio_packet_test {
 
 using namespace std::string_literals;
 
@@ -327,5 +327,5 @@ TEST(EngineioPayloadEncode, RoundTripsThroughDecode) {
   }
 }
 
-}  // namespace
+}  // namespace engineio_packet_test
 }  // namespace herald::engineio

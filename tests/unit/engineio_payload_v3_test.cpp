@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace herald::engineio {
-namespace {
+namespace engineio_payload_v3_test {
 
 using namespace std::string_literals;
 
@@ -225,5 +225,5 @@ TEST(EngineioV3Decode, MalformedBinaryPayloadsGetAnError) {
   }
 }
 
-}  // namespace
+}  // namespace engineio_payload_v3_test
 }  // namespace herald::engineio

@@ -23,7 +23,7 @@
 #include "net/loop_pool.hpp"
 
 namespace herald::engineio {
-namespace {
+namespace engineio_session_test {
 
 std::vector<std::string> split_payload(const std::string& body) {
   std::vector<std::string> parts;
@@ -688,5 +688,5 @@ TEST(EngineioSid, RandomIdIsTwentyUrlSafeCharactersAndDiffers) {
   EXPECT_EQ(ids.size(), 200u);
 }
 
-}  // namespace
+}  // namespace engineio_session_test
 }  // namespace herald::engineio

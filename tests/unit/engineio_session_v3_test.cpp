@@ -9,7 +9,7 @@
 #include "engineio_test_server.hpp"
 
 namespace herald::engineio {
-namespace {
+namespace engineio_session_v3_test {
 
 using namespace std::string_literals;
 
@@ -154,5 +154,5 @@ TEST_F(EngineioV3Polling, PingsKeepTheSessionOpen) {
   EXPECT_TRUE(handler().closes.empty());
 }
 
-}  // namespace
+}  // namespace engineio_session_v3_test
 }  // namespace herald::engineio

@@ -10,7 +10,7 @@
 #include <vector>
 
 namespace herald::net {
-namespace {
+namespace fixed_delay_timers_test {
 
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
@@ -144,5 +144,5 @@ TEST(FixedDelayTimersOnTheSteadyClock, TheLoopFiresThemInOrder) {
   EXPECT_EQ(timers.pending(), 0u);
 }
 
-}  // namespace
+}  // namespace fixed_delay_timers_test
 }  // namespace herald::net

@@ -18,7 +18,7 @@
 #include "net/forward.hpp"
 
 namespace herald::net {
-namespace {
+namespace forward_retry_test {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -161,5 +161,5 @@ TEST_F(ForwardRetry, AnOwnerThatCannotBeReachedIsAnErrorNotAWait) {
   EXPECT_FALSE(response);
 }
 
-}  // namespace
+}  // namespace forward_retry_test
 }  // namespace herald::net

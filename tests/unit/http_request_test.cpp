@@ -6,7 +6,7 @@
 #include "net/http.hpp"
 
 namespace herald::net {
-namespace {
+namespace http_request_test {
 
 HttpRequest upgrade(std::string key, std::string version) {
   HttpRequest request;
@@ -35,5 +35,5 @@ TEST(WebSocketHandshake, VersionOtherThan13IsRefused) {
         << version;
 }
 
-}  // namespace
+}  // namespace http_request_test
 }  // namespace herald::net

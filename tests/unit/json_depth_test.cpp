@@ -7,7 +7,7 @@
 #include "codec/json_depth.hpp"
 
 namespace herald::codec {
-namespace {
+namespace json_depth_test {
 
 using Json = nlohmann::json;
 
@@ -69,5 +69,5 @@ TEST(MsgpackDepth, TruncatedInputIsLeftToTheParser) {
   for (size_t cut = 0; cut < bytes.size(); ++cut) EXPECT_TRUE(msgpack_depth_within(bytes.substr(0, cut)));
 }
 
-}  // namespace
+}  // namespace json_depth_test
 }  // namespace herald::codec

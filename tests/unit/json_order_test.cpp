@@ -7,7 +7,7 @@
 #include "codec/json.hpp"
 
 namespace herald {
-namespace {
+namespace json_order_test {
 
 TEST(JsonOrder, KeysKeepTheOrderTheyCameIn) {
   const std::string text = R"({"zeta":1,"alpha":{"y":true,"b":null},"mid":[{"z":0,"a":1}]})";
@@ -69,5 +69,5 @@ TEST(JsonOrder, MsgpackKeepsTheOrderToo) {
   EXPECT_EQ(Json::from_msgpack(Json::to_msgpack(object)).dump(), object.dump());
 }
 
-}  // namespace
+}  // namespace json_order_test
 }  // namespace herald

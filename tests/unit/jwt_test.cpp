@@ -11,7 +11,7 @@
 #include "codec/base64.hpp"
 
 namespace herald::auth {
-namespace {
+namespace jwt_test {
 
 std::string b64url(std::string_view bytes) { return codec::base64url_encode(bytes); }
 
@@ -73,5 +73,5 @@ TEST(Jwt, Base64UrlDecodesWithoutPaddingOnly) {
   EXPECT_FALSE(codec::base64url_decode("a"));
 }
 
-}  // namespace
+}  // namespace jwt_test
 }  // namespace herald::auth

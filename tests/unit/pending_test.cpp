@@ -8,7 +8,7 @@
 #include "push/pending.hpp"
 
 namespace herald::push {
-namespace {
+namespace pending_test {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::system_clock;
@@ -84,5 +84,5 @@ TEST(PendingMessages, TotalBoundDropsTheOldestOfAnyUser) {
   EXPECT_EQ(state_of(pending, "m1", "alice"), MessageState::State::Dropped);
 }
 
-}  // namespace
+}  // namespace pending_test
 }  // namespace herald::push

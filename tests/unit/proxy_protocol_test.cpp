@@ -6,7 +6,7 @@
 #include <string>
 
 namespace herald::net {
-namespace {
+namespace proxy_protocol_test {
 
 using namespace std::string_literals;
 using Status = ProxyHeader::Status;
@@ -110,5 +110,5 @@ TEST(ProxyProtocol, OtherFirstBytesAreNotAHeader) {
   EXPECT_FALSE(starts_like_proxy_header("GET"));
 }
 
-}  // namespace
+}  // namespace proxy_protocol_test
 }  // namespace herald::net

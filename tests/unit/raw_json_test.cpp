@@ -14,7 +14,7 @@
 #include "socketio/packet.hpp"
 
 namespace herald {
-namespace {
+namespace raw_json_test {
 
 using socketio::Packet;
 using socketio::PacketType;
@@ -198,5 +198,5 @@ TEST_P(RawJsonWires, NodeServersReadAPlainPacket) {
 
 INSTANTIATE_TEST_SUITE_P(ClassicAndSharded, RawJsonWires, ::testing::Bool());
 
-}  // namespace
+}  // namespace raw_json_test
 }  // namespace herald

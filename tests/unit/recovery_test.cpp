@@ -9,7 +9,7 @@
 #include "socketio/recovery.hpp"
 
 namespace herald::socketio {
-namespace {
+namespace recovery_test {
 
 using namespace std::chrono_literals;
 
@@ -230,5 +230,5 @@ TEST(Recovery, UnknownPidRestoresNothing) {
   EXPECT_FALSE(recovery.restore(recovery.pid_of("never-persisted"), std::nullopt));
 }
 
-}  // namespace
+}  // namespace recovery_test
 }  // namespace herald::socketio

@@ -25,7 +25,7 @@
 #include "redis_test_server.hpp"
 
 namespace herald::redis {
-namespace {
+namespace redis_connection_test {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -627,5 +627,5 @@ TEST_F(RedisTlsTest, VerificationRejectsAnUnknownCertificate) {
   EXPECT_NE(redis->state(), State::Connected);
 }
 
-}  // namespace
+}  // namespace redis_connection_test
 }  // namespace herald::redis

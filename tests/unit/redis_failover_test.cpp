@@ -16,7 +16,7 @@
 #include "redis_test_server.hpp"
 
 namespace herald::redis {
-namespace {
+namespace redis_failover_test {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -183,5 +183,5 @@ TEST_F(RedisFailoverTest, ShardedSubscriptionsReceiveAndLeave) {
   EXPECT_EQ(replies->front().str, "PONG");
 }
 
-}  // namespace
+}  // namespace redis_failover_test
 }  // namespace herald::redis

@@ -5,7 +5,7 @@
 #include "redis/slot_map.hpp"
 
 namespace herald::redis {
-namespace {
+namespace redis_slots_test {
 
 Reply integer(int64_t value) { return Reply{Reply::Type::Integer, "", value, {}}; }
 Reply text(std::string value) { return Reply{Reply::Type::String, std::move(value), 0, {}}; }
@@ -74,5 +74,5 @@ TEST(RedisSlots, SlotMapFromClusterSlots) {
   EXPECT_EQ(error, "CLUSTERDOWN");
 }
 
-}  // namespace
+}  // namespace redis_slots_test
 }  // namespace herald::redis

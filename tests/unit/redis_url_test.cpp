@@ -7,7 +7,7 @@
 #include "redis/connection.hpp"
 
 namespace herald::redis {
-namespace {
+namespace redis_url_test {
 
 Endpoint parse_ok(const std::string& url) {
   std::string error;
@@ -139,5 +139,5 @@ TEST(RedisUrl, DescribeRoundTrips) {
   }
 }
 
-}  // namespace
+}  // namespace redis_url_test
 }  // namespace herald::redis

@@ -10,7 +10,7 @@
 #include "socketio/namespace.hpp"
 
 namespace herald::socketio {
-namespace {
+namespace room_members_test {
 
 using RoomMembers = Namespace::RoomMembers;
 
@@ -78,5 +78,5 @@ TEST(RoomMembers, ASecondMemberAfterTheFirstLeftIsSingleAgain) {
   EXPECT_EQ(members(room), (std::vector<Socket*>{stand_in(1), stand_in(2)}));
 }
 
-}  // namespace
+}  // namespace room_members_test
 }  // namespace herald::socketio

@@ -10,7 +10,7 @@
 #include "socketio/msgpack_packet.hpp"
 
 namespace herald::socketio {
-namespace {
+namespace socketio_msgpack_test {
 
 using namespace std::string_literals;
 
@@ -167,5 +167,5 @@ TEST(ProtocolPackets, ServerEventsWithReservedNamesSurviveTheRoundTrip) {
   EXPECT_EQ(Json::from_msgpack(*msgpack[0].bytes)["data"], packet.data);
 }
 
-}  // namespace
+}  // namespace socketio_msgpack_test
 }  // namespace herald::socketio

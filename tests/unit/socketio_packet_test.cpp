@@ -11,7 +11,7 @@
 #include <vector>
 
 namespace herald::socketio {
-namespace {
+namespace socketio_packet_test {
 
 using namespace std::string_literals;
 using Status = Decoder::Status;
@@ -710,5 +710,5 @@ TEST(SocketioRoundTrip, DecodeThenEncodeGivesTheSameText) {
   }
 }
 
-}  // namespace
+}  // namespace socketio_packet_test
 }  // namespace herald::socketio

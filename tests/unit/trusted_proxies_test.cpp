@@ -4,7 +4,7 @@
 #include "net/trusted_proxies.hpp"
 
 namespace herald::net {
-namespace {
+namespace trusted_proxies_test {
 
 TEST(TrustedProxies, WithoutAnyTheHeaderIsIgnored) {
   TrustedProxies none;
@@ -40,5 +40,5 @@ TEST(TrustedProxies, RefusesWhatIsNotACidr) {
   EXPECT_THROW(TrustedProxies({"10.0.0.0/x"}), std::invalid_argument);
 }
 
-}  // namespace
+}  // namespace trusted_proxies_test
 }  // namespace herald::net

@@ -6,7 +6,7 @@
 #include <string>
 
 namespace herald::codec {
-namespace {
+namespace utf8_test {
 
 using namespace std::string_literals;
 
@@ -125,5 +125,5 @@ TEST(Utf8, ChecksOnlyTheGivenView) {
   EXPECT_FALSE(is_valid_utf8(text));
 }
 
-}  // namespace
+}  // namespace utf8_test
 }  // namespace herald::codec

@@ -17,7 +17,7 @@
 #include "net/websocket.hpp"
 
 namespace herald::net {
-namespace {
+namespace websocket_test {
 
 using namespace std::chrono_literals;
 using tcp = asio::ip::tcp;
@@ -477,5 +477,5 @@ TEST_F(WebSocketTest, FailedConnectionIsReportedAndTheLastOwnerMayLetGo) {
   EXPECT_TRUE(weak.expired());
 }
 
-}  // namespace
+}  // namespace websocket_test
 }  // namespace herald::net

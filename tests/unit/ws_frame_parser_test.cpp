@@ -11,7 +11,7 @@
 #include <vector>
 
 namespace herald::net {
-namespace {
+namespace ws_frame_parser_test {
 
 using namespace std::string_literals;
 
@@ -371,5 +371,5 @@ TEST(WsFrameParser, ValidCloseCodes) {
   EXPECT_FALSE(is_valid_close_code(5000));
 }
 
-}  // namespace
+}  // namespace ws_frame_parser_test
 }  // namespace herald::net

@@ -828,18 +828,19 @@ async function connectedPushClients(server, name, sourceIps) {
   return group;
 }
 
-// 5: acked single-user pushes, as fast as 64 connections in flight allow.
-async function phaseSingle(server, label) {
-  const l = cfg.latencyClients;
-  const group = await connectedPushClients(server, `${label}-single`, '127.0.0.13');
-  await perfStart(server, `${label}-single`);
+// Runs herald-bench push against `phase`'s own group of logged-in clients (from `address`) and
+// records what phases 5 and 6 report: pushes answered, failures, receipts, HTTP latency and the
+// server's CPU (every server process, all threads, user + system) per push answered.
+async function ackedPushPhase(server, phase, address, pushArgs) {
+  const group = await connectedPushClients(server, phase, address);
+  await perfStart(server, phase);
   const cpu0 = cpuSeconds(server.pids());
-  const { report } = await push(`${label}-single`, server, ['-e', 'single', ...usersOf(group), '--ack', '-r', 0, '--concurrency', 64, '-d', cfg.seconds]);
+  const { report } = await push(phase, server, [...pushArgs, ...usersOf(group), '--ack', '-r', 0, '-d', cfg.seconds]);
   const serverCpu = cpuSeconds(server.pids()) - cpu0;
   await perfStop();
   await group.stop();
-  const result = {
-    clients: l,
+  return {
+    clients: cfg.latencyClients,
     okPerS: report.pushes_per_s,
     ok: report.ok,
     failed: Object.values(report.failed ?? {}).reduce((s, x) => s + x, 0),
@@ -847,10 +848,18 @@ async function phaseSingle(server, label) {
     httpP50Ms: report.latency_ms?.p50,
     httpP99Ms: report.latency_ms?.p99,
     serverCpuPercent: (100 * serverCpu) / report.seconds,
-    // Server CPU (every server process, all threads, user + system) per push answered.
     cpuPerPushUs: report.ok > 0 ? (serverCpu * 1e6) / report.ok : null,
   };
-  log(`${label}: single acked pushes: ${result.okPerS.toFixed(0)}/s ok (${result.failed} failed, ${result.receiptsPerPush?.toFixed(2)} receipts per push, server CPU ${result.serverCpuPercent.toFixed(0)}%, ${result.cpuPerPushUs?.toFixed(1)} us per push)`);
+}
+
+const describePushes = (result) =>
+  `${result.okPerS.toFixed(0)}/s ok (${result.failed} failed, ${result.receiptsPerPush?.toFixed(2)} receipts per push, ` +
+  `server CPU ${result.serverCpuPercent.toFixed(0)}%, ${result.cpuPerPushUs?.toFixed(1)} us per push)`;
+
+// 5: acked single-user pushes, as fast as 64 connections in flight allow.
+async function phaseSingle(server, label) {
+  const result = await ackedPushPhase(server, `${label}-single`, '127.0.0.13', ['-e', 'single', '--concurrency', 64]);
+  log(`${label}: single acked pushes: ${describePushes(result)}`);
   return result;
 }
 
@@ -858,25 +867,10 @@ async function phaseSingle(server, label) {
 // API, and so the peer, has no batch endpoint), cfg.batchSize pushes per request, the same number in
 // flight as phase 5.
 async function phaseBatch(server, label) {
-  const l = cfg.latencyClients;
-  const group = await connectedPushClients(server, `${label}-batch`, '127.0.0.14');
-  await perfStart(server, `${label}-batch`);
-  const cpu0 = cpuSeconds(server.pids());
   const requests = Math.max(1, Math.round(64 / cfg.batchSize));
-  const { report } = await push(`${label}-batch`, server, ['-e', 'api-batch', '--batch-size', cfg.batchSize, ...usersOf(group), '--ack', '-r', 0, '--concurrency', requests, '-d', cfg.seconds]);
-  const serverCpu = cpuSeconds(server.pids()) - cpu0;
-  await perfStop();
-  await group.stop();
-  const result = {
-    clients: l,
-    okPerS: report.pushes_per_s,
-    ok: report.ok,
-    failed: Object.values(report.failed ?? {}).reduce((s, x) => s + x, 0),
-    receiptsPerPush: report.receipts_per_push,
-    serverCpuPercent: (100 * serverCpu) / report.seconds,
-    cpuPerPushUs: report.ok > 0 ? (serverCpu * 1e6) / report.ok : null,
-  };
-  log(`${label}: batch acked pushes: ${result.okPerS.toFixed(0)}/s ok (${result.failed} failed, ${result.receiptsPerPush?.toFixed(2)} receipts per push, ${result.cpuPerPushUs?.toFixed(1)} us server CPU per push)`);
+  const result = await ackedPushPhase(server, `${label}-batch`, '127.0.0.14',
+    ['-e', 'api-batch', '--batch-size', cfg.batchSize, '--concurrency', requests]);
+  log(`${label}: batch acked pushes: ${describePushes(result)}`);
   return result;
 }
 

@@ -8,8 +8,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <thread>
 
@@ -17,6 +15,7 @@
 #include "admin/ui_files.hpp"
 #include "api/health.hpp"
 #include "api/push_api.hpp"
+#include "app/component_configs.hpp"
 #include "app/config.hpp"
 #include "app/logging.hpp"
 #include "app/monitor.hpp"
@@ -43,68 +42,6 @@
 namespace {
 
 using namespace herald;
-
-socketio::Config socketio_config(const app::Settings& settings, uint32_t process_tag) {
-  socketio::Config config;
-  config.engine.path = settings.path;
-  if (config.engine.path.back() != '/') config.engine.path += '/';
-  config.engine.ping_interval = std::chrono::milliseconds(settings.ping_interval_ms);
-  config.engine.ping_timeout = std::chrono::milliseconds(settings.ping_timeout_ms);
-  config.engine.max_payload = settings.max_payload;
-  config.engine.max_buffered_bytes = settings.max_buffered_bytes;
-  config.engine.allow_eio3 = settings.allow_eio3;
-  config.parser = settings.parser == "msgpack"   ? socketio::ParserMode::Msgpack
-                  : settings.parser == "default" ? socketio::ParserMode::Default
-                                                 : socketio::ParserMode::Auto;
-  config.engine.cors_origins = settings.cors_origins;
-  // Saves memory per connection; only the auth webhook, which is sent them, needs them.
-  config.engine.keep_handshake_headers = settings.client_auth == "webhook";
-  config.engine.process_tag = process_tag;
-  config.engine.max_sessions_per_ip = settings.max_sessions_per_ip;
-  config.engine.handshakes_per_ip_per_second = settings.handshakes_per_ip_per_second;
-  config.connect_timeout = std::chrono::milliseconds(settings.connect_timeout_ms);
-  config.recovery.window = std::chrono::milliseconds(settings.recovery_window_ms);
-  config.recovery.max_log_bytes = settings.recovery_max_bytes;
-  return config;
-}
-
-push::Config push_config(const app::Settings& settings, notify::Alerter* alerter) {
-  push::Config config;
-  config.nsp = settings.push_namespace;
-  config.single_session = settings.single_session;
-  config.default_ack_timeout = std::chrono::milliseconds(settings.ack_timeout_ms);
-  config.login_webhook = settings.login_webhook;
-  config.message_ttl = std::chrono::milliseconds(settings.message_ttl_ms);
-  config.max_pending_per_user = settings.max_pending_per_user;
-  config.max_pending_bytes = settings.max_pending_bytes;
-  config.receipt_webhook = settings.receipt_webhook;
-  if (settings.client_auth == "jwt") {
-    std::string pem;
-    if (!settings.jwt_public_key.empty()) {
-      std::ifstream file(settings.jwt_public_key);
-      if (!file) throw std::invalid_argument("jwt_public_key: cannot read " + settings.jwt_public_key);
-      pem.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-    }
-    try {
-      config.jwt = std::make_shared<auth::JwtVerifier>(settings.jwt_secret, pem);
-    } catch (const std::invalid_argument& error) {
-      throw std::invalid_argument(std::string("client_auth jwt: ") + error.what() +
-                                  " (set jwt_secret and/or jwt_public_key)");
-    }
-  } else if (settings.client_auth == "webhook") {
-    if (settings.auth_webhook.empty())
-      throw std::invalid_argument("client_auth webhook needs auth_webhook (the backend's http:// URL)");
-    auto webhook = std::make_shared<auth::AuthWebhook>(settings.auth_webhook,
-                                                       std::chrono::milliseconds(settings.auth_webhook_timeout_ms));
-    webhook->set_alerter(alerter);
-    config.auth_webhook = std::move(webhook);
-  } else {
-    spdlog::warn(
-        "client_auth none: any client can log in as any user (login(uid) is trusted); "
-        "use --client-auth jwt or webhook where clients are not trusted");
-  }
-  return config;
-}
 
 // Stops accepting, closes every session with a close packet, and stops the loops once they are
 // gone or the grace period ends.
@@ -138,48 +75,6 @@ void shut_down(net::LoopPool& pool, socketio::Server& io, std::vector<std::share
     });
   };
   pool.post(0, [check] { (*check)(); });
-}
-
-// Where the cluster's Redis is: the URL, the sentinels and the master's name, or the Redis
-// Cluster's nodes. The settings were
-// checked when loaded.
-redis::Target redis_target(const app::Settings& settings) {
-  redis::Target target;
-  std::string error;
-  if (!settings.redis.empty()) {
-    target.endpoint = *redis::parse_url(settings.redis, error);
-    return target;
-  }
-  target.endpoint.username = settings.redis_username;
-  target.endpoint.password = settings.redis_password;
-  target.cluster = settings.redis_cluster;
-  target.sentinel.master_name = settings.redis_master_name;
-  for (const auto& address : settings.redis_sentinels) {
-    redis::Endpoint sentinel = *redis::parse_address(address, error);
-    sentinel.username = settings.redis_sentinel_username;
-    sentinel.password = settings.redis_sentinel_password;
-    target.sentinel.sentinels.push_back(std::move(sentinel));
-  }
-  return target;
-}
-
-// The port's certificate, if it speaks TLS; throws std::invalid_argument with the reason.
-std::unique_ptr<net::TlsContext> tls_context(const app::Settings& settings) {
-  if (settings.tls_cert.empty() && settings.tls_key.empty()) return nullptr;
-  if (settings.tls_cert.empty() || settings.tls_key.empty())
-    throw std::invalid_argument("tls_cert and tls_key go together: set both, or neither");
-  return std::make_unique<net::TlsContext>(settings.tls_cert, settings.tls_key);
-}
-
-net::ConnectionPolicy connection_policy(const app::Settings& settings) {
-  net::ConnectionPolicy policy;
-  policy.header_timeout = std::chrono::milliseconds(settings.http_header_timeout_ms);
-  policy.proxy_protocol = settings.proxy_protocol;
-  if (settings.max_connections_per_ip > 0)
-    policy.per_address = std::make_shared<net::ConnectionsPerAddress>(settings.max_connections_per_ip);
-  if (settings.proxy_protocol && settings.trusted_proxies.empty())
-    spdlog::warn("proxy_protocol is on but trusted_proxies is empty: no connection's PROXY header is read");
-  return policy;
 }
 
 // Reads the certificate again on each signal; a failure keeps the one served and says why.
@@ -254,7 +149,7 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
   auto alerter = std::make_unique<notify::Alerter>(app::alert_config(settings));
   uint32_t process_tag = clustered ? (engineio::random_u32() | 1) : 0;
   net::LoopPool pool(threads);
-  socketio::Server io(pool, socketio_config(settings, process_tag));
+  socketio::Server io(pool, app::socketio_config(settings, process_tag));
 
   std::unique_ptr<cluster::Cluster> cluster;
   std::shared_ptr<cluster::Presence> presence;
@@ -262,7 +157,7 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
   std::unique_ptr<cluster::RedisPendingStore> pending;
   if (clustered) {
     cluster::Config cluster_config;
-    cluster_config.redis = redis_target(settings);
+    cluster_config.redis = app::redis_target(settings);
     cluster_config.prefix = settings.redis_prefix;
     cluster = std::make_unique<cluster::Cluster>(pool, cluster_config);
     // With workers, one alert per failure: worker 0 speaks for the others.
@@ -276,7 +171,7 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
   try {
     // With workers, one alert per failure: worker 0 speaks for the others.
     const char* worker = std::getenv("HERALD_WORKER_INDEX");
-    push_settings = push_config(settings, !worker || std::string_view(worker) == "0" ? alerter.get() : nullptr);
+    push_settings = app::push_config(settings, !worker || std::string_view(worker) == "0" ? alerter.get() : nullptr);
   } catch (const std::invalid_argument& error) {
     spdlog::critical("{}", error.what());
     return 2;
@@ -323,12 +218,12 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
   std::unique_ptr<net::TlsContext> tls;
   try {
     router.set_trusted_proxies(net::TrustedProxies(settings.trusted_proxies));
-    tls = tls_context(settings);
+    tls = app::tls_context(settings);
   } catch (const std::invalid_argument& error) {
     spdlog::critical("{}", error.what());
     return 2;
   }
-  net::ConnectionPolicy client_policy = connection_policy(settings);
+  net::ConnectionPolicy client_policy = app::connection_policy(settings);
   client_policy.tls = tls.get();
   io.attach(router);
   health.attach(router);
@@ -472,7 +367,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    tls_context(*settings);  // a certificate that cannot serve stops the start, before any worker
+    app::tls_context(*settings);  // a certificate that cannot serve stops the start, before any worker
   } catch (const std::invalid_argument& error) {
     spdlog::critical("{}", error.what());
     return 2;

@@ -135,10 +135,16 @@ struct Outgoing {
 socketio::Json packet_to_json(const socketio::Packet& packet);
 std::optional<socketio::Packet> packet_from_json(const socketio::Json& json);
 
-// `heraldRaw`, carried next to the packet: [[index, text], ...] for the elements of the packet's
-// data that are raw JSON text, so another Herald node sends the bytes the backend sent. Null when
-// there are none. Node servers do not read it.
-socketio::Json raw_texts_of(const socketio::Packet& packet);
+// The packet as packet_to_json() writes it, and `heraldRaw` to carry next to it: [[index, text],
+// ...] for the elements of the packet's data that are raw JSON text, so another Herald node sends
+// the bytes the backend sent (Node servers do not read it); null when there are none. Only the
+// texts that their values would not give back byte for byte: a value is written again compact,
+// keys in order, and most backends' texts are exactly that, so the message crosses once, not twice.
+struct WirePacket {
+  socketio::Json packet;
+  socketio::Json raw_texts;  // null when there are none
+};
+WirePacket packet_for_wire(const socketio::Packet& packet);
 // Puts those texts back into the data, each validated again (a malformed one leaves the value).
 void restore_raw_texts(socketio::Packet& packet, const socketio::Json& raw_texts);
 

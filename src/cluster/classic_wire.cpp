@@ -181,56 +181,55 @@ Outgoing ClassicWire::encode(const std::string& sender, const Body& body) const 
     fields["type"] = type_of(type);
     return Outgoing{request_channel_, to_text(fields)};
   };
-  return std::visit(
-      Overloaded{
-          [&](const msg::Broadcast& broadcast) {
-            std::string channel = channel_;
-            if (broadcast.target.rooms.size() == 1) channel += broadcast.target.rooms.front() + "#";
-            Json message = Json::array({sender, packet_to_json(broadcast.packet), target_to_json(broadcast.target)});
-            // A fourth and a fifth element, which Node's adapter does not read: the recovery stamp
-            // (or null) and the packet's raw JSON texts.
-            Json raw_texts = raw_texts_of(broadcast.packet);
-            if (broadcast.stamp)
-              message.push_back(Json{{"o", broadcast.stamp->origin}, {"s", broadcast.stamp->seq}});
-            else if (!raw_texts.is_null())
-              message.push_back(nullptr);
-            if (!raw_texts.is_null()) message.push_back(std::move(raw_texts));
-            return Outgoing{channel, to_msgpack(message)};
-          },
-          [&](const msg::BroadcastWithAck& broadcast) {
-            Json opts = target_to_json(broadcast.target);
-            opts["flags"]["timeout"] = broadcast.timeout_ms;
-            Json fields{{"uid", sender},
-                        {"requestId", broadcast.request_id},
-                        {"type", type_of(RequestType::Broadcast)},
-                        {"packet", packet_to_json(broadcast.packet)},
-                        {"opts", std::move(opts)}};
-            // Herald nodes may answer with many acks per message; Node servers ignore this.
-            if (broadcast.batch_acks) fields["herald"] = {{"batchAcks", true}};
-            if (Json raw_texts = raw_texts_of(broadcast.packet); !raw_texts.is_null())
-              fields["heraldRaw"] = std::move(raw_texts);
-            return Outgoing{request_channel_, to_msgpack(fields)};
-          },
-          [&](const msg::RoomChange& change) {
-            return request(change.join ? RequestType::RemoteJoin : RequestType::RemoteLeave,
-                           {{"opts", target_to_json(change.target)}, {"rooms", change.rooms}});
-          },
-          [&](const msg::Disconnect& disconnect) {
-            return request(RequestType::RemoteDisconnect,
-                           {{"opts", target_to_json(disconnect.target)}, {"close", disconnect.close}});
-          },
-          [&](const msg::FetchSockets& fetch) {
-            return request(RequestType::RemoteFetch,
-                           {{"opts", target_to_json(fetch.target)}, {"requestId", fetch.request_id}});
-          },
-          [&](const msg::ServerSideEmit& emit) {
-            Json fields{{"data", emit.data}};
-            if (!emit.request_id.empty()) fields["requestId"] = emit.request_id;
-            return request(RequestType::ServerSideEmit, std::move(fields));
-          },
-          [&](const auto&) -> Outgoing { return {}; },  // answers go through encode_response
-      },
-      body);
+  return std::visit(Overloaded{
+                        [&](const msg::Broadcast& broadcast) {
+                          std::string channel = channel_;
+                          if (broadcast.target.rooms.size() == 1) channel += broadcast.target.rooms.front() + "#";
+                          auto [packet, raw_texts] = packet_for_wire(broadcast.packet);
+                          Json message = Json::array({sender, std::move(packet), target_to_json(broadcast.target)});
+                          // A fourth and a fifth element, which Node's adapter does not read: the recovery stamp
+                          // (or null) and the packet's raw JSON texts.
+                          if (broadcast.stamp)
+                            message.push_back(Json{{"o", broadcast.stamp->origin}, {"s", broadcast.stamp->seq}});
+                          else if (!raw_texts.is_null())
+                            message.push_back(nullptr);
+                          if (!raw_texts.is_null()) message.push_back(std::move(raw_texts));
+                          return Outgoing{channel, to_msgpack(message)};
+                        },
+                        [&](const msg::BroadcastWithAck& broadcast) {
+                          Json opts = target_to_json(broadcast.target);
+                          opts["flags"]["timeout"] = broadcast.timeout_ms;
+                          auto [packet, raw_texts] = packet_for_wire(broadcast.packet);
+                          Json fields{{"uid", sender},
+                                      {"requestId", broadcast.request_id},
+                                      {"type", type_of(RequestType::Broadcast)},
+                                      {"packet", std::move(packet)},
+                                      {"opts", std::move(opts)}};
+                          // Herald nodes may answer with many acks per message; Node servers ignore this.
+                          if (broadcast.batch_acks) fields["herald"] = {{"batchAcks", true}};
+                          if (!raw_texts.is_null()) fields["heraldRaw"] = std::move(raw_texts);
+                          return Outgoing{request_channel_, to_msgpack(fields)};
+                        },
+                        [&](const msg::RoomChange& change) {
+                          return request(change.join ? RequestType::RemoteJoin : RequestType::RemoteLeave,
+                                         {{"opts", target_to_json(change.target)}, {"rooms", change.rooms}});
+                        },
+                        [&](const msg::Disconnect& disconnect) {
+                          return request(RequestType::RemoteDisconnect,
+                                         {{"opts", target_to_json(disconnect.target)}, {"close", disconnect.close}});
+                        },
+                        [&](const msg::FetchSockets& fetch) {
+                          return request(RequestType::RemoteFetch,
+                                         {{"opts", target_to_json(fetch.target)}, {"requestId", fetch.request_id}});
+                        },
+                        [&](const msg::ServerSideEmit& emit) {
+                          Json fields{{"data", emit.data}};
+                          if (!emit.request_id.empty()) fields["requestId"] = emit.request_id;
+                          return request(RequestType::ServerSideEmit, std::move(fields));
+                        },
+                        [&](const auto&) -> Outgoing { return {}; },  // answers go through encode_response
+                    },
+                    body);
 }
 
 Outgoing ClassicWire::encode_response(const std::string& sender, const std::string& requester, const Body& body) const {

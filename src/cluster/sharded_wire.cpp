@@ -119,23 +119,21 @@ Outgoing ShardedWire::encode(const std::string& sender, const Body& body) const 
             // A single room's broadcast goes to the servers that have sockets in it.
             std::string channel =
                 broadcast.target.rooms.size() == 1 ? room_channel(broadcast.target.rooms.front()) : "";
-            Json data{{"packet", packet_to_json(broadcast.packet)}, {"opts", target_to_json(broadcast.target)}};
+            auto [packet, raw_texts] = packet_for_wire(broadcast.packet);
+            Json data{{"packet", std::move(packet)}, {"opts", target_to_json(broadcast.target)}};
             if (broadcast.stamp)
               data["herald"] = {{"stamp", {{"o", broadcast.stamp->origin}, {"s", broadcast.stamp->seq}}}};
             // Next to the packet, where Node servers do not look: the packet's raw JSON texts.
-            if (Json raw_texts = raw_texts_of(broadcast.packet); !raw_texts.is_null())
-              data["heraldRaw"] = std::move(raw_texts);
+            if (!raw_texts.is_null()) data["heraldRaw"] = std::move(raw_texts);
             return message(Type::Broadcast, std::move(data), channel.empty() ? channel_ : channel);
           },
           [&](const msg::BroadcastWithAck& broadcast) {
             Json opts = target_to_json(broadcast.target);
             opts["flags"]["timeout"] = broadcast.timeout_ms;
-            Json data{{"packet", packet_to_json(broadcast.packet)},
-                      {"requestId", broadcast.request_id},
-                      {"opts", std::move(opts)}};
+            auto [packet, raw_texts] = packet_for_wire(broadcast.packet);
+            Json data{{"packet", std::move(packet)}, {"requestId", broadcast.request_id}, {"opts", std::move(opts)}};
             if (broadcast.batch_acks) data["herald"] = {{"batchAcks", true}};
-            if (Json raw_texts = raw_texts_of(broadcast.packet); !raw_texts.is_null())
-              data["heraldRaw"] = std::move(raw_texts);
+            if (!raw_texts.is_null()) data["heraldRaw"] = std::move(raw_texts);
             return message(Type::Broadcast, std::move(data), channel_);
           },
           [&](const msg::RoomChange& change) {

@@ -30,13 +30,24 @@ std::optional<Packet> packet_from_json(const Json& json) {
   return packet;
 }
 
-Json raw_texts_of(const Packet& packet) {
+WirePacket packet_for_wire(const Packet& packet) {
+  if (!packet.data.is_array() || !codec::contains_raw_json(packet.data)) return {packet_to_json(packet), nullptr};
+  Json data = Json::array();
   Json texts;
-  if (!packet.data.is_array()) return texts;
-  for (size_t i = 0; i < packet.data.size(); ++i)
-    if (codec::is_raw_json(packet.data[i]))
-      texts.push_back(Json::array({i, std::string(codec::raw_json_text(packet.data[i]))}));
-  return texts;
+  for (size_t i = 0; i < packet.data.size(); ++i) {
+    const Json& element = packet.data[i];
+    if (!codec::is_raw_json(element)) {
+      data.push_back(codec::expanded(element));
+      continue;
+    }
+    Json value = codec::expanded(element);
+    std::string_view text = codec::raw_json_text(element);
+    if (codec::to_json_text(value) != text) texts.push_back(Json::array({i, std::string(text)}));
+    data.push_back(std::move(value));
+  }
+  Json json{{"type", static_cast<int>(packet.type)}, {"data", std::move(data)}, {"nsp", packet.nsp}};
+  if (packet.id) json["id"] = *packet.id;
+  return {std::move(json), std::move(texts)};
 }
 
 void restore_raw_texts(Packet& packet, const Json& raw_texts) {

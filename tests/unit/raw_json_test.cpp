@@ -196,6 +196,27 @@ TEST_P(RawJsonWires, NodeServersReadAPlainPacket) {
   EXPECT_EQ(sent["data"][2], Json::parse(kExact));
 }
 
+TEST_P(RawJsonWires, ACompactTextCrossesOnceAndArrivesAsSent) {
+  // Compact, keys in any order, numbers as the value writes them: the packet's value gives these
+  // bytes back, so no heraldRaw copy is carried.
+  const std::string compact = R"({"zeta":1,"alpha":{"y":true,"b":null},"m":[-1.5,"x\u0001"],"10":"d"})";
+  EXPECT_TRUE(cluster::packet_for_wire(pushed(raw(compact))).raw_texts.is_null());
+  auto out = make("node-a")->encode("node-a", cluster::msg::Broadcast{pushed(raw(compact)), {}, "", std::nullopt});
+  Json message = out.payload.front() == '{' ? Json::parse(out.payload) : Json::from_msgpack(out.payload);
+  if (GetParam())
+    EXPECT_FALSE(message["data"].contains("heraldRaw"));
+  else
+    EXPECT_EQ(message.size(), 3U) << "no fourth (stamp) nor fifth (raw texts) element";
+  EXPECT_EQ(socketio::encode(across(cluster::msg::Broadcast{pushed(raw(compact)), {}, "", std::nullopt})).text,
+            socketio::encode(pushed(raw(compact))).text);
+  // A text the value would not give back (1.50, a space, an escape) is carried next to it.
+  for (const std::string text : {"1.50", R"({"a": 1})", R"("caf\u00e9")"}) {
+    auto wire = cluster::packet_for_wire(pushed(raw(text)));
+    ASSERT_FALSE(wire.raw_texts.is_null()) << text;
+    EXPECT_EQ(wire.raw_texts[0][1], text);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(ClassicAndSharded, RawJsonWires, ::testing::Bool());
 
 }  // namespace raw_json_test

@@ -3,10 +3,10 @@
 
 #include <fmt/core.h>
 
+#include "common/histogram.hpp"
+
 namespace herald::bench {
 namespace {
-
-double ms(int64_t micros) { return static_cast<double>(micros) / 1000.0; }
 
 double percent(uint64_t part, uint64_t whole) {
   return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;

@@ -10,6 +10,9 @@
 
 namespace herald::bench {
 
+// Microseconds as the milliseconds reports show.
+inline double ms(int64_t micros) { return static_cast<double>(micros) / 1000.0; }
+
 class LatencyHistogram {
  public:
   // Records one latency in microseconds; negative values (clock skew) count as 0.

@@ -10,8 +10,6 @@ namespace {
 // Text reports list at most this many messages; the JSON report has them all.
 constexpr size_t kMaxMessageRows = 60;
 
-double ms(int64_t micros) { return static_cast<double>(micros) / 1000.0; }
-
 std::string latency_columns(const LatencyHistogram& h) {
   return fmt::format("{:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f}", ms(h.min()), ms(h.percentile(0.5)),
                      ms(h.percentile(0.9)), ms(h.percentile(0.99)), ms(h.percentile(0.999)), ms(h.max()));

@@ -2,10 +2,10 @@
 
 #include <fmt/core.h>
 
+#include "common/histogram.hpp"
+
 namespace herald::bench {
 namespace {
-
-double ms(int64_t micros) { return static_cast<double>(micros) / 1000.0; }
 
 std::string rate_text(double rate) { return rate > 0 ? fmt::format("{:g} pushes/s", rate) : "unthrottled"; }
 

@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 BUILD     ?= build
 FUZZ_BUILD ?= build-fuzz
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 JOBS      ?= $(shell nproc)
 ARGS      ?=
 
@@ -17,7 +17,7 @@ TEST_PACKAGES := googletest libgtest-dev libgmock-dev libbenchmark-dev clang lib
 # `make package`: CPack's DEB generator runs dpkg-shlibdeps (dpkg-dev), which needs `file`.
 PACKAGE_PACKAGES := dpkg-dev file
 
-.PHONY: all build run test deps test-deps unit fuzz integration package packaging sanitize sanitize-address sanitize-thread \
+.PHONY: all build build-served run test deps test-deps unit fuzz integration package packaging sanitize sanitize-address sanitize-thread \
   format tidy clean
 
 all: build
@@ -51,11 +51,11 @@ $(ADMIN_UI_PAGE):
 	@command -v npm >/dev/null || $(call apt_install_now,nodejs npm)
 	npm ci --no-audit --no-fund
 
-# Every build here is a unity build (a target's files compiled in batches of 8: the headers they
+# Every build here is a unity build (a target's files compiled in batches of 16: the headers they
 # share parsed once per batch) with line tables for debugging information (-g1: backtraces and
 # profiles keep their functions, files and lines). A clean `make test` compiles the tree four
 # times, and this halves each. Plain `cmake` builds file by file with full debugging information.
-FAST_BUILD := -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8
+FAST_BUILD := -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" $(FAST_BUILD)
@@ -66,8 +66,16 @@ build: deps $(BUILD)/build.ninja
 run: build $(ADMIN_UI_PAGE)
 	./$(BUILD)/herald $(ARGS)
 
+# What the integration and packaging tests run: everything but the unit tests, which `make test`
+# runs from the AddressSanitizer + UBSan build (so they are compiled once there, not twice).
+SERVED_TARGETS := herald herald-bench echo_server chat_server push_server herald_toml
+
+build-served: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target $(SERVED_TARGETS)
+
 # The stages one after another, each timed; the times are printed at the end, also when one fails.
-TEST_STAGES := build unit fuzz integration packaging sanitize-address sanitize-thread
+# The unit tests run in sanitize-address (`make unit` runs them from this build).
+TEST_STAGES := build-served fuzz integration packaging sanitize-address sanitize-thread
 
 test: test-deps
 	@set -e; start=$$(date +%s); times=""; \
@@ -79,7 +87,7 @@ test: test-deps
 	done; report
 	@echo "All tests passed."
 
-unit:
+unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # Each decoder's fuzzer runs for FUZZ_SECONDS with sanitizers, starting from the checked-in corpus.
@@ -97,7 +105,7 @@ fuzz:
 	  grep -E 'stat::number_of_executed_units' $$log || true; rm -rf $$corpus $$log; \
 	done
 
-integration: build
+integration: build-served
 	npm test
 
 # The server as a Debian package, from the build directory: $(BUILD)/package/herald_<version>_<arch>.deb
@@ -108,7 +116,7 @@ package: build $(ADMIN_UI_PAGE)
 
 # The library installed into a prefix and examples/ built against it (a build of the examples
 # only, kept in $(BUILD)/packaging-test), and the Debian package checked and its unit verified.
-packaging: build $(ADMIN_UI_PAGE)
+packaging: build-served $(ADMIN_UI_PAGE)
 	$(call apt_install,$(PACKAGE_PACKAGES))
 	BUILD_DIR=$(BUILD) node --test --test-concurrency=1 tests/packaging/
 

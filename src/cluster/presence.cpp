@@ -16,9 +16,6 @@ namespace keys = presence_keys;
 // Deletes user@<uid> only if it still names this socket (a newer login may have replaced it).
 constexpr const char* kDeleteIfSocket =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-void log_failure(const redis::Reply& reply, const char* what) {
-  if (reply.is_error()) spdlog::debug("presence: {} failed: {}", what, reply.str);
-}
 
 std::vector<std::string> split_rooms(const std::string& text) {
   std::vector<std::string> rooms;

@@ -1,7 +1,12 @@
-// The Redis keys of presence (see presence.hpp), shared by its two halves.
+// What presence's two halves (see presence.hpp) share: its Redis keys, and how a command that
+// failed is told (at debug level: presence is written again on the next heartbeat).
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <string>
+
+#include "redis/connection.hpp"
 
 namespace herald::cluster::presence_keys {
 
@@ -13,3 +18,11 @@ inline std::string user(const std::string& uid) { return "herald:user:" + uid; }
 inline std::string latest(const std::string& uid) { return "user@" + uid; }
 
 }  // namespace herald::cluster::presence_keys
+
+namespace herald::cluster {
+
+inline void log_failure(const redis::Reply& reply, const char* what) {
+  if (reply.is_error()) spdlog::debug("presence: {} failed: {}", what, reply.str);
+}
+
+}  // namespace herald::cluster

@@ -18,10 +18,6 @@ namespace keys = presence_keys;
 
 constexpr int kSweepEveryTicks = 6;
 
-void log_failure(const redis::Reply& reply, const char* what) {
-  if (reply.is_error()) spdlog::debug("presence: {} failed: {}", what, reply.str);
-}
-
 }  // namespace
 
 void Presence::heartbeat() {

@@ -23,7 +23,6 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 constexpr auto kConnectTimeout = std::chrono::seconds(3);
-constexpr size_t kHeaderLimit = size_t{16} * 1024;
 // The owner is a peer of this cluster and bounds a polling body by maxPayload (at most 1 GiB).
 constexpr uint64_t kBodyLimit = (uint64_t{1} << 30) + uint64_t{64} * 1024;
 
@@ -135,7 +134,7 @@ class Forwarding final : public Forward, public std::enable_shared_from_this<For
     // deadline; the client's abort (cancel) or TCP keepalive ends a wait that would never complete.
     stream_->expires_never();
     parser_.emplace();
-    parser_->header_limit(kHeaderLimit);
+    parser_->header_limit(kHttpHeaderLimit);
     parser_->body_limit(kBodyLimit);
     parser_->skip(head_);
     http::async_read(*stream_, buffer_, *parser_,

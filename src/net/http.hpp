@@ -18,6 +18,9 @@
 
 namespace herald::net {
 
+// The most header bytes an HTTP message may have, requests and forwarded answers alike.
+inline constexpr size_t kHttpHeaderLimit = size_t{16} * 1024;
+
 class WebSocket;
 struct WebSocketLimits;
 class ConnectionsPerAddress;

@@ -15,7 +15,6 @@ namespace {
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
 // Health checks send their request at once; anything slower must not hold one of the last descriptors.
 constexpr auto kReserveRequestTimeout = std::chrono::milliseconds(500);
-constexpr size_t kHeaderLimit = size_t{16} * 1024;
 constexpr size_t kDefaultBodyLimit = size_t{64} * 1024;
 
 }  // namespace
@@ -93,7 +92,7 @@ void HttpConnection::on_abort(std::function<void()> callback) {
 
 void HttpConnection::read_request() {
   parser_.emplace();
-  parser_->header_limit(kHeaderLimit);
+  parser_->header_limit(kHttpHeaderLimit);
   // Beast would check Content-Length against its default limit while parsing the header, before
   // the route (and its limit) is known: lift it here and apply the route's limit in on_header.
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());

@@ -5,15 +5,11 @@
 
 #include <fmt/core.h>
 
+#include "common/net.hpp"
 #include "connect/websocket_client.hpp"
 
 namespace herald::bench {
-namespace {
-
-// From starting a connection to the Socket.IO CONNECT answer.
-constexpr std::chrono::milliseconds kConnectTimeout{20000};
-
-}  // namespace
+namespace {}  // namespace
 
 ChurnClient::ChurnClient(ChurnContext& context, uint64_t index)
     : context_(context),

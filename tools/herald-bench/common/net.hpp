@@ -2,6 +2,7 @@
 // local addresses (each local address has its own ~28k ephemeral ports towards one server).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,9 @@
 namespace herald::bench {
 
 namespace asio = boost::asio;
+
+// From starting a connection to the Socket.IO CONNECT answer.
+inline constexpr std::chrono::milliseconds kConnectTimeout{20000};
 using tcp = asio::ip::tcp;
 
 // The first address `host` resolves to; throws boost::system::system_error when it does not.

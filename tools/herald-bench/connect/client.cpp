@@ -4,13 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/net.hpp"
 #include "socketio/packet.hpp"
 
 namespace herald::bench {
 namespace {
 
-// From starting a connection to the Socket.IO CONNECT answer.
-constexpr std::chrono::milliseconds kConnectTimeout{20000};
 // Reconnection backoff, as socket.io-client does by default: 1 s doubling to 5 s, +-50% jitter.
 constexpr std::chrono::milliseconds kFirstRetryDelay{1000};
 constexpr std::chrono::milliseconds kMaxRetryDelay{5000};

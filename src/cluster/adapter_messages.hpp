@@ -130,16 +130,16 @@ struct Outgoing {
   std::string payload;
 };
 
-// Socket.IO packets as the Node adapters carry them: {type, data, nsp[, id]}. Raw JSON text in
-// the data (a pushed message) is written as the value it holds: Node servers read the packet.
-socketio::Json packet_to_json(const socketio::Packet& packet);
+// Socket.IO packets as the Node adapters carry them: {type, data, nsp[, id]}.
 std::optional<socketio::Packet> packet_from_json(const socketio::Json& json);
 
-// The packet as packet_to_json() writes it, and `heraldRaw` to carry next to it: [[index, text],
-// ...] for the elements of the packet's data that are raw JSON text, so another Herald node sends
-// the bytes the backend sent (Node servers do not read it); null when there are none. Only the
-// texts that their values would not give back byte for byte: a value is written again compact,
-// keys in order, and most backends' texts are exactly that, so the message crosses once, not twice.
+// A packet to send that way, and `heraldRaw` to carry next to it. In `packet`, raw JSON text in the
+// data (a pushed message) is written as the value it holds: Node servers read the packet.
+// `raw_texts` is [[index, text], ...] for the elements of the data that are raw JSON text, so
+// another Herald node sends the bytes the backend sent (Node servers do not read it); null when
+// there are none. Only the texts that their values would not give back byte for byte: a value is
+// written again compact, keys in order, and most backends' texts are exactly that, so the message
+// crosses once, not twice.
 struct WirePacket {
   socketio::Json packet;
   socketio::Json raw_texts;  // null when there are none

@@ -10,12 +10,6 @@ using socketio::Packet;
 using socketio::PacketType;
 using socketio::SocketInfo;
 
-Json packet_to_json(const Packet& packet) {
-  Json json{{"type", static_cast<int>(packet.type)}, {"data", codec::expanded(packet.data)}, {"nsp", packet.nsp}};
-  if (packet.id) json["id"] = *packet.id;
-  return json;
-}
-
 std::optional<Packet> packet_from_json(const Json& json) {
   if (!json.is_object()) return std::nullopt;
   auto type = json.find("type");
@@ -31,20 +25,14 @@ std::optional<Packet> packet_from_json(const Json& json) {
 }
 
 WirePacket packet_for_wire(const Packet& packet) {
-  if (!packet.data.is_array() || !codec::contains_raw_json(packet.data)) return {packet_to_json(packet), nullptr};
-  Json data = Json::array();
+  Json data = codec::expanded(packet.data);
   Json texts;
-  for (size_t i = 0; i < packet.data.size(); ++i) {
-    const Json& element = packet.data[i];
-    if (!codec::is_raw_json(element)) {
-      data.push_back(codec::expanded(element));
-      continue;
+  if (packet.data.is_array())
+    for (size_t i = 0; i < packet.data.size(); ++i) {
+      if (!codec::is_raw_json(packet.data[i])) continue;
+      std::string_view text = codec::raw_json_text(packet.data[i]);
+      if (codec::to_json_text(data[i]) != text) texts.push_back(Json::array({i, std::string(text)}));
     }
-    Json value = codec::expanded(element);
-    std::string_view text = codec::raw_json_text(element);
-    if (codec::to_json_text(value) != text) texts.push_back(Json::array({i, std::string(text)}));
-    data.push_back(std::move(value));
-  }
   Json json{{"type", static_cast<int>(packet.type)}, {"data", std::move(data)}, {"nsp", packet.nsp}};
   if (packet.id) json["id"] = *packet.id;
   return {std::move(json), std::move(texts)};

@@ -187,7 +187,7 @@ TEST_P(RawJsonWires, AnotherHeraldNodeSendsTheSameBytes) {
 TEST_P(RawJsonWires, NodeServersReadAPlainPacket) {
   // What a Node server decodes: the packet's data holds the value, not Herald's binary form.
   cluster::msg::Broadcast broadcast{pushed(raw(kExact)), {}, "", std::nullopt};
-  Json packet = cluster::packet_to_json(broadcast.packet);
+  Json packet = cluster::packet_for_wire(broadcast.packet).packet;
   EXPECT_FALSE(codec::contains_raw_json(packet));
   EXPECT_EQ(packet["data"][2], Json::parse(kExact));
   auto out = make("node-a")->encode("node-a", broadcast);

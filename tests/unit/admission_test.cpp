@@ -15,6 +15,8 @@
 namespace herald::engineio {
 namespace admission_test {
 
+using namespace engineio_testing;  // the test server of engineio_test_server.hpp
+
 using Verdict = Admission::Verdict;
 
 TEST(Admission, WithoutLimitsAdmitsEverythingAndTracksNothing) {

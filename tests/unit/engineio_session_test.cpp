@@ -25,6 +25,8 @@
 namespace herald::engineio {
 namespace engineio_session_test {
 
+using namespace engineio_testing;  // the test server of engineio_test_server.hpp
+
 std::vector<std::string> split_payload(const std::string& body) {
   std::vector<std::string> parts;
   size_t start = 0;

@@ -11,6 +11,8 @@
 namespace herald::engineio {
 namespace engineio_session_v3_test {
 
+using namespace engineio_testing;  // the test server of engineio_test_server.hpp
+
 using namespace std::string_literals;
 
 class EngineioV3Polling : public EngineioPolling {

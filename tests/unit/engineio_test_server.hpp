@@ -22,7 +22,7 @@
 #include "net/loop_pool.hpp"
 
 namespace herald::engineio {
-namespace {
+namespace engineio_testing {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -230,5 +230,5 @@ class EngineioPolling : public ::testing::Test {
   std::vector<std::shared_ptr<RecordingHandler>> handlers_;
 };
 
-}  // namespace
+}  // namespace engineio_testing
 }  // namespace herald::engineio

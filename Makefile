@@ -56,9 +56,10 @@ $(ADMIN_UI_PAGE):
 # profiles keep their functions, files and lines). A clean `make test` compiles the tree four
 # times, and this halves each. Plain `cmake` builds file by file with full debugging information.
 FAST_BUILD := -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16
+RELEASE_BUILD := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" $(FAST_BUILD)
 
 $(BUILD)/build.ninja:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" $(FAST_BUILD)
+	cmake -S . -B $(BUILD) -G Ninja $(RELEASE_BUILD)
 
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
@@ -92,7 +93,7 @@ unit: build
 
 # Each decoder's fuzzer runs for FUZZ_SECONDS with sanitizers, starting from the checked-in corpus.
 fuzz:
-	@[ -f $(FUZZ_BUILD)/build.ninja ] || CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DHERALD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" $(FAST_BUILD)
+	@[ -f $(FUZZ_BUILD)/build.ninja ] || CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DHERALD_FUZZ=ON $(RELEASE_BUILD)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@set -e; for target in $(FUZZ_BUILD)/fuzz_*; do \
 	  name=$$(basename $$target); corpus=$$(mktemp -d); log=$$(mktemp); \

@@ -42,6 +42,7 @@ class Presence : public push::Presence, public std::enable_shared_from_this<Pres
   // From the nodes listed in Redis (a dead node stays listed until swept) and the gone ones.
   void users_on_nodes_except(std::vector<std::string> counted,
                              std::function<void(std::vector<std::string> users)> done) override;
+  std::string node() const override { return cluster_.uid(); }
   // Graceful shutdown: this node is gone (its users' online entries removed, its list kept for the
   // window, since its clients come back elsewhere).
   void forget_node();

@@ -57,6 +57,12 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   // Room and "all" pushes: the Herald nodes that counted it. The users of a node that did not (it
   // died, or is too slow) are known only from presence, and the push is kept for them.
   std::vector<std::string> counted_nodes;
+  // Of those, the nodes that said they kept the push for their own dropped users (known once they
+  // all answered or the wait ended). A node that counted and died before keeping is not one of
+  // them: its users are then kept from presence, as a silent node's are.
+  std::vector<std::string> confirmed_nodes;
+  bool confirmations_known = false;
+  bool silent_nodes_checked = false;
   Presence* presence = nullptr;
   RoomDirectory* directory = nullptr;
   socketio::Namespace* nsp = nullptr;
@@ -160,10 +166,32 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     }
   }
 
+  // The other nodes answered whether they kept the push for their dropped users. After the
+  // answer, the users of a node that counted but did not say so are kept now.
+  void on_dropped_keeps_confirmed(std::vector<std::string> nodes) {
+    confirmed_nodes = std::move(nodes);
+    confirmations_known = true;
+    if (!silent_nodes_checked) return;  // finish() checks with them
+    bool all_confirmed = std::all_of(counted_nodes.begin(), counted_nodes.end(), [&](const std::string& node) {
+      return std::find(confirmed_nodes.begin(), confirmed_nodes.end(), node) != confirmed_nodes.end();
+    });
+    if (!all_confirmed) keep_for_uncounted_nodes();
+  }
+
+  // The nodes that counted the push and, once known, also kept it for their dropped users.
+  std::vector<std::string> answered_nodes() const {
+    if (!confirmations_known) return counted_nodes;
+    std::vector<std::string> answered;
+    for (const auto& node : counted_nodes)
+      if (std::find(confirmed_nodes.begin(), confirmed_nodes.end(), node) != confirmed_nodes.end())
+        answered.push_back(node);
+    return answered;
+  }
+
   // Counted as one keep in flight until every user it finds is kept (or found not targeted).
   void keep_for_uncounted_nodes() {
     ++keeps_in_flight;
-    presence->users_on_nodes_except(counted_nodes, [self = shared_from_this()](std::vector<std::string> users) {
+    presence->users_on_nodes_except(answered_nodes(), [self = shared_from_this()](std::vector<std::string> users) {
       self->nsp->post_to_loop(self->origin, [self, users = std::move(users)] { self->keep_targeted(users); });
     });
   }
@@ -224,7 +252,10 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     }
     for (const auto& uid : result.timed_out) keep(uid);
     for (const auto& uid : result.offline) keep(uid, true);
-    if (kind != PushRequest::Kind::Users && kept_message && presence) keep_for_uncounted_nodes();
+    if (kind != PushRequest::Kind::Users && kept_message && presence) {
+      silent_nodes_checked = true;
+      keep_for_uncounted_nodes();
+    }
     auto answer = [self = shared_from_this()] {
       self->result.kept.assign(self->kept_for.begin(), self->kept_for.end());
       std::sort(self->result.kept.begin(), self->result.kept.end());
@@ -298,7 +329,9 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
     // Users of a room or of "all" who are away now are known only by their dropped sessions.
     if (request.kind != PushRequest::Kind::Users) {
       for (const auto& uid : dropped_users(request)) receipt->keep(uid, true);
-      keep_for_dropped_elsewhere(request, *receipt->kept_message);
+      keep_for_dropped_elsewhere(
+          request, *receipt->kept_message, request.timeout,
+          [receipt](std::vector<std::string> nodes) { receipt->on_dropped_keeps_confirmed(std::move(nodes)); });
     }
   }
   receipt->kind = request.kind;
@@ -328,7 +361,9 @@ namespace {
 constexpr const char* kKeepDropped = "herald:keepDropped";
 }  // namespace
 
-void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message) {
+void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message,
+                                          std::chrono::milliseconds wait,
+                                          std::function<void(std::vector<std::string>)> confirmed) {
   if (!nsp_.adapter()) return;
   Json push{{"msgId", message.msg_id},
             {"event", message.event},
@@ -339,17 +374,32 @@ void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const Pend
             {"rooms", request.targets}};
   // The message as the backend wrote it, kept so by the other nodes too.
   if (codec::is_raw_json(message.message)) push["messageText"] = codec::raw_json_text(message.message);
-  nsp_.server_side_emit(Json::array({kKeepDropped, std::move(push)}));
+  // Each Herald node answers once its keeps are stored, naming itself; a Node server never
+  // answers, which only makes the wait end at `wait`.
+  nsp_.server_side_emit_with_ack(Json::array({kKeepDropped, std::move(push)}), wait,
+                                 [confirmed = std::move(confirmed)](std::vector<Json>& replies, bool) {
+                                   std::vector<std::string> nodes;
+                                   for (const auto& reply : replies)
+                                     if (reply.is_object())
+                                       if (auto node = reply.find("node"); node != reply.end() && node->is_string())
+                                         nodes.push_back(node->get<std::string>());
+                                   confirmed(std::move(nodes));
+                                 });
 }
 
 void Delivery::attach() {
   nsp_.on_server_side(kKeepDropped, [this](Json& args, const socketio::Namespace::ServerSideReply& reply) {
-    if (reply) reply(nullptr);
-    if (args.empty() || !args[0].is_object() || !redelivery_.enabled()) return;
+    // The origin learns that this node kept the push for its dropped users (or had none to keep)
+    // only once the store has every keep: a node that dies first is not named, and the origin
+    // keeps for its users instead.
+    auto kept_here = [reply, node = presence_ ? presence_->node() : std::string()] {
+      if (reply) reply(node.empty() ? Json(nullptr) : Json{{"node", node}});
+    };
+    if (args.empty() || !args[0].is_object() || !redelivery_.enabled()) return kept_here();
     const Json& push = args[0];
     if (!push.value("msgId", Json()).is_string() || !push.value("event", Json()).is_string() ||
         !push.value("expires", Json()).is_number_integer() || !push.value("accepted", Json()).is_number_integer())
-      return;
+      return kept_here();
     PushRequest request;
     request.kind = push.value("all", false) ? PushRequest::Kind::All : PushRequest::Kind::Rooms;
     if (auto rooms = push.find("rooms"); rooms != push.end() && rooms->is_array())
@@ -362,10 +412,15 @@ void Delivery::attach() {
       if (auto raw = codec::raw_json(text->get_ref<const std::string&>())) message.message = std::move(*raw);
     // As the origin does (Receipt::keep with `away`): once stored, the users' sockets are told.
     auto users = dropped_users(request);
-    if (users.empty()) return;
+    if (users.empty()) return kept_here();
     size_t count = users.size();
     auto kept = net::FanIn<std::vector<std::string>>::expect(
-        count, [this](std::vector<std::string>& all) { redelivery_.announce(all); }, std::move(users));
+        count,
+        [this, kept_here](std::vector<std::string>& all) {
+          redelivery_.announce(all);
+          kept_here();
+        },
+        std::move(users));
     for (const auto& uid : kept->result()) redelivery_.keep(uid, message, [kept] { kept->arrived(); });
   });
 }

@@ -67,7 +67,10 @@ class Delivery {
 
  private:
   // A room or "all" push reaches no dropped socket: each node keeps it for its own dropped users.
-  void keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message);
+  // `confirmed` gets, on the calling loop, the nodes that said they did, within `wait`.
+  void keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message,
+                                  std::chrono::milliseconds wait,
+                                  std::function<void(std::vector<std::string> nodes)> confirmed);
   // Users whose sockets dropped within the recovery window and that `request` targets.
   std::vector<std::string> dropped_users(const PushRequest& request) const;
 

@@ -35,6 +35,8 @@ class Presence {
                                      std::function<void(std::vector<std::string> users)> done) {
     done({});
   }
+  // This node's id in the cluster (as the adapter's counts name it); empty without a cluster.
+  virtual std::string node() const { return {}; }
 };
 
 class Users {

@@ -1,5 +1,7 @@
 #include "push/delivery.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <unordered_map>
@@ -192,6 +194,8 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   void keep_for_uncounted_nodes() {
     ++keeps_in_flight;
     presence->users_on_nodes_except(answered_nodes(), [self = shared_from_this()](std::vector<std::string> users) {
+      spdlog::debug("push: {} kept for {} users of nodes that did not answer", self->kept_message->msg_id,
+                    users.size());
       self->nsp->post_to_loop(self->origin, [self, users = std::move(users)] { self->keep_targeted(users); });
     });
   }
@@ -412,6 +416,7 @@ void Delivery::attach() {
       if (auto raw = codec::raw_json(text->get_ref<const std::string&>())) message.message = std::move(*raw);
     // As the origin does (Receipt::keep with `away`): once stored, the users' sockets are told.
     auto users = dropped_users(request);
+    spdlog::debug("push: {} kept for {} users dropped here", message.msg_id, users.size());
     if (users.empty()) return kept_here();
     size_t count = users.size();
     auto kept = net::FanIn<std::vector<std::string>>::expect(

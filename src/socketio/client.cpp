@@ -248,6 +248,8 @@ void Client::accept(const std::shared_ptr<Socket>& socket, const std::string& ns
     for (const auto& entry : restored->missed)
       if (Namespace::selects(entry.target, *socket)) socket->send_encoded(*entry.packets->get(socket->encoding()));
     metrics::global().recoveries.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("socket.io: socket {} recovered, {} missed broadcasts replayed", socket->id(),
+                  restored->missed.size());
   }
   nsp.connected(socket);
 }

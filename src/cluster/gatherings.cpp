@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace herald::cluster {
 
 void Gatherings::start(const std::string& request_id, std::chrono::milliseconds timeout, Gathering gathering) {
@@ -13,12 +15,27 @@ void Gatherings::start(const std::string& request_id, std::chrono::milliseconds 
   entries_[request_id] = std::move(entry);
 }
 
+void Gatherings::start_uncounted(const std::string& request_id, std::chrono::milliseconds timeout,
+                                 Gathering gathering) {
+  start(request_id, timeout, std::move(gathering));
+  entries_[request_id]->counted = false;
+}
+
+void Gatherings::counted(const std::string& request_id, size_t awaiting, bool ok) {
+  auto found = entries_.find(request_id);
+  if (found == entries_.end()) return;
+  Entry& entry = *found->second;
+  entry.counted = true;
+  entry.gathering.awaiting = awaiting;
+  if (!ok || entry.answered >= awaiting) finish(request_id, ok);
+}
+
 bool Gatherings::answer(const std::string& request_id, Body& body) {
   auto found = entries_.find(request_id);
   if (found == entries_.end()) return false;
   auto entry = found->second;
   if (!entry->gathering.take(body)) return true;
-  if (--entry->gathering.awaiting == 0) finish(request_id, true);
+  if (++entry->answered >= entry->gathering.awaiting && entry->counted) finish(request_id, true);
   return true;
 }
 
@@ -29,7 +46,9 @@ void Gatherings::finish(const std::string& request_id, bool complete) {
   entries_.erase(found);
   entry->timer.cancel();
   if (!complete)
-    spdlog::warn("cluster: {} timed out with {} nodes silent", entry->gathering.what, entry->gathering.awaiting);
+    spdlog::warn(
+        "cluster: {} timed out with {} nodes silent", entry->gathering.what,
+        entry->counted ? entry->gathering.awaiting - std::min(entry->answered, entry->gathering.awaiting) : size_t{0});
   entry->gathering.done(complete);
 }
 

@@ -28,6 +28,12 @@ class Gatherings : public std::enable_shared_from_this<Gatherings> {
   explicit Gatherings(boost::asio::io_context& loop) : loop_(loop) {}
 
   void start(const std::string& request_id, std::chrono::milliseconds timeout, Gathering gathering);
+  // As start, for a request sent before the servers are counted (so that it keeps its place
+  // among the requests sent after it): `counted` says how many answers to wait for, and answers
+  // that came first count towards them.
+  void start_uncounted(const std::string& request_id, std::chrono::milliseconds timeout, Gathering gathering);
+  // `ok` false: the servers could not be counted, and the gathering ends incomplete.
+  void counted(const std::string& request_id, size_t awaiting, bool ok);
   // An answer from another server; false when no gathering waits for `request_id`.
   bool answer(const std::string& request_id, Body& body);
 
@@ -35,6 +41,8 @@ class Gatherings : public std::enable_shared_from_this<Gatherings> {
   struct Entry {
     Gathering gathering;
     boost::asio::steady_timer timer;
+    bool counted = true;  // gathering.awaiting is known
+    size_t answered = 0;
   };
   void finish(const std::string& request_id, bool complete);
 

@@ -223,8 +223,15 @@ void RedisAdapter::server_side_emit_with_ack(const Json& data, std::chrono::mill
           done(replies, complete);
         });
       }};
+  // Published at once, then counted (as broadcast_with_ack does): it reaches the other nodes
+  // before any broadcast the caller sends after it (a push's keepDropped before the push).
   cluster_.post([self = shared_from_this(), data, timeout, gathering = std::move(gathering)]() mutable {
-    self->gather(msg::ServerSideEmit{data, {}}, timeout, std::move(gathering));
+    std::string request_id = new_request_id();
+    self->gatherings_->start_uncounted(request_id, timeout, std::move(gathering));
+    self->send(self->wire_->encode(self->cluster_.uid(), msg::ServerSideEmit{data, request_id}));
+    self->server_count([self, request_id](size_t count, bool ok) {
+      self->gatherings_->counted(request_id, ok && count > 0 ? count - 1 : 0, ok);
+    });
   });
 }
 

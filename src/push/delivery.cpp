@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <unordered_map>
 #include <unordered_set>
@@ -414,20 +415,37 @@ void Delivery::attach() {
                            from_epoch_us(push["expires"].get<int64_t>())};
     if (auto text = push.find("messageText"); text != push.end() && text->is_string())
       if (auto raw = codec::raw_json(text->get_ref<const std::string&>())) message.message = std::move(*raw);
-    // As the origin does (Receipt::keep with `away`): once stored, the users' sockets are told.
-    auto users = dropped_users(request);
-    spdlog::debug("push: {} kept for {} users dropped here", message.msg_id, users.size());
-    if (users.empty()) return kept_here();
-    size_t count = users.size();
-    auto kept = net::FanIn<std::vector<std::string>>::expect(
-        count,
-        [this, kept_here](std::vector<std::string>& all) {
-          redelivery_.announce(all);
-          kept_here();
-        },
-        std::move(users));
-    for (const auto& uid : kept->result()) redelivery_.keep(uid, message, [kept] { kept->arrived(); });
+    // The push itself comes next, and each loop sends it to its sockets in the order of its queue:
+    // the dropped sessions are read once every loop has done what it had queued before this, so a
+    // socket that closes before the push reaches its loop is either read here or reached by it.
+    auto loops_left = std::make_shared<std::atomic<size_t>>(nsp_.loop_count());
+    // One copy of the push for every loop's turn.
+    auto keep = std::make_shared<std::function<void()>>(
+        [this, kept_here, request = std::move(request), message = std::move(message)] {
+          keep_for_dropped_here(request, message, kept_here);
+        });
+    for (size_t loop = 0; loop < nsp_.loop_count(); ++loop)
+      nsp_.post_to_loop(loop, [loops_left, keep] {
+        if (loops_left->fetch_sub(1, std::memory_order_acq_rel) == 1) (*keep)();
+      });
   });
+}
+
+void Delivery::keep_for_dropped_here(const PushRequest& request, const PendingMessage& message,
+                                     const std::function<void()>& kept_here) {
+  // As the origin does (Receipt::keep with `away`): once stored, the users' sockets are told.
+  auto users = dropped_users(request);
+  spdlog::debug("push: {} kept for {} users dropped here", message.msg_id, users.size());
+  if (users.empty()) return kept_here();
+  size_t count = users.size();
+  auto kept = net::FanIn<std::vector<std::string>>::expect(
+      count,
+      [this, kept_here](std::vector<std::string>& all) {
+        redelivery_.announce(all);
+        kept_here();
+      },
+      std::move(users));
+  for (const auto& uid : kept->result()) redelivery_.keep(uid, message, [kept] { kept->arrived(); });
 }
 
 std::vector<std::string> Delivery::dropped_users(const PushRequest& request) const {

@@ -71,6 +71,9 @@ class Delivery {
   void keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message,
                                   std::chrono::milliseconds wait,
                                   std::function<void(std::vector<std::string> nodes)> confirmed);
+  // Another node's room or "all" push: kept for the users dropped here, then `kept_here`.
+  void keep_for_dropped_here(const PushRequest& request, const PendingMessage& message,
+                             const std::function<void()>& kept_here);
   // Users whose sockets dropped within the recovery window and that `request` targets.
   std::vector<std::string> dropped_users(const PushRequest& request) const;
 

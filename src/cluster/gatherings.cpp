@@ -46,7 +46,8 @@ void Gatherings::finish(const std::string& request_id, bool complete) {
   entries_.erase(found);
   entry->timer.cancel();
   if (!complete)
-    spdlog::warn(
+    spdlog::log(
+        entry->gathering.silence_expected ? spdlog::level::debug : spdlog::level::warn,
         "cluster: {} timed out with {} nodes silent", entry->gathering.what,
         entry->counted ? entry->gathering.awaiting - std::min(entry->answered, entry->gathering.awaiting) : size_t{0});
   entry->gathering.done(complete);

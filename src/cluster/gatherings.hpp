@@ -23,6 +23,9 @@ class Gatherings : public std::enable_shared_from_this<Gatherings> {
     std::function<bool(Body& answer)> take;
     // Once: every answer came (true), or the timeout ended (false).
     std::function<void(bool complete)> done;
+    // Silence is no fault of its own (a Node server never answers a server-side event it has no
+    // handler for): a timeout is logged at debug level, and the caller judges it.
+    bool silence_expected = false;
   };
 
   explicit Gatherings(boost::asio::io_context& loop) : loop_(loop) {}

@@ -222,7 +222,8 @@ void RedisAdapter::server_side_emit_with_ack(const Json& data, std::chrono::mill
         self->cluster_.pool().post(origin, [done = std::move(done), replies = std::move(*replies), complete]() mutable {
           done(replies, complete);
         });
-      }};
+      },
+      /*silence_expected=*/true};
   // Published at once, then counted (as broadcast_with_ack does): it reaches the other nodes
   // before any broadcast the caller sends after it (a push's keepDropped before the push).
   cluster_.post([self = shared_from_this(), data, timeout, gathering = std::move(gathering)]() mutable {

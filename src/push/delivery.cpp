@@ -175,10 +175,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     confirmed_nodes = std::move(nodes);
     confirmations_known = true;
     if (!silent_nodes_checked) return;  // finish() checks with them
-    bool all_confirmed = std::all_of(counted_nodes.begin(), counted_nodes.end(), [&](const std::string& node) {
-      return std::find(confirmed_nodes.begin(), confirmed_nodes.end(), node) != confirmed_nodes.end();
-    });
-    if (!all_confirmed) keep_for_uncounted_nodes();
+    if (answered_nodes().size() < counted_nodes.size()) keep_for_uncounted_nodes();
   }
 
   // The nodes that counted the push and, once known, also kept it for their dropped users.
@@ -334,9 +331,9 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
     // Users of a room or of "all" who are away now are known only by their dropped sessions.
     if (request.kind != PushRequest::Kind::Users) {
       for (const auto& uid : dropped_users(request)) receipt->keep(uid, true);
-      keep_for_dropped_elsewhere(
-          request, *receipt->kept_message, request.timeout,
-          [receipt](std::vector<std::string> nodes) { receipt->on_dropped_keeps_confirmed(std::move(nodes)); });
+      keep_for_dropped_elsewhere(request, *receipt->kept_message, [receipt](std::vector<std::string> nodes) {
+        receipt->on_dropped_keeps_confirmed(std::move(nodes));
+      });
     }
   }
   receipt->kind = request.kind;
@@ -367,7 +364,6 @@ constexpr const char* kKeepDropped = "herald:keepDropped";
 }  // namespace
 
 void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message,
-                                          std::chrono::milliseconds wait,
                                           std::function<void(std::vector<std::string>)> confirmed) {
   if (!nsp_.adapter()) return;
   Json push{{"msgId", message.msg_id},
@@ -380,8 +376,8 @@ void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const Pend
   // The message as the backend wrote it, kept so by the other nodes too.
   if (codec::is_raw_json(message.message)) push["messageText"] = codec::raw_json_text(message.message);
   // Each Herald node answers once its keeps are stored, naming itself; a Node server never
-  // answers, which only makes the wait end at `wait`.
-  nsp_.server_side_emit_with_ack(Json::array({kKeepDropped, std::move(push)}), wait,
+  // answers, which only makes the wait end at the push's timeout.
+  nsp_.server_side_emit_with_ack(Json::array({kKeepDropped, std::move(push)}), request.timeout,
                                  [confirmed = std::move(confirmed)](std::vector<Json>& replies, bool) {
                                    std::vector<std::string> nodes;
                                    for (const auto& reply : replies)

@@ -67,9 +67,8 @@ class Delivery {
 
  private:
   // A room or "all" push reaches no dropped socket: each node keeps it for its own dropped users.
-  // `confirmed` gets, on the calling loop, the nodes that said they did, within `wait`.
+  // `confirmed` gets, on the calling loop, the nodes that said they did within the push's timeout.
   void keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message,
-                                  std::chrono::milliseconds wait,
                                   std::function<void(std::vector<std::string> nodes)> confirmed);
   // Another node's room or "all" push: kept for the users dropped here, then `kept_here`.
   void keep_for_dropped_here(const PushRequest& request, const PendingMessage& message,

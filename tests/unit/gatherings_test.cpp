@@ -10,88 +10,75 @@
 namespace herald::cluster {
 namespace gatherings_test {
 
-struct Outcome {
-  size_t taken = 0;
-  std::optional<bool> complete;
+// One request, "req", gathered on a loop that runs only when a test runs it (for the timeout).
+class UncountedGathering : public ::testing::Test {
+ protected:
+  void start(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    gatherings_->start_uncounted("req", timeout,
+                                 Gatherings::Gathering{"test", 0,
+                                                       [this](Body& body) {
+                                                         if (!std::holds_alternative<msg::ServerSideReply>(body))
+                                                           return false;
+                                                         ++taken_;
+                                                         return true;
+                                                       },
+                                                       [this](bool complete) { complete_ = complete; }});
+  }
+  bool answer() {
+    Body body = msg::ServerSideReply{"req", nullptr};
+    return gatherings_->answer("req", body);
+  }
+
+  boost::asio::io_context loop_;
+  std::shared_ptr<Gatherings> gatherings_ = std::make_shared<Gatherings>(loop_);
+  size_t taken_ = 0;
+  std::optional<bool> complete_;
 };
 
-Gatherings::Gathering counting(Outcome& outcome) {
-  return Gatherings::Gathering{"test", 0,
-                               [&outcome](Body& body) {
-                                 if (!std::holds_alternative<msg::ServerSideReply>(body)) return false;
-                                 ++outcome.taken;
-                                 return true;
-                               },
-                               [&outcome](bool complete) { outcome.complete = complete; }};
+TEST_F(UncountedGathering, AnswersBeforeTheCountCountTowardsIt) {
+  start();
+  EXPECT_TRUE(answer());
+  EXPECT_TRUE(answer());
+  EXPECT_FALSE(complete_.has_value()) << "not done before the servers are counted";
+  gatherings_->counted("req", 3, true);
+  EXPECT_FALSE(complete_.has_value()) << "two of three answered";
+  answer();
+  ASSERT_TRUE(complete_.has_value());
+  EXPECT_TRUE(*complete_);
+  EXPECT_EQ(taken_, 3u);
 }
 
-Body reply() { return msg::ServerSideReply{"req", nullptr}; }
-
-TEST(Gatherings, AnswersBeforeTheCountCountTowardsIt) {
-  boost::asio::io_context loop;
-  auto gatherings = std::make_shared<Gatherings>(loop);
-  Outcome outcome;
-  gatherings->start_uncounted("req", std::chrono::seconds(5), counting(outcome));
-  Body first = reply();
-  Body second = reply();
-  EXPECT_TRUE(gatherings->answer("req", first));
-  EXPECT_TRUE(gatherings->answer("req", second));
-  EXPECT_FALSE(outcome.complete.has_value()) << "not done before the servers are counted";
-  gatherings->counted("req", 3, true);
-  EXPECT_FALSE(outcome.complete.has_value()) << "two of three answered";
-  Body third = reply();
-  gatherings->answer("req", third);
-  ASSERT_TRUE(outcome.complete.has_value());
-  EXPECT_TRUE(*outcome.complete);
-  EXPECT_EQ(outcome.taken, 3u);
+TEST_F(UncountedGathering, ACountAlreadyMetEndsItAtOnce) {
+  start();
+  answer();
+  gatherings_->counted("req", 1, true);
+  ASSERT_TRUE(complete_.has_value());
+  EXPECT_TRUE(*complete_);
+  EXPECT_FALSE(answer()) << "finished: nothing waits any more";
 }
 
-TEST(Gatherings, ACountAlreadyMetEndsItAtOnce) {
-  boost::asio::io_context loop;
-  auto gatherings = std::make_shared<Gatherings>(loop);
-  Outcome outcome;
-  gatherings->start_uncounted("req", std::chrono::seconds(5), counting(outcome));
-  Body first = reply();
-  gatherings->answer("req", first);
-  gatherings->counted("req", 1, true);
-  ASSERT_TRUE(outcome.complete.has_value());
-  EXPECT_TRUE(*outcome.complete);
-  Body late = reply();
-  EXPECT_FALSE(gatherings->answer("req", late)) << "finished: nothing waits any more";
+TEST_F(UncountedGathering, NoOtherServerEndsItComplete) {
+  start();
+  gatherings_->counted("req", 0, true);
+  ASSERT_TRUE(complete_.has_value());
+  EXPECT_TRUE(*complete_);
 }
 
-TEST(Gatherings, NoOtherServerEndsItComplete) {
-  boost::asio::io_context loop;
-  auto gatherings = std::make_shared<Gatherings>(loop);
-  Outcome outcome;
-  gatherings->start_uncounted("req", std::chrono::seconds(5), counting(outcome));
-  gatherings->counted("req", 0, true);
-  ASSERT_TRUE(outcome.complete.has_value());
-  EXPECT_TRUE(*outcome.complete);
+TEST_F(UncountedGathering, ServersThatCannotBeCountedEndItIncomplete) {
+  start();
+  gatherings_->counted("req", 0, false);
+  ASSERT_TRUE(complete_.has_value());
+  EXPECT_FALSE(*complete_);
 }
 
-TEST(Gatherings, ServersThatCannotBeCountedEndItIncomplete) {
-  boost::asio::io_context loop;
-  auto gatherings = std::make_shared<Gatherings>(loop);
-  Outcome outcome;
-  gatherings->start_uncounted("req", std::chrono::seconds(5), counting(outcome));
-  gatherings->counted("req", 0, false);
-  ASSERT_TRUE(outcome.complete.has_value());
-  EXPECT_FALSE(*outcome.complete);
-}
-
-TEST(Gatherings, UnansweredEndsIncompleteAtTheTimeout) {
-  boost::asio::io_context loop;
-  auto gatherings = std::make_shared<Gatherings>(loop);
-  Outcome outcome;
-  gatherings->start_uncounted("req", std::chrono::milliseconds(1), counting(outcome));
-  gatherings->counted("req", 2, true);
-  Body first = reply();
-  gatherings->answer("req", first);
-  loop.run();
-  ASSERT_TRUE(outcome.complete.has_value());
-  EXPECT_FALSE(*outcome.complete);
-  EXPECT_EQ(outcome.taken, 1u);
+TEST_F(UncountedGathering, UnansweredEndsIncompleteAtTheTimeout) {
+  start(std::chrono::milliseconds(1));
+  gatherings_->counted("req", 2, true);
+  answer();
+  loop_.run();
+  ASSERT_TRUE(complete_.has_value());
+  EXPECT_FALSE(*complete_);
+  EXPECT_EQ(taken_, 1u);
 }
 
 }  // namespace gatherings_test

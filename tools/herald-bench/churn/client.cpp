@@ -9,7 +9,6 @@
 #include "connect/websocket_client.hpp"
 
 namespace herald::bench {
-namespace {}  // namespace
 
 ChurnClient::ChurnClient(ChurnContext& context, uint64_t index)
     : context_(context),

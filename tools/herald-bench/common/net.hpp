@@ -14,10 +14,10 @@
 namespace herald::bench {
 
 namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
 
 // From starting a connection to the Socket.IO CONNECT answer.
 inline constexpr std::chrono::milliseconds kConnectTimeout{20000};
-using tcp = asio::ip::tcp;
 
 // The first address `host` resolves to; throws boost::system::system_error when it does not.
 tcp::endpoint resolve_endpoint(asio::io_context& io, const std::string& host, uint16_t port);

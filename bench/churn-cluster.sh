@@ -4,6 +4,7 @@
 # the time) while the pushes enter node 1. With --kill, node 2 is SIGKILLed halfway through the run
 # and started again 2 s later. See docs/benchmark.md.
 #   bench/churn-cluster.sh [--kill] [churn options...]     e.g. -a 1000 -d 30 --ack true
+# CHURN_THREADS=N gives each node N event loops (default 1).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -41,7 +42,7 @@ pids+=($!)
 wait_port "$redis_port"
 
 start_node() { # port log
-  build/herald --port "$1" --push-namespace / --redis "redis://127.0.0.1:$redis_port" --threads 1 \
+  build/herald --port "$1" --push-namespace / --redis "redis://127.0.0.1:$redis_port" --threads "${CHURN_THREADS:-1}" \
     --node-heartbeat-ms 500 --log-level "${CHURN_LOG_LEVEL:-info}" >>"$2" 2>&1 &
   echo $!
 }

@@ -117,6 +117,9 @@ std::string render(const std::string& extra) {
   metric(out, "counter", "herald_silent_node_users_total",
          "Users of nodes that did not answer a push, for whom it was kept (one per push and user)",
          value("herald_silent_node_users_total", get(m.pushes_kept_for_silent_node_users)));
+  metric(out, "counter", "herald_in_flight_keeps_total",
+         "Room and all pushes kept for a session that dropped or came back while they were being sent",
+         value("herald_in_flight_keeps_total", get(m.pushes_kept_in_flight)));
   metric(out, "counter", "herald_pending_total",
          "Acked pushes kept for users who had not acked them, and what became of them",
          value("herald_pending_total", get(m.pending_kept), "event=\"kept\"") +

@@ -71,6 +71,9 @@ struct Metrics {
   // Room and "all" pushes that a Herald node never counted (it died, or was too slow): kept for
   // the users presence records there.
   Counter pushes_kept_for_silent_nodes{0}, pushes_kept_for_silent_node_users{0};
+  // Room and "all" pushes kept for a session that dropped or came back while they were being sent
+  // (one per push and session).
+  Counter pushes_kept_in_flight{0};
   Counter pending_buffered{0};  // kept in process while Redis was unreachable, written when it returns
   // Redis.
   std::atomic<int> redis_up{-1};  // -1: not configured

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <unordered_map>
 #include <unordered_set>
@@ -12,6 +11,7 @@
 #include "metrics/metrics.hpp"
 #include "net/fan_in.hpp"
 #include "push/clock.hpp"
+#include "push/in_flight_pushes.hpp"
 #include "push/redelivery.hpp"
 #include "push/users.hpp"
 #include "socketio/recovery.hpp"
@@ -298,6 +298,21 @@ std::function<bool(const Socket&)> push_filter(const Json& flags, const std::vec
   return nullptr;
 }
 
+Delivery::Delivery(socketio::Namespace& nsp, const Config& config, Redelivery& redelivery)
+    : nsp_(nsp),
+      config_(config),
+      redelivery_(redelivery),
+      in_flight_(std::make_unique<InFlightPushes>(nsp.loop_count(),
+                                                  [this](const std::string& uid, std::vector<PendingMessage> messages) {
+                                                    keep_and_announce(uid, std::move(messages));
+                                                  })) {}
+
+Delivery::~Delivery() {
+  if (watching()) nsp_.recovery()->set_watch(nullptr);
+}
+
+bool Delivery::watching() const { return nsp_.recovery() && nsp_.recovery()->watch() == in_flight_.get(); }
+
 void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) {
   auto& metrics = metrics::global();
   (request.kind == PushRequest::Kind::Users   ? metrics.pushes_users
@@ -330,7 +345,8 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
                                            now + std::chrono::duration_cast<std::chrono::system_clock::duration>(ttl)};
     // Users of a room or of "all" who are away now are known only by their dropped sessions.
     if (request.kind != PushRequest::Kind::Users) {
-      for (const auto& uid : dropped_users(request)) receipt->keep(uid, true);
+      uint64_t in_flight = watching() ? in_flight_->arrived(request, *receipt->kept_message) : 0;
+      for (const auto& uid : dropped_users(request, in_flight)) receipt->keep(uid, true);
       keep_for_dropped_elsewhere(request, *receipt->kept_message, [receipt](std::vector<std::string> nodes) {
         receipt->on_dropped_keeps_confirmed(std::move(nodes));
       });
@@ -372,6 +388,7 @@ void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const Pend
             {"accepted", epoch_us(message.accepted)},
             {"expires", epoch_us(message.expires)},
             {"all", request.kind == PushRequest::Kind::All},
+            {"timeout", request.timeout.count()},
             {"rooms", request.targets}};
   // The message as the backend wrote it, kept so by the other nodes too.
   if (codec::is_raw_json(message.message)) push["messageText"] = codec::raw_json_text(message.message);
@@ -389,6 +406,8 @@ void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const Pend
 }
 
 void Delivery::attach() {
+  if (socketio::Recovery* recovery = nsp_.recovery(); recovery && redelivery_.enabled())
+    recovery->set_watch(in_flight_.get());
   nsp_.on_server_side(kKeepDropped, [this](Json& args, const socketio::Namespace::ServerSideReply& reply) {
     // The origin learns that this node kept the push for its dropped users (or had none to keep)
     // only once the store has every keep: a node that dies first is not named, and the origin
@@ -411,26 +430,19 @@ void Delivery::attach() {
                            from_epoch_us(push["expires"].get<int64_t>())};
     if (auto text = push.find("messageText"); text != push.end() && text->is_string())
       if (auto raw = codec::raw_json(text->get_ref<const std::string&>())) message.message = std::move(*raw);
-    // The push itself comes next, and each loop sends it to its sockets in the order of its queue:
-    // the dropped sessions are read once every loop has done what it had queued before this, so a
-    // socket that closes before the push reaches its loop is either read here or reached by it.
-    auto loops_left = std::make_shared<std::atomic<size_t>>(nsp_.loop_count());
-    // One copy of the push for every loop's turn.
-    auto keep = std::make_shared<std::function<void()>>(
-        [this, kept_here, request = std::move(request), message = std::move(message)] {
-          keep_for_dropped_here(request, message, kept_here);
-        });
-    for (size_t loop = 0; loop < nsp_.loop_count(); ++loop)
-      nsp_.post_to_loop(loop, [loops_left, keep] {
-        if (loops_left->fetch_sub(1, std::memory_order_acq_rel) == 1) (*keep)();
-      });
+    if (auto timeout = push.find("timeout"); timeout != push.end() && timeout->is_number_integer())
+      request.timeout = std::chrono::milliseconds(timeout->get<int64_t>());
+    // The push itself comes next: a session that drops or comes back while the loops send it is
+    // seen by InFlightPushes.
+    keep_for_dropped_here(request, message, kept_here);
   });
 }
 
 void Delivery::keep_for_dropped_here(const PushRequest& request, const PendingMessage& message,
                                      const std::function<void()>& kept_here) {
   // As the origin does (Receipt::keep with `away`): once stored, the users' sockets are told.
-  auto users = dropped_users(request);
+  uint64_t in_flight = watching() ? in_flight_->arrived(request, message) : 0;
+  auto users = dropped_users(request, in_flight);
   spdlog::debug("push: {} kept for {} users dropped here", message.msg_id, users.size());
   if (users.empty()) return kept_here();
   size_t count = users.size();
@@ -444,13 +456,19 @@ void Delivery::keep_for_dropped_here(const PushRequest& request, const PendingMe
   for (const auto& uid : kept->result()) redelivery_.keep(uid, message, [kept] { kept->arrived(); });
 }
 
-std::vector<std::string> Delivery::dropped_users(const PushRequest& request) const {
+void Delivery::keep_and_announce(const std::string& uid, std::vector<PendingMessage> messages) {
+  auto kept = net::FanIn<int>::expect(
+      messages.size(), [this, uid](int&) { redelivery_.announce({uid}); }, 0);
+  for (const auto& message : messages) redelivery_.keep(uid, message, [kept] { kept->arrived(); });
+}
+
+std::vector<std::string> Delivery::dropped_users(const PushRequest& request, uint64_t in_flight) const {
   std::vector<std::string> users;
   const socketio::Recovery* recovery = nsp_.recovery();
   if (!recovery) return users;
   std::unordered_set<std::string_view> rooms(request.targets.begin(), request.targets.end());
   std::unordered_set<std::string> seen;
-  recovery->for_each_session([&](const socketio::RecoveredSession& session) {
+  uint64_t takes = recovery->for_each_session([&](const socketio::RecoveredSession& session) {
     if (session.user.empty() || seen.contains(session.user)) return;
     bool targeted = request.kind == PushRequest::Kind::All ||
                     std::any_of(session.rooms.begin(), session.rooms.end(),
@@ -460,6 +478,7 @@ std::vector<std::string> Delivery::dropped_users(const PushRequest& request) con
       users.push_back(session.user);
     }
   });
+  if (in_flight != 0) in_flight_->dropped_sessions_read(in_flight, takes);
   return users;
 }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,11 +49,12 @@ std::function<bool(const socketio::Socket&)> push_filter(const socketio::Json& f
 class Redelivery;
 class Presence;
 class RoomDirectory;
+class InFlightPushes;
 
 class Delivery {
  public:
-  Delivery(socketio::Namespace& nsp, const Config& config, Redelivery& redelivery)
-      : nsp_(nsp), config_(config), redelivery_(redelivery) {}
+  Delivery(socketio::Namespace& nsp, const Config& config, Redelivery& redelivery);
+  ~Delivery();
 
   // Listens for the other nodes' room and "all" pushes to keep for users dropped here.
   void attach();
@@ -73,14 +75,20 @@ class Delivery {
   // Another node's room or "all" push: kept for the users dropped here, then `kept_here`.
   void keep_for_dropped_here(const PushRequest& request, const PendingMessage& message,
                              const std::function<void()>& kept_here);
-  // Users whose sockets dropped within the recovery window and that `request` targets.
-  std::vector<std::string> dropped_users(const PushRequest& request) const;
+  // Users whose sockets dropped within the recovery window and that `request` targets, read
+  // after InFlightPushes::arrived (and told to it).
+  std::vector<std::string> dropped_users(const PushRequest& request, uint64_t in_flight) const;
+  // For InFlightPushes: kept, then the user's sockets anywhere are told once the store has them.
+  void keep_and_announce(const std::string& uid, std::vector<PendingMessage> messages);
+  // Whether room and "all" pushes are watched while they are sent (recovery and keeping are on).
+  bool watching() const;
 
   socketio::Namespace& nsp_;
   const Config& config_;
   Redelivery& redelivery_;
   Presence* presence_ = nullptr;
   RoomDirectory* directory_ = nullptr;
+  std::unique_ptr<InFlightPushes> in_flight_;
 };
 
 }  // namespace herald::push

@@ -155,11 +155,18 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
       if (shared->on_remote_nodes) shared->on_remote_nodes(0, true);
     });
   }
+  // Told as each loop sends it (recovery.hpp): an id to match it by, if its first argument is one.
+  RecoveryWatch* watch = nsp_.recovery() ? nsp_.recovery()->watch() : nullptr;
+  std::string watched;
+  if (watch && packet.data.is_array() && packet.data.size() > 1 && packet.data[1].is_string())
+    watched = packet.data[1].get<std::string>();
   SharedPackets text = to_engine_packets(packet);
   auto packets = std::make_shared<ProtocolPackets>(std::move(text), std::move(packet));
   Namespace* nsp = &nsp_;
   auto deadline = nsp_.server().pool().clock().now() + timeout;
-  nsp_.for_each_loop(target_, [nsp, packets, origin, shared, id, deadline](const std::vector<Socket*>& sockets) {
+  nsp_.for_each_loop(target_, [nsp, packets, origin, shared, id, deadline, watch,
+                               watched = std::move(watched)](const std::vector<Socket*>& sockets) {
+    if (!watched.empty()) watch->acked_broadcast_sending(Namespace::origin_loop(), watched);
     auto reached = std::make_shared<std::vector<SocketInfo>>();
     reached->reserve(sockets.size());
     for (Socket* socket : sockets) reached->push_back(SocketInfo{socket->id(), socket->user(), socket->data});

@@ -144,21 +144,25 @@ void Recovery::evict(Clock::time_point now) {
 }
 
 void Recovery::persist(std::string pid, RecoveredSession session) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   auto now = Clock::now();
   session.disconnected = now;
+  std::optional<RecoveredSession> told = watch_ ? std::optional(session) : std::nullopt;
   session_order_.emplace_back(now, pid);
   sessions_.insert_or_assign(std::move(pid), std::move(session));
   evict(now);
+  lock.unlock();
+  if (told) watch_->session_dropped(*told);
 }
 
 std::optional<Recovery::Restore> Recovery::restore(std::string_view pid, const std::optional<std::string>& offset) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   evict(Clock::now());
   auto found = sessions_.find(std::string(pid));
   if (found == sessions_.end()) return std::nullopt;
   Restore restore{std::move(found->second), {}, head_};
   sessions_.erase(found);
+  uint64_t take = ++takes_;
   uint64_t base = restore.session.base;
   // The client takes the last string argument of any event as its offset, so an event sent to it
   // alone can leave text here: then it is replayed from where it connected (at least once) rather
@@ -167,10 +171,16 @@ std::optional<Recovery::Restore> Recovery::restore(std::string_view pid, const s
   RecoveryOffset none;
   const RecoveryOffset& had = parsed ? *parsed : none;
   // Everything it lacks must still be in the log, or the client would miss some of it.
-  if (lost_after(base, had, false)) return std::nullopt;
-  auto first = std::partition_point(log_.begin(), log_.end(), [base](const Entry& entry) { return entry.seq <= base; });
-  for (auto entry = first; entry != log_.end(); ++entry)
-    if (after(*entry, had)) restore.missed.push_back(*entry);
+  bool lost = lost_after(base, had, false);
+  if (!lost) {
+    auto first =
+        std::partition_point(log_.begin(), log_.end(), [base](const Entry& entry) { return entry.seq <= base; });
+    for (auto entry = first; entry != log_.end(); ++entry)
+      if (after(*entry, had)) restore.missed.push_back(*entry);
+  }
+  lock.unlock();
+  if (watch_) watch_->session_taken(restore.session, take, !lost);
+  if (lost) return std::nullopt;
   return restore;
 }
 
@@ -244,8 +254,15 @@ size_t Recovery::prepend_history(std::vector<History> history) {
 }
 
 bool Recovery::forget(const std::string& pid) {
-  std::lock_guard lock(mutex_);
-  return sessions_.erase(pid) > 0;
+  std::unique_lock lock(mutex_);
+  auto found = sessions_.find(pid);
+  if (found == sessions_.end()) return false;
+  RecoveredSession session = std::move(found->second);
+  sessions_.erase(found);
+  uint64_t take = ++takes_;
+  lock.unlock();
+  if (watch_) watch_->session_taken(session, take, false);
+  return true;
 }
 
 size_t Recovery::log_entries() const {

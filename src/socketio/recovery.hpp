@@ -48,6 +48,24 @@ struct RecoveredSession {
   std::chrono::steady_clock::time_point disconnected;
 };
 
+// Told of every session that drops and every one taken back out of the store, and of every acked
+// broadcast as each loop sends it: what a server needs to keep acked broadcasts for sessions caught
+// between two of these (src/push/in_flight_pushes.hpp). Calls come on any thread, never under the
+// store's lock.
+class RecoveryWatch {
+ public:
+  virtual ~RecoveryWatch() = default;
+  // On the dropped socket's loop, once its session is in the store.
+  virtual void session_dropped(const RecoveredSession& session) = 0;
+  // Out of the store again: its client came back on the calling loop (`here`, before any other
+  // work of that loop runs), or elsewhere, or too late to recover. `take` numbers the store's takes
+  // in order (see Recovery::for_each_session).
+  virtual void session_taken(const RecoveredSession& session, uint64_t take, bool here) = 0;
+  // On each loop, just before an acked broadcast goes to that loop's sockets: its first argument
+  // after the event name, when that is a string.
+  virtual void acked_broadcast_sending(size_t loop, std::string_view first_argument) = 0;
+};
+
 class Recovery {
  public:
   using Clock = std::chrono::steady_clock;
@@ -126,11 +144,18 @@ class Recovery {
   // Drops the session behind `pid` (its client came back elsewhere). True when there was one.
   bool forget(const std::string& pid);
   // Calls `visit` with every kept session, under the lock (`visit` must not call back in).
+  // Returns how many sessions had been taken out of the store by then: a session whose `take`
+  // (RecoveryWatch::session_taken) is at most that was not visited.
   template <class Visit>
-  void for_each_session(Visit&& visit) const {
+  uint64_t for_each_session(Visit&& visit) const {
     std::lock_guard lock(mutex_);
     for (const auto& [pid, session] : sessions_) visit(session);
+    return takes_;
   }
+
+  // Set before the loops run (null: none).
+  void set_watch(RecoveryWatch* watch) { watch_ = watch; }
+  RecoveryWatch* watch() const { return watch_; }
 
   // For /metrics and tests.
   size_t log_entries() const;
@@ -169,6 +194,8 @@ class Recovery {
   size_t log_bytes_ = 0;                                                 // guarded
   std::unordered_map<std::string, RecoveredSession> sessions_;           // guarded, by pid
   std::deque<std::pair<Clock::time_point, std::string>> session_order_;  // guarded: pids by drop time
+  uint64_t takes_ = 0;                                                   // guarded: sessions taken out
+  RecoveryWatch* watch_ = nullptr;
 };
 
 template <class Encode>

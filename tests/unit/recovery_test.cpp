@@ -5,6 +5,8 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "socketio/recovery.hpp"
 
@@ -228,6 +230,40 @@ TEST(RecoveryOffset, ParsesStampsAndRefusesAnythingElse) {
 TEST(Recovery, UnknownPidRestoresNothing) {
   Recovery recovery(config());
   EXPECT_FALSE(recovery.restore(recovery.pid_of("never-persisted"), std::nullopt));
+}
+
+// What a watch hears (push::InFlightPushes keeps pushes for sessions caught between a read of
+// the store and a loop's send, by these calls and the takes' numbering).
+struct Heard : RecoveryWatch {
+  std::vector<std::string> dropped;
+  std::vector<std::tuple<std::string, uint64_t, bool>> taken;
+  void session_dropped(const RecoveredSession& session) override { dropped.push_back(session.sid); }
+  void session_taken(const RecoveredSession& session, uint64_t take, bool here) override {
+    taken.emplace_back(session.sid, take, here);
+  }
+  void acked_broadcast_sending(size_t, std::string_view) override {}
+};
+
+TEST(Recovery, AWatchHearsEveryDropAndEveryTakeInTheOrderReadsCountThem) {
+  Recovery recovery(config(60s, 300));
+  Heard heard;
+  recovery.set_watch(&heard);
+  for (const char* sid : {"back", "elsewhere", "too_late", "stays"})
+    recovery.persist(recovery.pid_of(sid), session(sid, 0));
+  EXPECT_EQ(heard.dropped, (std::vector<std::string>{"back", "elsewhere", "too_late", "stays"}));
+  size_t visited = 0;
+  EXPECT_EQ(recovery.for_each_session([&](const RecoveredSession&) { ++visited; }), 0U);
+  EXPECT_EQ(visited, 4U);
+
+  EXPECT_TRUE(recovery.restore(recovery.pid_of("back"), std::nullopt));
+  EXPECT_TRUE(recovery.forget(recovery.pid_of("elsewhere")));
+  EXPECT_FALSE(recovery.forget(recovery.pid_of("elsewhere")));  // once
+  std::vector<std::string> offsets;
+  for (int i = 0; i < 5; ++i) append(recovery, {}, &offsets);  // what it missed leaves the log
+  EXPECT_FALSE(recovery.restore(recovery.pid_of("too_late"), offsets[0]));
+  using Take = std::tuple<std::string, uint64_t, bool>;
+  EXPECT_EQ(heard.taken, (std::vector<Take>{{"back", 1, true}, {"elsewhere", 2, false}, {"too_late", 3, false}}));
+  EXPECT_EQ(recovery.for_each_session([](const RecoveredSession&) {}), 3U);
 }
 
 }  // namespace recovery_test

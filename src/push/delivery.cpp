@@ -147,18 +147,20 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   // A reached socket closed before acking: the push is kept for its user, and a user whose every
   // socket closed is not waited for (the answer comes without waiting out the timeout).
   void on_dropped(const socketio::SocketInfo& socket) {
-    if (finished) return;
-    keep(socket.user);
-    if (socket.user.empty()) return;
+    if (finished || socket.user.empty()) return;
     // A Herald node answers its count before any drop; a drop that comes first (a node of an
     // older version) is matched with the count when it arrives.
     Reach& user = reached_users[socket.user];
     if (user.acked) return;
     if (user.open == 0) {
       ++user.dropped_early;
+      keep(socket.user);
       return;
     }
     closed_one(user);
+    // With its last socket gone, the user may be back somewhere before the store has the push:
+    // its sockets are told once it does.
+    keep(socket.user, user.gone);
     check_complete();
   }
 
@@ -302,10 +304,10 @@ Delivery::Delivery(socketio::Namespace& nsp, const Config& config, Redelivery& r
     : nsp_(nsp),
       config_(config),
       redelivery_(redelivery),
-      in_flight_(std::make_unique<InFlightPushes>(nsp.loop_count(),
-                                                  [this](const std::string& uid, std::vector<PendingMessage> messages) {
-                                                    keep_and_announce(uid, std::move(messages));
-                                                  })) {}
+      in_flight_(std::make_unique<InFlightPushes>(
+          nsp.loop_count(), [this](const std::string& uid, const std::vector<PendingMessage>& messages) {
+            keep_and_announce(uid, messages);
+          })) {}
 
 Delivery::~Delivery() {
   if (watching()) nsp_.recovery()->set_watch(nullptr);
@@ -456,7 +458,7 @@ void Delivery::keep_for_dropped_here(const PushRequest& request, const PendingMe
   for (const auto& uid : kept->result()) redelivery_.keep(uid, message, [kept] { kept->arrived(); });
 }
 
-void Delivery::keep_and_announce(const std::string& uid, std::vector<PendingMessage> messages) {
+void Delivery::keep_and_announce(const std::string& uid, const std::vector<PendingMessage>& messages) {
   auto kept = net::FanIn<int>::expect(
       messages.size(), [this, uid](int&) { redelivery_.announce({uid}); }, 0);
   for (const auto& message : messages) redelivery_.keep(uid, message, [kept] { kept->arrived(); });

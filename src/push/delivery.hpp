@@ -79,7 +79,7 @@ class Delivery {
   // after InFlightPushes::arrived (and told to it).
   std::vector<std::string> dropped_users(const PushRequest& request, uint64_t in_flight) const;
   // For InFlightPushes: kept, then the user's sockets anywhere are told once the store has them.
-  void keep_and_announce(const std::string& uid, std::vector<PendingMessage> messages);
+  void keep_and_announce(const std::string& uid, const std::vector<PendingMessage>& messages);
   // Whether room and "all" pushes are watched while they are sent (recovery and keeping are on).
   bool watching() const;
 

@@ -61,7 +61,7 @@ void InFlightPushes::dropped_from(size_t loop, const socketio::RecoveredSession&
   if (!missed.empty()) {
     spdlog::debug("push: {} pushes in flight kept for {}, dropped before its loop sent them", missed.size(),
                   session.user);
-    keep(session.user, std::move(missed));
+    keep(session.user, missed);
   }
 }
 
@@ -82,7 +82,7 @@ void InFlightPushes::taken(const socketio::RecoveredSession& session, uint64_t t
   }
   if (!missed.empty()) {
     spdlog::debug("push: {} pushes in flight kept for {}, back while they were sent", missed.size(), session.user);
-    keep(session.user, std::move(missed));
+    keep(session.user, missed);
   }
 }
 
@@ -105,9 +105,9 @@ void InFlightPushes::prune(Clock::time_point now) {
   count_.store(pushes_.size(), std::memory_order_release);
 }
 
-void InFlightPushes::keep(const std::string& uid, std::vector<PendingMessage> messages) {
+void InFlightPushes::keep(const std::string& uid, const std::vector<PendingMessage>& messages) {
   metrics::global().pushes_kept_in_flight.fetch_add(messages.size(), std::memory_order_relaxed);
-  keep_(uid, std::move(messages));
+  keep_(uid, messages);
 }
 
 }  // namespace herald::push

@@ -32,7 +32,7 @@ class InFlightPushes : public socketio::RecoveryWatch {
  public:
   using Clock = std::chrono::steady_clock;
   // Keeps the pushes for the user, and tells its sockets anywhere once the store has them.
-  using Keep = std::function<void(const std::string& uid, std::vector<PendingMessage> messages)>;
+  using Keep = std::function<void(const std::string& uid, const std::vector<PendingMessage>& messages)>;
   InFlightPushes(size_t loops, Keep keep) : loops_(loops), keep_(std::move(keep)) {}
 
   // A room or "all" push arrives, before its dropped sessions are read and before any loop sends
@@ -69,7 +69,7 @@ class InFlightPushes : public socketio::RecoveryWatch {
   bool targets(const Push& push, const socketio::RecoveredSession& session) const;
   // Under the lock: forgets pushes every loop sent and whose sessions were read, or too old.
   void prune(Clock::time_point now);
-  void keep(const std::string& uid, std::vector<PendingMessage> messages);
+  void keep(const std::string& uid, const std::vector<PendingMessage>& messages);
 
   size_t loops_;
   Keep keep_;

@@ -17,7 +17,7 @@ using Clock = std::chrono::steady_clock;
 class InFlight : public ::testing::Test {
  protected:
   // Two loops; each keep is recorded as user -> msgIds.
-  InFlightPushes pushes_{2, [this](const std::string& uid, std::vector<PendingMessage> messages) {
+  InFlightPushes pushes_{2, [this](const std::string& uid, const std::vector<PendingMessage>& messages) {
                            for (const auto& message : messages) kept_[uid].push_back(message.msg_id);
                          }};
   std::map<std::string, std::vector<std::string>> kept_;

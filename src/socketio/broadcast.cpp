@@ -2,6 +2,7 @@
 // and, through the adapter, on every node; with acks, the reach and the acks of every loop and
 // node come back to the loop that emitted.
 #include <algorithm>
+#include <bit>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -126,16 +127,18 @@ void Broadcast::emit_packet(Packet packet) {
     packets = std::make_shared<ProtocolPackets>(std::move(text), std::move(packet));
   }
   Namespace* nsp = &nsp_;
-  nsp_.for_each_loop(target_, [nsp, packets, seq, loops = nsp_.loop_count()](const std::vector<Socket*>& sockets) {
-    LoopPackets local(packets, sockets.size(), loops);
-    for (Socket* socket : sockets) {
-      // A socket that connected or came back after the broadcast was logged has it already, or
-      // had it replayed.
-      if (seq != 0 && seq <= socket->recovery_base()) continue;
-      if (seq != 0 && socket->catching_up()) nsp->sent_live(*socket, seq);
-      socket->send_encoded(local.get(socket->encoding()));
-    }
-  });
+  uint64_t loops_reached = nsp_.loops_of(target_);
+  nsp_.for_each_loop_of(loops_reached, target_,
+                        [nsp, packets, seq, loops = nsp_.loop_count()](const std::vector<Socket*>& sockets) {
+                          LoopPackets local(packets, sockets.size(), loops);
+                          for (Socket* socket : sockets) {
+                            // A socket that connected or came back after the broadcast was logged has it already, or
+                            // had it replayed.
+                            if (seq != 0 && seq <= socket->recovery_base()) continue;
+                            if (seq != 0 && socket->catching_up()) nsp->sent_live(*socket, seq);
+                            socket->send_encoded(local.get(socket->encoding()));
+                          }
+                        });
 }
 
 void Broadcast::emit_with_ack(std::string_view event, Json args, std::chrono::milliseconds timeout,
@@ -165,24 +168,36 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
   auto packets = std::make_shared<ProtocolPackets>(std::move(text), std::move(packet));
   Namespace* nsp = &nsp_;
   auto deadline = nsp_.server().pool().clock().now() + timeout;
-  nsp_.for_each_loop(target_, [nsp, packets, origin, shared, id, deadline, watch,
-                               watched = std::move(watched)](const std::vector<Socket*>& sockets) {
-    if (!watched.empty()) watch->acked_broadcast_sending(Namespace::origin_loop(), watched);
-    auto reached = std::make_shared<std::vector<SocketInfo>>();
-    reached->reserve(sockets.size());
-    for (Socket* socket : sockets) reached->push_back(SocketInfo{socket->id(), socket->user(), socket->data});
-    // Report the reach before sending, so it arrives at the origin before any ack.
-    nsp->post_to_loop(origin, [shared, reached] {
-      if (shared->on_reached) shared->on_reached(*reached);
+  // Loops with no member of its rooms are not woken: they reach nobody, reported from here.
+  uint64_t loops = nsp_.loops_of(target_);
+  size_t skipped = loops == nsp_.every_loop() ? 0 : nsp_.loop_count() - std::popcount(loops);
+  if (skipped > 0) {
+    for (size_t loop = 0; loop < nsp_.loop_count() && !watched.empty(); ++loop)
+      if (!(loops & (uint64_t{1} << loop))) watch->acked_broadcast_sending(loop, watched);
+    nsp_.post_to_loop(origin, [shared, skipped] {
+      for (size_t i = 0; i < skipped && shared->on_reached; ++i) shared->on_reached({});
     });
-    auto acks = std::make_shared<LoopAcks>(*nsp, origin, shared, std::move(reached));
-    LoopPackets local(packets, sockets.size(), nsp->loop_count());
-    auto now = nsp->server().pool().clock().now();
-    for (size_t i = 0; i < sockets.size(); ++i) {
-      sockets[i]->expect_ack(id, deadline, now, acks, static_cast<uint32_t>(i));
-      sockets[i]->send_encoded(local.get(sockets[i]->encoding()));
-    }
-  });
+  }
+  nsp_.for_each_loop_of(loops, target_,
+                        [nsp, packets, origin, shared, id, deadline, watch,
+                         watched = std::move(watched)](const std::vector<Socket*>& sockets) {
+                          if (!watched.empty()) watch->acked_broadcast_sending(Namespace::origin_loop(), watched);
+                          auto reached = std::make_shared<std::vector<SocketInfo>>();
+                          reached->reserve(sockets.size());
+                          for (Socket* socket : sockets)
+                            reached->push_back(SocketInfo{socket->id(), socket->user(), socket->data});
+                          // Report the reach before sending, so it arrives at the origin before any ack.
+                          nsp->post_to_loop(origin, [shared, reached] {
+                            if (shared->on_reached) shared->on_reached(*reached);
+                          });
+                          auto acks = std::make_shared<LoopAcks>(*nsp, origin, shared, std::move(reached));
+                          LoopPackets local(packets, sockets.size(), nsp->loop_count());
+                          auto now = nsp->server().pool().clock().now();
+                          for (size_t i = 0; i < sockets.size(); ++i) {
+                            sockets[i]->expect_ack(id, deadline, now, acks, static_cast<uint32_t>(i));
+                            sockets[i]->send_encoded(local.get(sockets[i]->encoding()));
+                          }
+                        });
 }
 
 void Broadcast::change_rooms(std::vector<std::string> rooms, bool join) {

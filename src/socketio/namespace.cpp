@@ -95,6 +95,31 @@ std::vector<Socket*> Namespace::select(size_t loop, const Target& target) {
   return selected;
 }
 
+uint64_t Namespace::every_loop() const {
+  return locals_.size() >= 64 ? ~uint64_t{0} : (uint64_t{1} << locals_.size()) - 1;
+}
+
+uint64_t Namespace::loops_of(const Target& target) const {
+  if (target.rooms.empty() || locals_.size() > 64) return every_loop();
+  uint64_t loops = 0;
+  std::lock_guard lock(room_loops_mutex_);
+  for (const auto& room : target.rooms) {
+    auto found = room_loops_.find(room);
+    if (found == room_loops_.end()) return every_loop();
+    loops |= found->second;
+  }
+  return loops;
+}
+
+void Namespace::for_each_loop_of(uint64_t loops, Target target, std::function<void(const std::vector<Socket*>&)> work) {
+  if (loops == every_loop()) return for_each_loop(std::move(target), std::move(work));
+  auto shared = std::make_shared<std::pair<Target, std::function<void(const std::vector<Socket*>&)>>>(std::move(target),
+                                                                                                      std::move(work));
+  for (size_t loop = 0; loop < locals_.size(); ++loop)
+    if (loops & (uint64_t{1} << loop))
+      server_.pool().post(loop, [this, shared, loop] { shared->second(select(loop, shared->first)); });
+}
+
 void Namespace::for_each_loop(Target target, std::function<void(const std::vector<Socket*>&)> work) {
   auto shared = std::make_shared<std::pair<Target, std::function<void(const std::vector<Socket*>&)>>>(std::move(target),
                                                                                                       std::move(work));
@@ -194,12 +219,25 @@ void Namespace::remove(Socket& socket) {
 
 Namespace::RoomMembers& Namespace::open_room(Local& local, const std::string& room) {
   auto [found, opened] = local.rooms.try_emplace(room);
-  if (opened && adapter_) adapter_->room_opened(room);
+  if (opened) {
+    if (auto loop = static_cast<size_t>(&local - locals_.data()); loop < 64) {
+      std::lock_guard lock(room_loops_mutex_);
+      room_loops_[room] |= uint64_t{1} << loop;
+    }
+    if (adapter_) adapter_->room_opened(room);
+  }
   return found->second;
 }
 
 void Namespace::close_room(Local& local, std::unordered_map<std::string, RoomMembers>::iterator room) {
   if (adapter_) adapter_->room_closed(room->first);
+  if (auto loop = static_cast<size_t>(&local - locals_.data()); loop < 64) {
+    std::lock_guard lock(room_loops_mutex_);
+    if (auto found = room_loops_.find(room->first); found != room_loops_.end()) {
+      found->second &= ~(uint64_t{1} << loop);
+      if (found->second == 0) room_loops_.erase(found);
+    }
+  }
   local.rooms.erase(room);
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -193,6 +194,13 @@ class Namespace {
   std::vector<Socket*> select(size_t loop, const Target& target);
   // Runs `work` on every loop with the sockets `target` selects there.
   void for_each_loop(Target target, std::function<void(const std::vector<Socket*>&)> work);
+  // The loops that may hold sockets `target` selects, a bit per loop: those with members of its
+  // rooms when every one of them is a room with members here, else every loop (no rooms, a socket
+  // id, a room nobody is in, or more loops than bits).
+  uint64_t loops_of(const Target& target) const;
+  uint64_t every_loop() const;
+  // As for_each_loop, on the loops of `loops` only.
+  void for_each_loop_of(uint64_t loops, Target target, std::function<void(const std::vector<Socket*>&)> work);
   // Runs `work` on every loop with the sockets `target` selects there, and `done` with all the
   // results on the calling loop once every loop has answered.
   template <class T>
@@ -270,6 +278,10 @@ class Namespace {
   std::shared_ptr<RemoteAdapter> adapter_;
   FilterFactory filter_factory_;
   std::unique_ptr<Recovery> recovery_;
+  // Which loops have members of each room (loops_of): written when a room opens or closes on a loop
+  // (a login, a room change), read per broadcast to rooms, which then wakes only those loops.
+  mutable std::mutex room_loops_mutex_;
+  std::unordered_map<std::string, uint64_t> room_loops_;  // guarded
 };
 
 template <class T>

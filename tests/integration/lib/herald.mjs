@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks";
 import { io } from "socket.io-client";
 import { canConnect, killOnExit } from "./processes.mjs";
 import { REPO_ROOT, freePort } from "./server.mjs";
-import { WAIT, sleep, waitForEvent, withTimeout } from "./wait.mjs";
+import { WAIT, eventually, expectQuietFor, sleep, waitForEvent, withTimeout } from "./wait.mjs";
 
 export const NSP = "/heikuai";
 /** The server's default ack wait in these tests (--ack-timeout-ms). */
@@ -322,18 +322,6 @@ export class Users {
   }
 }
 
-/** Polls `probe` until it returns a truthy value; returns it. */
-export async function eventually(probe, what, timeout = WAIT) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    last = await probe();
-    if (last) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
 /** Waits until GET /api/v1/stats reports `loggedIn` users (sockets logged in). */
 export function waitLoggedIn(server, count, headers = {}) {
   return eventually(async () => {
@@ -342,7 +330,7 @@ export function waitLoggedIn(server, count, headers = {}) {
   }, `${count} logged-in sockets`);
 }
 
-export { sleep, performance };
+export { eventually, expectQuietFor, sleep, performance };
 
 /** Unique ids per test run so that tests never see each other's users or rooms. */
 let counter = 0;

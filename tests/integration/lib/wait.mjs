@@ -10,6 +10,31 @@ export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Polls `probe` (sync or async) until it returns a truthy value; returns it. The wait for something
+ * that must happen: it ends as soon as it did, and fails with "timed out after … waiting for
+ * <what>" after `timeout` ms.
+ */
+export async function eventually(probe, what, timeout = WAIT) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/**
+ * The wait for something that must NOT happen (a duplicate, a redelivery, a kick): there is no
+ * event to wait for, so it gives the thing `ms` to happen before the test asserts it did not.
+ * `what` names it, for the reader.
+ */
+export function expectQuietFor(ms, what) {
+  return sleep(ms);
+}
+
 /** Rejects with `Error("timed out after … waiting for <what>")` unless `promise` settles first. */
 export function withTimeout(promise, ms, what) {
   let timer;

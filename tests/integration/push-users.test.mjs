@@ -11,8 +11,8 @@ import {
   Users,
   call,
   eventually,
+  expectQuietFor,
   seedOk,
-  sleep,
   startHerald,
   uniq,
   waitLoggedIn,
@@ -78,7 +78,7 @@ describe("login and logout", () => {
   it("a bad uid in the handshake auth does not log in", T, async () => {
     const user = await users.connect(server, { auth: { uid: "a,b" } });
     const empty = await users.connect(server, { auth: { uid: "" } });
-    await sleep(100);
+    await expectQuietFor(100, "a bad handshake uid logging in or closing the socket");
     assert.equal(user.socket.connected, true, "the socket stays connected");
     assert.equal(empty.socket.connected, true, "the socket stays connected");
     assert.deepEqual(await userState(server, "a"), { uid: "a", online: false, sockets: 0 });
@@ -96,7 +96,7 @@ describe("login and logout", () => {
     const res = await call(server, "/pushMsgToSingleDevice", { useraccount: uid, msgId: "after", message: "m", timeout: 3000 });
     assert.deepEqual(seedOk(res), []);
     assert.ok(res.ms < 300, "a logged-out user is offline: no wait");
-    await sleep(100);
+    await expectQuietFor(100, "a push after logout");
     assert.deepEqual(user.msgIds(), ["before"]);
     assert.equal(user.socket.connected, true);
   });
@@ -109,7 +109,7 @@ describe("login and logout", () => {
     await user.logout();
     const res = await call(server, "/pushMsgToRoom", { tags: room, msgId: "r", message: "m", timeout: 300 });
     assert.deepEqual(seedOk(res), []);
-    await sleep(100);
+    await expectQuietFor(100, "a room push after logout");
     assert.deepEqual(user.received, []);
   });
 
@@ -131,7 +131,7 @@ describe("login and logout", () => {
     assert.deepEqual(await pushTo(server, a, "to-a"), []);
     assert.deepEqual(await pushTo(server, b, "to-b"), [b]);
     await user.message(0);
-    await sleep(50);
+    await expectQuietFor(50, "the push to the old uid");
     assert.deepEqual(user.msgIds(), ["to-b"]);
   });
 
@@ -174,7 +174,7 @@ describe("login and logout", () => {
         const res = await call(server, "/pushMsgToAll", { msgId: "n", message: "m", timeout: 300 });
         assert.deepEqual(seedOk(res), []);
       }
-      await sleep(50);
+      await expectQuietFor(50, "a push to a socket whose login was refused");
       assert.deepEqual(user.received, []);
       // and the socket can still log in properly
       assert.equal((await user.login(uniq())).code, 0);
@@ -223,7 +223,7 @@ describe("sockets not logged in get no pushes (the seed's defect)", () => {
     const json = await call(server, "/api/v1/push", { all: true, msgId: "4", message: "m", timeout: 300 }, { as: "json" });
     assert.equal(json.json.socketsReached, 1);
     await member.waitMessages(3);
-    await sleep(100);
+    await expectQuietFor(100, "a push to the anonymous socket");
     assert.deepEqual(anonymous.events, [], `got ${JSON.stringify(anonymous.events)}`);
   });
 });
@@ -247,7 +247,7 @@ describe("rooms joined at login (PUT /api/v1/users/<uid>/rooms)", () => {
     assert.deepEqual(seedOk(res2), [uid]);
     await user.waitMessages(2);
     assert.deepEqual(user.msgIds(), ["room1", "room2"]);
-    await sleep(50);
+    await expectQuietFor(50, "a room push to a user outside the room");
     assert.deepEqual(other.received, []);
   });
 
@@ -343,7 +343,7 @@ describe("--single-session true", () => {
     const [a, b] = [uniq(), uniq()];
     const ua = await users.login(single, a);
     await users.login(single, b);
-    await sleep(100);
+    await expectQuietFor(100, "a kick of another user");
     assert.equal(ua.socket.connected, true);
     assert.deepEqual(ua.eventsNamed("repeat"), []);
   });
@@ -352,7 +352,7 @@ describe("--single-session true", () => {
     const uid = uniq();
     const first = await users.login(server, uid);
     const second = await users.login(server, uid);
-    await sleep(100);
+    await expectQuietFor(100, "a kick without --single-session");
     assert.equal(first.socket.connected, true);
     assert.deepEqual(first.eventsNamed("repeat"), []);
     assert.deepEqual(await pushTo(server, uid, "both", 2000), [uid]);
@@ -417,7 +417,7 @@ describe("--login-webhook", () => {
     await eventually(() => notices.filter((n) => JSON.parse(n.body).uid === uid).length === 2, "two notices");
     const ids = notices.filter((n) => JSON.parse(n.body).uid === uid).map((n) => JSON.parse(n.body).socketId);
     assert.deepEqual(sorted(ids), sorted([viaAuth.socket.id, device.socket.id]));
-    await sleep(100);
+    await expectQuietFor(100, "a login notice for the refused login");
     assert.equal(notices.filter((n) => JSON.parse(n.body).uid === "x,y").length, 0);
   });
 });

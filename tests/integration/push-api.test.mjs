@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { NSP, T, Users, apiError, call, eventually, seedOk, sleep, startHerald, uniq, waitLoggedIn } from "./lib/herald.mjs";
+import { NSP, T, Users, apiError, call, eventually, expectQuietFor, seedOk, startHerald, uniq, waitLoggedIn } from "./lib/herald.mjs";
 
 let server;
 const users = new Users();
@@ -67,7 +67,7 @@ describe("seed endpoints", () => {
     const online = await users.login(server, uniq());
     const res = await call(server, "/pushMsgToSingleDevice", { useraccount: uniq("offline"), msgId: "m", message: "x" });
     assert.deepEqual(seedOk(res), []);
-    await sleep(100);
+    await expectQuietFor(100, "a push to another user");
     assert.equal(online.received.length, 0);
   });
 
@@ -84,7 +84,7 @@ describe("seed endpoints", () => {
     await ua.waitMessages(1);
     await ub.waitMessages(2);
     await uc.waitMessages(1);
-    await sleep(50);
+    await expectQuietFor(50, "a second copy of a push");
     assert.deepEqual(ua.msgIds(), ["b1"]);
     assert.deepEqual(ub.msgIds(), ["b1", "b2"]);
     assert.deepEqual(uc.msgIds(), ["b2"]);
@@ -110,7 +110,7 @@ describe("seed endpoints", () => {
     assert.deepEqual(sorted(seedOk(pushed)), sorted([a, b]));
     await ua.waitMessages(1);
     await ub.waitMessages(1);
-    await sleep(100);
+    await expectQuietFor(100, "a second copy for a user in both rooms, a push to a user in neither");
     assert.deepEqual(ua.msgIds(), ["r1"]);
     assert.deepEqual(ub.msgIds(), ["r1"]);
     assert.deepEqual(uc.msgIds(), []);
@@ -123,7 +123,7 @@ describe("seed endpoints", () => {
     const again = await call(server, "/pushMsgToRoom", { tags: [ra], msgId: "r2", message: [1] }, { as: "json" });
     assert.deepEqual(seedOk(again), [a]);
     await ua.waitMessages(2);
-    await sleep(100);
+    await expectQuietFor(100, "a push to a user who left the room");
     assert.deepEqual(ub.msgIds(), ["r1"], "a user who left the room gets nothing");
   });
 
@@ -138,7 +138,7 @@ describe("seed endpoints", () => {
     for (const user of logged) assert.deepEqual((await user.waitMessages(1)).map((m) => m.msgId), ["all1"]);
     const json = await call(server, "/pushMsgToAll", { msgId: "all2", message: { to: "all" } }, { as: "json" });
     assert.deepEqual(sorted(seedOk(json)), sorted(ids));
-    await sleep(100);
+    await expectQuietFor(100, "a push to a socket not logged in");
     assert.equal(anonymous.events.length, 0, `a socket not logged in got ${JSON.stringify(anonymous.events)}`);
   });
 
@@ -280,7 +280,7 @@ describe("JSON API /api/v1", () => {
     apiError(await call(server, "/api/v1/push/batch", { pushes: [5] }, { as: "json" }), 400, /pushes\[0\]: must be a JSON object/);
     const many = Array.from({ length: 1001 }, (_, i) => ({ users: [uid], msgId: `m${i}`, message: i, ack: false }));
     apiError(await call(server, "/api/v1/push/batch", { pushes: many }, { as: "json" }), 400, /at most 1000 pushes/);
-    await sleep(100);
+    await expectQuietFor(100, "a push of a refused batch");
     assert.deepEqual(user.msgIds(), [], "nothing of a refused batch was sent");
   });
 
@@ -384,8 +384,10 @@ describe("JSON API /api/v1", () => {
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json, { uid, online: true, sockets: 2 });
     first.close();
-    await sleep(150);
-    res = await call(server, path, undefined, { method: "GET" });
+    res = await eventually(async () => {
+      const now = await call(server, path, undefined, { method: "GET" });
+      return now.json?.sockets === 1 ? now : null;
+    }, `${uid} down to 1 socket`);
     assert.deepEqual(res.json, { uid, online: true, sockets: 1 });
     const unknown = uniq("nobody");
     res = await call(server, `/api/v1/users/${unknown}`, undefined, { method: "GET" });
@@ -437,10 +439,10 @@ describe("JSON API /api/v1", () => {
     const main = await users.login(server, uid);
     const other = await users.connect(server, { nsp: "/" });
     other.socket.emit("login", uid);
-    await sleep(50);
+    await expectQuietFor(50, "the login on / logging in on the push namespace");
     assert.deepEqual(seedOk(await call(server, "/pushMsgToSingleDevice", { useraccount: uid, msgId: "n", message: "m" })), [uid]);
     await main.message(0);
-    await sleep(100);
+    await expectQuietFor(100, "a push to the socket on /");
     assert.equal(other.received.length, 0);
   });
 });

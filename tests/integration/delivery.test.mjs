@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { io } from "socket.io-client";
 import { startWebhookReceiver } from "./lib/alerts.mjs";
-import { NSP, T, Users, call, eventually, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
+import { NSP, T, Users, call, eventually, expectQuietFor, seedOk, startHerald, uniq } from "./lib/herald.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 
 let server;
@@ -68,7 +68,7 @@ describe("acked pushes are delivered at least once", () => {
     assert.equal(typeof receipts().find((r) => r.msgId === msgId).ackedAt, "number");
     socket.disconnect();
     const again = await client(uid);
-    await sleep(150);
+    await expectQuietFor(150, "the acked push sent again");
     assert.deepEqual(ids(again), [], "an acked push is not sent again");
   });
 
@@ -111,7 +111,7 @@ describe("acked pushes are delivered at least once", () => {
     assert.equal((await call(server, `/api/v1/messages/${msgId}`, undefined, { method: "GET" })).status, 404);
     phone.disconnect();
     const again = await client(uid);
-    await sleep(150);
+    await expectQuietFor(150, "the push acked in time sent again");
     assert.deepEqual(ids(again), []);
   });
 
@@ -119,9 +119,9 @@ describe("acked pushes are delivered at least once", () => {
     const uid = uniq("ttl");
     const msgId = uniq("m");
     seedOk(await call(server, "/pushMsgToSingleDevice", { useraccount: uid, msgId, message: "x", ttl: 200 }));
-    await sleep(400);
+    await eventually(async () => (await state(msgId))?.users?.[uid]?.state === "expired", "the 200 ms push to expire");
     const socket = await client(uid);
-    await sleep(150);
+    await expectQuietFor(150, "the expired push sent");
     assert.deepEqual(ids(socket), []);
     assert.equal((await state(msgId)).users[uid].state, "expired");
   });
@@ -131,7 +131,7 @@ describe("acked pushes are delivered at least once", () => {
     const msgId = uniq("m");
     seedOk(await call(server, "/pushMsgToSingleDevice", { useraccount: uid, msgId, message: "x", ttl: 0 }));
     const socket = await client(uid);
-    await sleep(150);
+    await expectQuietFor(150, "a push kept with ttl 0 sent");
     assert.deepEqual(ids(socket), []);
     const bad = await call(server, "/api/v1/push", { users: [uid], msgId, message: "x", ttl: -1 }, { as: "json" });
     assert.equal(bad.status, 400);
@@ -154,7 +154,7 @@ describe("--message-ttl-ms 0", () => {
       const uid = uniq("none");
       seedOk(await call(off, "/pushMsgToSingleDevice", { useraccount: uid, msgId: "m", message: "x" }));
       const user = await users.login(off, uid);
-      await sleep(150);
+      await expectQuietFor(150, "a push kept with --message-ttl-ms 0 sent");
       assert.deepEqual(user.msgIds(), []);
     } finally {
       users.closeAll();

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { ACK_TIMEOUT_MS, T, Users, call, seedOk, sleep, startHerald, uniq, waitLoggedIn } from "./lib/herald.mjs";
+import { ACK_TIMEOUT_MS, T, Users, call, eventually, expectQuietFor, seedOk, startHerald, uniq, waitLoggedIn } from "./lib/herald.mjs";
 
 let server;
 const users = new Users();
@@ -75,9 +75,9 @@ describe("prompt receipts", () => {
     const quick = uniq();
     const silent = uniq();
     await users.login(server, quick);
-    await users.login(server, silent, { ackMode: "never" });
+    const silentUser = await users.login(server, silent, { ackMode: "never" });
     const slowCall = call(server, "/pushMsgToSingleDevice", { useraccount: silent, msgId: "slow", message: "m", timeout: 1000 });
-    await sleep(20);
+    await silentUser.message(0); // the slow push is under way
     const quickRes = await call(server, "/pushMsgToSingleDevice", { useraccount: quick, msgId: "quick", message: "m", timeout: 1000 });
     assert.deepEqual(seedOk(quickRes), [quick]);
     assert.ok(quickRes.ms < 300, `quick push took ${quickRes.ms.toFixed(1)} ms`);
@@ -130,8 +130,7 @@ describe("timeouts", () => {
     const res = await call(server, "/pushMsgToSingleDevice", { useraccount: late, msgId: "l", message: "m", timeout: 300 });
     assert.deepEqual(seedOk(res), []);
     assert.ok(res.ms >= 290 && res.ms < 300 + LATE_MS, `returned after ${res.ms.toFixed(1)} ms`);
-    await sleep(500);
-    assert.notEqual(user.received[0].ackedAt, null, "the client did ack, late");
+    await eventually(() => (user.received[0]?.ackedAt ?? null) !== null, "the client's late ack");
   });
 });
 
@@ -179,7 +178,7 @@ describe("devices, offline users, broadcasts", () => {
     assert.deepEqual(sorted(seedOk(res)), sorted(ids));
     assert.ok(res.ms < 300, `returned after ${res.ms.toFixed(1)} ms`);
     assert.ok(ackToResponse(res, clients.map((c) => c.received[0])) < PROMPT_MS);
-    await sleep(100);
+    await expectQuietFor(100, "the push reaching a socket not logged in or logged out");
     assert.deepEqual(anonymous.events, [], "socket not logged in");
     assert.deepEqual(loggedOut.received, [], "socket logged out");
   });
@@ -205,7 +204,7 @@ describe("devices, offline users, broadcasts", () => {
     const res = await call(server, "/pushMsgToRoom", { tags: `${room},${other}`, msgId: "r", message: "m", timeout: 5000 });
     assert.deepEqual(sorted(seedOk(res)), sorted(members));
     assert.ok(res.ms < 300, `returned after ${res.ms.toFixed(1)} ms`);
-    await sleep(50);
+    await expectQuietFor(50, "the room push reaching a user outside the rooms");
     assert.deepEqual(outsider.received, []);
   });
 

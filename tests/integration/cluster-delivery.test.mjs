@@ -18,7 +18,7 @@ import {
   waitReady,
   waitServers,
 } from "./lib/cluster.mjs";
-import { T, Users, call, eventually, loggedIn, seedOk, sleep, uniq } from "./lib/herald.mjs";
+import { T, Users, call, eventually, expectQuietFor, loggedIn, seedOk, uniq } from "./lib/herald.mjs";
 
 let redis;
 let client;
@@ -73,7 +73,7 @@ describe("kept pushes live in Redis", () => {
     assert.equal(await client.exists(`herald:pending:{${uid}}:body`), 0, "nothing left pending in Redis");
     user.close();
     const again = users.add(await loggedIn(A, uid));
-    await sleep(300);
+    await expectQuietFor(300, "the acked push sent again");
     assert.deepEqual(again.msgIds(), [], "an acked push is not sent again, on either node");
   });
 
@@ -83,10 +83,10 @@ describe("kept pushes live in Redis", () => {
     seedOk(await push(A, uid, ids[0]));
     seedOk(await push(B, uid, ids[1], { ttl: 300 }));
     seedOk(await push(A, uid, ids[2]));
-    await sleep(400);
+    await eventually(async () => (await state(A, ids[1]))?.users?.[uid]?.state === "expired", "the 300 ms push to expire");
     const user = users.add(await loggedIn(B, uid));
     await user.waitMessages(2);
-    await sleep(200);
+    await expectQuietFor(200, "the expired push sent");
     assert.deepEqual(user.msgIds(), [ids[0], ids[2]]);
     assert.equal((await state(A, ids[1])).users[uid].state, "expired");
   });
@@ -106,7 +106,7 @@ describe("kept pushes live in Redis", () => {
     const user = users.add(await loggedIn(B, uid));
     user.socket.io.engine.transport.ws._socket.destroy(); // a network drop: B keeps a recoverable session
     await eventually(() => !user.socket.connected, "the client to notice the drop");
-    await sleep(100);
+    await eventually(async () => (await client.exists(`herald:user:${uid}`)) === 0, "node B to notice the drop");
     const res = await call(A, "/pushMsgToAll", { msgId, message: "to all", timeout: 300 });
     assert.equal(res.status, 200, res.text);
     await eventually(async () => (await state(A, msgId))?.users?.[uid]?.state === "pending", "kept by node B for the dropped user");
@@ -122,7 +122,7 @@ describe("kept pushes live in Redis", () => {
     const answer = push(A, uid, msgId, { timeout: 6000 });
     await held.message(0);
     held.socket.io.engine.transport.ws._socket.destroy();
-    await sleep(300);
+    await eventually(async () => (await client.exists(`herald:user:${uid}`)) === 0, "node B to notice the drop");
     const back = users.add(await loggedIn(A, uid)); // back long before A stops waiting for the ack
     assert.equal((await back.message(0, 3000)).msgId, msgId);
     assert.ok(Date.now() - started < 5000, "delivered again before the push's wait ended");
@@ -222,7 +222,7 @@ describe("a node that died before a room or all push was sent", () => {
     const back = users.add(await loggedIn(B, member));
     assert.equal((await back.message(0)).msgId, msgId);
     const outsider = users.add(await loggedIn(B, other));
-    await sleep(300);
+    await expectQuietFor(300, "the room push sent to a user outside the room");
     assert.deepEqual(outsider.msgIds(), [], "nothing for the user outside the room");
   });
 });
@@ -280,7 +280,7 @@ describe("a node SIGKILLed and swept as gone", () => {
       assert.equal(live.status, 200, live.text);
       await backOnB.message(1);
       await backOnA.message(1);
-      await sleep(500);
+      await expectQuietFor(500, "a second copy of either push");
       assert.deepEqual(backOnB.msgIds(), [msgId, next], "each push once");
       assert.deepEqual(backOnA.msgIds(), [msgId, next], "each push once");
       for (const uid of [online, dropped]) assert.notEqual((await state(A, next))?.users?.[uid]?.state, "pending");
@@ -313,7 +313,7 @@ describe("a Redis outage loses no acked push", () => {
     assert.equal(await metric(A, 'herald_pending_total{event="buffered"}'), bufferedBefore + 1);
     assert.equal((await state(A, msgId)).users[uid].state, "pending", "node A tells the state meanwhile");
     const user = users.add(await loggedIn(B, uid)); // on the node that does not hold it
-    await sleep(200);
+    await expectQuietFor(200, "the push kept on node A reaching node B without Redis");
     assert.deepEqual(user.msgIds(), [], "not reachable while Redis is down");
     await redis.start();
     await waitReady([A, B], "ready", 8000);

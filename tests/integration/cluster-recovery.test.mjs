@@ -17,7 +17,7 @@ import {
   waitReady,
   waitServers,
 } from "./lib/cluster.mjs";
-import { NSP, T, call, eventually, seedOk, sleep, uniq } from "./lib/herald.mjs";
+import { NSP, T, call, eventually, expectQuietFor, seedOk, uniq } from "./lib/herald.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 
 let redis;
@@ -115,14 +115,14 @@ describe("a client that comes back on another node", () => {
     const again = await user(B, uid, comeBack);
     assert.equal(again.recovered, false, "another node's session is not restored");
     await eventually(() => again.received.length >= 3, "the missed broadcasts");
-    await sleep(200);
+    await expectQuietFor(200, "a broadcast sent twice or from outside its rooms");
     assert.deepEqual(again.received, [m[1], m[2], m[3]], "after its offset, its rooms only, in B's order");
     assert.equal(await metric(B, "herald_recoveries_total{result=\"caught_up\"}"), before + 1);
     // Live broadcasts go on as usual, once.
     const live = uniq("live");
     seedOk(await toAll(A, live));
     await eventually(() => again.received.includes(live), "a live broadcast");
-    await sleep(100);
+    await expectQuietFor(100, "a second copy of the live broadcast");
     assert.equal(again.received.filter((id) => id === live).length, 1);
   });
 
@@ -133,12 +133,12 @@ describe("a client that comes back on another node", () => {
     seedOk(await toAll(A, m[1]));
     const again = await user(B, uid, comeBack, { login: false });
     seedOk(await toAll(A, m[2]));
-    await sleep(100);
+    await expectQuietFor(100, "a push to the socket not logged in yet");
     assert.deepEqual(again.received, [], "pushes are for logged-in sockets");
     await logIn(again, uid);
     seedOk(await toAll(B, m[3]));
     await eventually(() => again.received.length >= 3, "the missed broadcasts");
-    await sleep(200);
+    await expectQuietFor(200, "a broadcast sent twice");
     assert.deepEqual(again.received.toSorted(), [m[1], m[2], m[3]].toSorted(), "each once");
   });
 
@@ -149,7 +149,7 @@ describe("a client that comes back on another node", () => {
     first.io.engine.transport.ws._socket.destroy();
     seedOk(await toAll(A, uniq("while-away")));
     const again = await user(B, uid, { pid });
-    await sleep(300);
+    await expectQuietFor(300, "a replay without an offset");
     assert.deepEqual(again.received, [], "an offset is what says what it had");
   });
 });
@@ -168,7 +168,7 @@ describe("a client whose node was SIGKILLed", () => {
       seedOk(await toAll(A, m[2]));
       const again = await user(A, uid, comeBack);
       await eventually(() => again.received.length >= 2, "the missed broadcasts");
-      await sleep(200);
+      await expectQuietFor(200, "a broadcast sent twice");
       assert.deepEqual(again.received, [m[1], m[2]]);
     } finally {
       await Promise.all([A.stop(), B.stop()]);
@@ -192,7 +192,7 @@ describe("a client whose node was SIGKILLed", () => {
       const again = await user(C, uid, comeBack);
       seedOk(await toAll(A, m[3]));
       await eventually(() => again.received.length >= 3, "the missed broadcasts and a live one");
-      await sleep(200);
+      await expectQuietFor(200, "a broadcast sent twice");
       assert.deepEqual(again.received, [m[1], m[2], m[3]], "C never saw the first two itself");
       assert.ok((await client.xLen(`socket.io-recovery#${NSP}#`)) >= 4, "the window lives in a Redis stream");
     } finally {

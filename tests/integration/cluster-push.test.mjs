@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { REQUEST_CHANNEL, metric, socketsInRoom, startCluster, startNodes, waitServers } from "./lib/cluster.mjs";
-import { NSP, T, Users, call, eventually, seedOk, sleep, uniq } from "./lib/herald.mjs";
+import { NSP, T, Users, call, eventually, expectQuietFor, seedOk, uniq } from "./lib/herald.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 import notepack from "notepack.io";
 
@@ -70,7 +70,7 @@ describe("pushes made on A reach users on B", () => {
     assert.deepEqual(sorted(seedOk(res)), sorted([onA, onB, both]));
     assert.ok(res.ms < PROMPT_MS, `answered after ${res.ms.toFixed(1)} ms`);
     for (const device of devices) assert.deepEqual((await device.message(0)).message, { n: 1 });
-    await sleep(50);
+    await expectQuietFor(50, "a second copy on any device");
     for (const device of devices) assert.equal(device.received.length, 1, "exactly one copy per device");
   });
 
@@ -91,7 +91,7 @@ describe("pushes made on A reach users on B", () => {
     assert.ok(res.ms < PROMPT_MS, `answered after ${res.ms.toFixed(1)} ms`);
     assert.equal((await onB.message(0)).msgId, "r1");
     assert.equal((await onA.message(0)).msgId, "r1");
-    await sleep(50);
+    await expectQuietFor(50, "the room push reaching a user outside the room");
     assert.deepEqual(other.received, [], "not a member");
   });
 
@@ -103,7 +103,7 @@ describe("pushes made on A reach users on B", () => {
     assert.deepEqual(sorted(seedOk(res)), sorted(ids));
     assert.ok(res.ms < PROMPT_MS, `answered after ${res.ms.toFixed(1)} ms`);
     for (const c of clients) assert.equal((await c.message(0)).msgId, "all1");
-    await sleep(50);
+    await expectQuietFor(50, "the push reaching a socket not logged in");
     assert.deepEqual(anonymous.events, [], "a socket that did not log in gets nothing");
   });
 
@@ -184,7 +184,11 @@ describe("pushes made on A reach users on B", () => {
       const res = await call(A, "/api/v1/push", { all: true, msgId: "batched", message: "m", timeout: 5000 }, { as: "json" });
       assert.equal(res.status, 200, res.text);
       assert.deepEqual(sorted(res.json.acked), sorted(ids), res.text);
-      await sleep(50);
+      // The answers reach this subscriber and node A by separate deliveries: wait for every ack.
+      const ackCount = () =>
+        answers.filter((answer) => answer.type === 9).reduce((n, answer) => n + (Array.isArray(answer.herald?.acks) ? answer.herald.acks.length : 1), 0);
+      await eventually(() => ackCount() >= ids.length, `${ids.length} acks in the answers`);
+      await expectQuietFor(50, "an ack answered twice");
     } finally {
       await sub.pUnsubscribe();
       await sub.quit();
@@ -322,7 +326,10 @@ describe("the same results as on one node", () => {
     await run(`/api/v1/users/${name.y}`, undefined, { method: "GET" });
     await run("/changeRoom", { useraccounts: name.y, leaves: room });
     await run("/api/v1/push", { rooms: [room], msgId: "10", message: "m", timeout: 3000 }, { as: "json" });
-    await sleep(50);
+    // The HTTP answers can overtake the changeRoom notices on the sockets: x joined, y joined and left.
+    const notices = (d) => d.eventsNamed("changeRoom").length;
+    await eventually(() => notices(devices.x) >= 1 && notices(devices.y1) >= 2 && notices(devices.y2) >= 2, "the changeRoom notices");
+    await expectQuietFor(50, "push 10 reaching y, which left the room");
     const received = Object.fromEntries(Object.entries(devices).map(([k, d]) => [k, d.msgIds()]));
     const rooms = Object.fromEntries(Object.entries(devices).map(([k, d]) => [k, d.eventsNamed("changeRoom").map((e) => clean(e))]));
     users.closeAll();
@@ -390,7 +397,7 @@ describe("single session across nodes (--single-session true on both)", () => {
     await kickedSecond;
     assert.deepEqual(second.eventsNamed("repeat"), [["-1", `${uid} logged in twice`]]);
     assert.equal(third.socket.connected, true);
-    await sleep(100);
+    await expectQuietFor(100, "a kick of the newest login");
     assert.equal(third.socket.connected, true, "the newest login stays");
     assert.deepEqual(third.eventsNamed("repeat"), []);
   });

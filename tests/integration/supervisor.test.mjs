@@ -18,7 +18,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { canConnect } from "./lib/processes.mjs";
 import { REPO_ROOT, freePort } from "./lib/server.mjs";
-import { sleep } from "./lib/wait.mjs";
+import { expectQuietFor, sleep } from "./lib/wait.mjs";
 
 const HERALD = (() => {
   const bin = (process.env.HERALD_BIN ?? "").trim() || "build/herald";
@@ -185,8 +185,11 @@ function portIsFree(port) {
   });
 }
 
-/** GET /health over a new connection; resolves with the JSON body, rejects on anything but 200. */
-function health(port, timeout = 2000) {
+/**
+ * GET /health over a new connection; resolves with the JSON body, rejects on anything but 200.
+ * `onConnect` is called once the TCP connection is established.
+ */
+function health(port, timeout = 2000, onConnect = null) {
   return new Promise((resolve, reject) => {
     const req = http.get(
       { host: "127.0.0.1", port, path: "/health", agent: false, headers: { Connection: "close" }, timeout },
@@ -207,6 +210,7 @@ function health(port, timeout = 2000) {
         });
       },
     );
+    if (onConnect) req.on("socket", (socket) => (socket.connecting ? socket.once("connect", onConnect) : onConnect()));
     req.on("timeout", () => req.destroy(new Error(`GET /health timed out after ${timeout} ms`)));
     req.on("error", reject);
   });
@@ -360,10 +364,15 @@ describe("herald --workers 2", () => {
     try {
       const initial = workersOf(h);
       const load = hammer(h.port);
-      await sleep(300);
+      await waitFor(() => load.ok >= 10, 5000, "the client loop to be answered").catch((err) => {
+        throw new Error(`${err.message}\n${h.describe()}`);
+      });
       process.kill(h.pid, "SIGHUP");
       await waitForLog(h, /reload: done/, 15_000);
-      await sleep(300);
+      await waitFor(() => workersOf(h).every((pid) => load.pids.has(pid)), 5000, "the new workers to answer the loop").catch((err) => {
+        throw new Error(`${err.message}\n${h.describe()}`);
+      });
+      await expectQuietFor(300, "a failed request just after the reload");
       const result = await load.stop();
 
       const renewed = workersOf(h);
@@ -407,14 +416,14 @@ describe("herald --workers 2", () => {
       process.kill(h.pid, "SIGHUP");
       await waitForLog(h, new RegExp(`reload: worker 0 \\(pid \\d+\\) ready; stopping pid ${old0}`), 10_000);
       process.kill(h.pid, "SIGHUP");
-      await sleep(100);
+      await waitForLog(h, /reload: SIGHUP during a reload; another one follows it/, 5000);
       process.kill(h.pid, "SIGHUP");
-      await sleep(100);
+      await sleep(100); // a SIGHUP already queued logs nothing: no line to wait for
       process.kill(old0, "SIGCONT");
       await waitFor(() => count(h.log, /reload: done/) >= 2, 15_000, "two reloads").catch((err) => {
         throw new Error(`${err.message}\n${h.describe()}`);
       });
-      await sleep(1000);
+      await expectQuietFor(1000, "a third reload");
       assert.equal(count(h.log, /reload: done/), 2, `reloads\n${h.describe()}`);
       assert.equal(count(h.log, /reload: worker \d+ replaced/), 2 * WORKERS, `replacements\n${h.describe()}`);
       assert.equal(workersOf(h).length, WORKERS);
@@ -462,11 +471,15 @@ describe("herald --workers 2", () => {
       // then would reset them all if its sockets closed with it.
       const victims = workersOf(h);
       for (const pid of victims) process.kill(pid, "SIGSTOP");
-      const pending = Array.from({ length: 20 }, () => health(h.port, 5000).then(
+      let connected = 0;
+      const pending = Array.from({ length: 20 }, () => health(h.port, 5000, () => connected++).then(
         ({ pid }) => ({ pid }),
         (err) => ({ error: `${err.code ?? ""} ${err.message}` }),
       ));
-      await sleep(300);
+      // The kernel accepts them into the stopped workers' queues.
+      await waitFor(() => connected === pending.length, 5000, "the connections to be queued").catch((err) => {
+        throw new Error(`${err.message}\n${h.describe()}`);
+      });
       for (const pid of victims) process.kill(pid, "SIGKILL");
       const results = await Promise.all(pending);
       const errors = results.filter((r) => r.error).map((r) => r.error);
@@ -490,7 +503,7 @@ describe("herald --workers 2", () => {
       await waitFor(() => webhook.received.length > 0, 5000, "the crash-loop webhook").catch((err) => {
         throw new Error(`${err.message}\n${h.describe()}`);
       });
-      await sleep(1500);
+      await expectQuietFor(1500, "a second crash-loop log line or alert");
       assert.equal(count(h.log, /crash loop:/), 1, `crash loop logged once\n${h.describe()}`);
       const alerts = webhook.received.filter((a) => a.kind === "worker_crash_loop" && a.state === "alert");
       assert.equal(alerts.length, 1, `one crash-loop alert: ${JSON.stringify(webhook.received)}`);

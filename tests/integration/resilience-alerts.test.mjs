@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { spawnHerald, startMailServer, startWebhookReceiver, waitItems } from "./lib/alerts.mjs";
 import { quitClient, readiness, redisClient, startNode, startRedis, waitReady } from "./lib/cluster.mjs";
 import { sleep } from "./lib/herald.mjs";
-import { withTimeout } from "./lib/wait.mjs";
+import { eventually, expectQuietFor, withTimeout } from "./lib/wait.mjs";
 
 const FROM = "herald@test";
 const TO = ["ops@test", "oncall@test"];
@@ -83,7 +83,7 @@ function checkHook(request, { node, state, kind, mentions }) {
 async function expectExactly(node, count, quietMs, what) {
   await waitItems(() => mailsOf(node), count, `mails from ${node} (${what})`, 5000);
   await waitItems(() => hooks.from(node), count, `webhooks from ${node} (${what})`, 5000);
-  await sleep(quietMs);
+  await expectQuietFor(quietMs, `more mails or webhooks from ${node} ${what}`);
   assert.equal(mailsOf(node).length, count, `mails from ${node} ${what}: ${JSON.stringify(mailsOf(node).map((m) => m.subject))}`);
   assert.equal(hooks.from(node).length, count, `webhooks from ${node} ${what}: ${JSON.stringify(hooks.from(node).map((r) => r.json))}`);
 }
@@ -105,7 +105,7 @@ describe("a herald node's alerts on a Redis outage", () => {
   });
 
   it("no alert while Redis is up", { timeout: 5000 }, async () => {
-    await sleep(300);
+    await expectQuietFor(300, "an alert while Redis is up");
     assert.equal(mailsOf(NODE).length, 0, JSON.stringify(mailsOf(NODE).map((m) => m.subject)));
     assert.equal(hooks.from(NODE).length, 0);
   });
@@ -214,8 +214,9 @@ describe("herald monitor", () => {
     const where = `127.0.0.1:${redis.port}`;
     const monitor = spawnHerald(["monitor", "--redis", redis.url, "--monitor-interval-ms", "200", "--log-level", "info", ...alertFlags(NODE)]);
     try {
-      await sleep(800);
+      await eventually(() => monitor.exitInfo() || /monitor: \S+ reachable/.test(monitor.output()), "the monitor to reach Redis", 5000);
       assert.equal(monitor.exitInfo(), null, `monitor exited at start\n${monitor.output()}`);
+      await expectQuietFor(800, "an alert while Redis is up");
       assert.equal(mailsOf(NODE).length + hooks.from(NODE).length, 0, "no alert while Redis is up");
 
       const killedAt = Date.now();

@@ -15,7 +15,7 @@ import { io } from "socket.io-client";
 import { canConnect } from "./lib/processes.mjs";
 import { openEngineWebSocket, request } from "./lib/raw.mjs";
 import { REPO_ROOT, freePort } from "./lib/server.mjs";
-import { WAIT, sleep, waitForEvent, withTimeout } from "./lib/wait.mjs";
+import { WAIT, expectQuietFor, sleep, waitForEvent, withTimeout } from "./lib/wait.mjs";
 
 const HERALD = (() => {
   const bin = (process.env.HERALD_BIN ?? "").trim() || "build/herald";
@@ -445,7 +445,7 @@ describe("herald --threads 2 with socket.io-client", () => {
       if (upgraded) await upgraded;
       assert.equal(socket.io.engine.transport.name, mode === "polling" ? "polling" : "websocket");
       // still connected a moment later
-      await sleep(100);
+      await expectQuietFor(100, "a disconnect");
       assert.equal(socket.connected, true);
     });
   }
@@ -477,7 +477,7 @@ describe("herald --threads 2 with socket.io-client", () => {
       }
       const loops = new Set(clients.map((s) => loopOfSid(s.io.engine.id)));
       assert.deepEqual([...loops].sort(), [0, 1], "sessions are spread over both threads");
-      await sleep(1000); // more than pingInterval + pingTimeout and 3 ping intervals
+      await expectQuietFor(1000, "a client disconnected by a missed ping"); // more than pingInterval + pingTimeout and 3 ping intervals
       assert.deepEqual(disconnects, [], "no client was disconnected");
       for (const s of clients) {
         assert.equal(s.connected, true);

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { io } from "socket.io-client";
-import { NSP, RECOVERY_OFFSET, T, call, eventually, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
+import { NSP, RECOVERY_OFFSET, T, call, eventually, seedOk, startHerald, uniq } from "./lib/herald.mjs";
 import { metric } from "./lib/cluster.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 
@@ -67,9 +67,9 @@ describe("connection state recovery", () => {
     const uid = uniq("r");
     const room = uniq("room");
     const socket = await client(server, uid);
+    const joined = waitForEvent(socket, "changeRoom");
     assert.equal(seedOk(await call(server, "/changeRoom", { useraccounts: uid, joins: room })), true);
-    await eventually(() => socket.listeners("changeRoom").length >= 0, "joined");
-    await sleep(50);
+    await joined; // the notice comes once the socket is in the room
     seedOk(await pushAll("before"));
     await eventually(() => ids(socket).includes("before"), "the first broadcast");
     const id = socket.id;

@@ -8,7 +8,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { Emitter } from "@socket.io/redis-emitter";
 import { logSince, quitClient, redisClient, startNodes, startNodePeer, startRedis, waitReady, waitServers } from "./lib/cluster.mjs";
 import { normalizeBinary } from "./lib/client.mjs";
-import { NSP, T, Users, call, eventually, seedOk, sleep, uniq } from "./lib/herald.mjs";
+import { NSP, T, Users, call, eventually, expectQuietFor, seedOk, uniq } from "./lib/herald.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 
 let redis;
@@ -108,7 +108,8 @@ describe("@socket.io/redis-emitter reaches herald's clients", () => {
     const s2 = await users.login(B, u2);
     const s3 = await users.login(B, u3);
     assert.equal(seedOk(await call(B, "/changeRoom", { useraccounts: `${u1},${u2},${u3}`, joins: room })), true);
-    await sleep(30);
+    // A socket is told of its rooms once it is in them.
+    await eventually(() => [s1, s2, s3].every((s) => s.eventsNamed("changeRoom").length >= 1), "the changeRoom notices");
     emitter.to(room).except(u2).emit("ex", "not u2");
     emitter.to([u1, u3, room]).emit("multi", "once");
     emitter.except(room).emit("outside", "nobody here");
@@ -172,7 +173,7 @@ describe("@socket.io/redis-emitter reaches herald's clients", () => {
     await eventually(async () => (await peer.request("serverSideEvents")).length >= before + 2, "the Node server got both");
     const events = (await peer.request("serverSideEvents")).slice(before);
     assert.deepEqual(events, [["backend:hello", { from: "emitter" }, [1, 2]], ["herald:unknown"]]);
-    await sleep(100);
+    await expectQuietFor(100, "a log line about the server-side events");
     assert.deepEqual(logSince(A, logA), [], "node A logged nothing");
     assert.deepEqual(logSince(B, logB), [], "node B logged nothing");
     const uid = uniq("s");
@@ -337,7 +338,7 @@ describe("a Node socket.io server with @socket.io/redis-adapter in the cluster",
     const { error, responses } = await peer.request("serverSideEmitWithAck", { event: "node:ask", args: [42], timeout: 1000 });
     assert.equal(error, null, `every herald node answered: ${JSON.stringify(responses)}`);
     assert.equal(responses.length, 2, "one answer per herald node");
-    await sleep(100);
+    await expectQuietFor(100, "a log line about Node's server-side events");
     assert.deepEqual(logSince(A, logA), [], "node A logged nothing");
     assert.deepEqual(logSince(B, logB), [], "node B logged nothing");
     assert.equal(A.exited(), null);

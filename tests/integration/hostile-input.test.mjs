@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { T, Users, apiError, call, seedError, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
+import { T, Users, apiError, call, eventually, expectQuietFor, seedError, seedOk, startHerald, uniq } from "./lib/herald.mjs";
 
 let server;
 const users = new Users();
@@ -48,7 +48,7 @@ describe("JSON nested deeper than 64 levels", () => {
     const user = await users.login(server, uid);
     const body = `{"useraccount":"${uid}","msgId":"m","message":${deep()}}`;
     seedError(await call(server, "/pushMsgToSingleDevice", body, { type: "application/json" }), /deeper than 64/);
-    await sleep(50);
+    await expectQuietFor(50, "the refused push delivered");
     assert.deepEqual(user.received, []);
     await assertAlive();
   });
@@ -120,16 +120,10 @@ describe("changeRoom size", () => {
     assert.equal(seedOk(await call(server, "/changeRoom", { useraccounts: uid, joins: rooms })), true);
     const last = rooms.split(",").at(-1);
     // The notice can trail the HTTP answer; a push to the last room proves the joins took.
-    for (let waited = 0; !user.events.some((e) => e[0] === "changeRoom"); waited += 10) {
-      assert.ok(waited < 5000, "no changeRoom notice");
-      await sleep(10);
-    }
+    await eventually(() => user.events.some((e) => e[0] === "changeRoom"), "the changeRoom notice", 5000);
     assert.deepEqual(seedOk(await call(server, "/pushMsgToRoom", { tags: last, msgId: "in", message: "x" })), [uid]);
     assert.equal(seedOk(await call(server, "/changeRoom", { useraccounts: uid, leaves: rooms })), true);
-    for (let waited = 0; user.events.filter((e) => e[0] === "changeRoom").length < 2; waited += 10) {
-      assert.ok(waited < 5000, "no second changeRoom notice");
-      await sleep(10);
-    }
+    await eventually(() => user.events.filter((e) => e[0] === "changeRoom").length >= 2, "the second changeRoom notice", 5000);
     assert.deepEqual(seedOk(await call(server, "/pushMsgToRoom", { tags: last, msgId: "out", message: "x" })), []);
     assert.deepEqual(user.received.map((m) => m.msgId), ["in"]);
   });

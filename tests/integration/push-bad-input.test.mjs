@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
-import { T, Users, apiError, call, loggedIn, seedError, seedOk, sleep, startHerald, uniq, waitLoggedIn } from "./lib/herald.mjs";
+import { T, Users, apiError, call, eventually, expectQuietFor, loggedIn, seedError, seedOk, startHerald, uniq, waitLoggedIn } from "./lib/herald.mjs";
 
 let server;
 const users = new Users();
@@ -25,16 +25,13 @@ beforeEach(async () => {
   watcher = await users.login(server, watcherUid);
   assert.equal(seedOk(await call(server, "/changeRoom", { useraccounts: watcherUid, joins: watcherRoom })), true);
   // The HTTP answer can overtake the changeRoom notice on the socket: wait for the notice first.
-  for (let waited = 0; !watcher.events.some((e) => e[0] === "changeRoom"); waited += 5) {
-    assert.ok(waited < 2000, "the watcher never got its changeRoom notice");
-    await sleep(5);
-  }
+  await eventually(() => watcher.events.some((e) => e[0] === "changeRoom"), "the watcher's changeRoom notice", 2000);
   watcher.events.length = 0;
 });
 
 afterEach(async () => {
   // nothing may have reached the watcher: no message, no changeRoom
-  await sleep(60);
+  await expectQuietFor(60, "a bad request delivering something to the watcher");
   const got = watcher.events;
   users.closeAll();
   assert.deepEqual(got, [], `a bad request delivered ${JSON.stringify(got).slice(0, 300)}`);

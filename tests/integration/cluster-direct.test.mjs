@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { metric, quitClient, redisClient, startNode, startReadyNodes, startRedis, waitReady, waitServers } from "./lib/cluster.mjs";
-import { NSP, T, Users, call, eventually, loggedIn, seedOk, sleep, uniq } from "./lib/herald.mjs";
+import { NSP, T, Users, call, eventually, expectQuietFor, loggedIn, seedOk, sleep, uniq } from "./lib/herald.mjs";
 
 let redis;
 let client; // a plain redis client for checking keys
@@ -86,7 +86,7 @@ describe("the direct path", () => {
     assert.equal((await direct(A, "fallback")) - fallbackBefore, 0);
     assert.equal((await direct(B, "received")) - receivedB, 10);
     assert.equal((await direct(C, "received")) - receivedC, 10);
-    await sleep(50);
+    await expectQuietFor(50, "a push on the Redis broadcast channel");
     assert.equal(broadcasts - broadcastsBefore, 0, "no push went through the Redis broadcast channel");
     // The JSON API says the same as through Redis: reached, acked, complete.
     const res = await call(A, "/api/v1/push", { users: [onB, onC], msgId: uniq("j"), message: "x", timeout: 3000 }, { as: "json" });

@@ -17,7 +17,7 @@ import {
   waitReady,
   waitRouting,
 } from "./lib/cluster.mjs";
-import { NSP, PushUser, Users, call, eventually, seedOk, sleep, uniq } from "./lib/herald.mjs";
+import { NSP, PushUser, Users, call, eventually, expectQuietFor, seedOk, sleep, uniq } from "./lib/herald.mjs";
 import { PollingSession, eioQuery } from "./lib/raw.mjs";
 
 const PING_INTERVAL_MS = 300;
@@ -288,7 +288,7 @@ describe("socket.io-client through HAProxy", () => {
     }
 
     // Several heartbeats (ping every 300 ms, 300 ms to answer) while idle.
-    await sleep(PING_INTERVAL_MS * 5);
+    await expectQuietFor(PING_INTERVAL_MS * 5, "a client dropped by a missed heartbeat");
     const again = await call(A, "/pushBatchUniMsg", { useraccounts: uids.join(","), msgId: "late", message: "m", timeout: 3000 });
     assert.deepEqual([...seedOk(again)].sort(), sorted, "everyone still connected after the heartbeats");
     for (const c of clients) {
@@ -331,7 +331,7 @@ describe("socket.io-client through HAProxy", () => {
         assert.deepEqual([...seedOk(res)].sort(), [...uids].sort());
         assert.ok(res.ms < 500, `answered after ${res.ms.toFixed(1)} ms`);
       }
-      await sleep(PING_INTERVAL_MS * 4);
+      await expectQuietFor(PING_INTERVAL_MS * 4, "a client dropped by a missed heartbeat, a push sent twice");
       for (const c of clients) {
         assert.equal(c.socket.connected, true);
         assert.deepEqual(c.problems, []);

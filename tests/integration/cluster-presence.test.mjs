@@ -16,7 +16,7 @@ import {
   waitReady,
   waitServers,
 } from "./lib/cluster.mjs";
-import { T, Users, call, eventually, seedOk, sleep, uniq } from "./lib/herald.mjs";
+import { T, Users, call, eventually, expectQuietFor, seedOk, uniq } from "./lib/herald.mjs";
 
 let redis;
 let client;
@@ -147,7 +147,7 @@ describe("presence of users in Redis", () => {
       const onB = await users.login(B, uid);
       const anonymous = await users.connect(A);
       await eventually(() => notices.length >= 2, "two login notices");
-      await sleep(50);
+      await expectQuietFor(50, "a third notice, for the socket not logged in");
       assert.equal(notices.length, 2, `one notice per login, none for a socket not logged in: ${JSON.stringify(notices)}`);
       const [first, second] = notices;
       assert.deepEqual(Object.keys(first).sort(), ["node", "nsp", "socketId", "time", "uid"]);
@@ -276,7 +276,7 @@ describe("a Redis restart", () => {
     assert.match(crossDown.json.msg, new RegExp(`unreachable.*kept for ${uidD}`), crossDown.text);
     assert.ok(json.ms < 300, `answered after ${json.ms.toFixed(1)} ms`);
     assert.deepEqual(userD.msgIds(), ["before", "down2"]);
-    await sleep(50);
+    await expectQuietFor(50, "a push crossing without Redis");
     assert.deepEqual(userC.msgIds(), ["down1"], "nothing crossed without Redis");
 
     const all = await call(C, "/pushMsgToAll", { msgId: "down3", message: "m", timeout: 3000 });
@@ -285,7 +285,7 @@ describe("a Redis restart", () => {
     assert.match(all.json.msg, /unreachable/);
 
     // Redis comes back on the same port: the nodes reconnect and resubscribe by themselves.
-    await sleep(300);
+    await expectQuietFor(300, "a node exiting while Redis is down");
     assert.equal(C.exited(), null, "C is still running");
     assert.equal(D.exited(), null, "D is still running");
     const restartedAt = Date.now();

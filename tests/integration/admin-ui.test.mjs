@@ -12,7 +12,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { io } from "socket.io-client";
 import { NSP, T, call, startHerald } from "./lib/herald.mjs";
 import { REPO_ROOT } from "./lib/server.mjs";
-import { EventQueue, sleep, waitForEvent } from "./lib/wait.mjs";
+import { EventQueue, expectQuietFor, waitForEvent } from "./lib/wait.mjs";
 
 const USER = "admin";
 const PASSWORD = "s3cret-pass";
@@ -250,7 +250,7 @@ describe("admin UI with a bcrypt hash, read-only", () => {
     const check = await connected(admin(server, { username: USER, password: PASSWORD }));
     const [all] = await check.queues.all_sockets.next();
     assert.deepEqual(all.find((s) => s.id === app.id)?.rooms, [app.id]);
-    await sleep(200);
+    await expectQuietFor(200, "a command of the UI taking effect");
     assert.equal(emitted.items.length, 0, "no emit reached the client");
     assert.ok(app.connected, "the client was not disconnected");
     assert.equal(ui.queues.room_joined.items.length, 0);

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import { io } from "socket.io-client";
-import { NSP, T, Users, call, eventually, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
+import { NSP, T, Users, call, eventually, expectQuietFor, seedOk, startHerald, uniq } from "./lib/herald.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 
 const SECRET = "a-shared-secret-of-the-backend";
@@ -151,7 +151,7 @@ describe("a token's expiry ends its connection unless refreshed", () => {
     assert.deepEqual(fresh, { code: 0, msg: "token refreshed", expiresAt: exp * 1000 });
     let expired = false;
     socket.on("token_expired", () => (expired = true));
-    await sleep(2600);
+    await expectQuietFor(2600, "a disconnect at the first token's exp");
     assert.equal(socket.connected, true, "still connected past the first token's exp");
     assert.equal(expired, false);
     const msgId = uniq("m");
@@ -217,7 +217,7 @@ describe("user ids and room names (every mode)", () => {
     await eventually(() => insider.events.some((e) => e[0] === "changeRoom"), "the changeRoom notice");
     const impostor = await users.login(server, room);
     assert.deepEqual(seedOk(await call(server, "/pushMsgToRoom", { tags: room, msgId: "vip", message: "secret" })), [member]);
-    await sleep(50);
+    await expectQuietFor(50, "the room push reaching the user named like the room");
     assert.deepEqual(insider.msgIds(), ["vip"]);
     assert.deepEqual(impostor.msgIds(), [], "the user named like the room is not in it");
     // Pushes to that user by its id still reach it.

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { createRequire } from "node:module";
 import { after, afterEach, before, describe, it } from "node:test";
-import { NSP, T, Users, call, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
+import { NSP, T, Users, call, expectQuietFor, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
 import { RawWebSocket, request } from "./lib/raw.mjs";
 import { REFERENCE_SERVER, startEchoServer } from "./lib/server.mjs";
 import { WAIT, waitForEvent, withTimeout } from "./lib/wait.mjs";
@@ -199,7 +199,7 @@ describe("herald heartbeat with socket.io-client 2.x (pingInterval 200 ms, pingT
       socket.on("disconnect", (reason) => {
         disconnected = reason;
       });
-      await sleep(1200);
+      await expectQuietFor(1200, "a disconnect by the heartbeat");
       assert.equal(disconnected, null);
       assert.deepEqual(seedOk(await call(server, "/pushMsgToSingleDevice", { useraccount: uid, msgId: "h", message: "m" })), [uid]);
     });

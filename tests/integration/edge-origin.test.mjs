@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
-import { T, Users, call, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
+import { T, Users, call, expectQuietFor, seedOk, startHerald, uniq } from "./lib/herald.mjs";
 
 const SITE = "https://app.example";
 
@@ -49,7 +49,7 @@ describe("with --cors-origins listing a site", () => {
       assert.equal(res.status, 403, res.text);
       assert.match(res.text, /evil\.example/);
     }
-    await sleep(50);
+    await expectQuietFor(50, "a push from a refused origin");
     assert.deepEqual(user.msgIds(), []);
   });
 

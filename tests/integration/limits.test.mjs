@@ -7,7 +7,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { ClientRegistry, connectSocket } from "./lib/client.mjs";
 import { PollingSession, eioQuery, openEngineWebSocket, openSocketIo, request } from "./lib/raw.mjs";
 import { REFERENCE_SERVER, startEchoServer } from "./lib/server.mjs";
-import { TEST_TIMEOUT, sleep, waitForEvent } from "./lib/wait.mjs";
+import { TEST_TIMEOUT, expectQuietFor, sleep, waitForEvent } from "./lib/wait.mjs";
 
 const T = { timeout: TEST_TIMEOUT };
 const MAX_PAYLOAD = 2000;
@@ -207,7 +207,7 @@ describe("connectTimeout", () => {
     ws.send("40");
     assert.ok((await ws.next()).startsWith("40{"));
     assert.equal(await ws.next(), '42["auth",{}]');
-    await sleep(CONNECT_TIMEOUT + 200);
+    await expectQuietFor(CONNECT_TIMEOUT + 200, "the connect timeout closing a connected session");
     assert.ok(ws.isOpen, "the session must stay open after a CONNECT");
     ws.send('42["message","still here"]');
     assert.equal(await ws.next(), '42["message-back","still here"]');
@@ -240,7 +240,7 @@ describe("connectTimeout", () => {
   it("the connect timeout does not apply to /engine.io/ sessions", T, async () => {
     const { ws } = await openEngineWebSocket(server.wsUrl, "/engine.io/");
     track(ws);
-    await sleep(CONNECT_TIMEOUT + 300);
+    await expectQuietFor(CONNECT_TIMEOUT + 300, "the connect timeout closing an Engine.IO session");
     assert.ok(ws.isOpen);
     ws.send("4still open");
     assert.equal(await ws.next(), "4still open");

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { T, Users, call, eventually, seedOk, sleep, startHerald, uniq } from "./lib/herald.mjs";
+import { T, Users, call, eventually, expectQuietFor, seedOk, startHerald, uniq } from "./lib/herald.mjs";
 
 const TOKEN = "s3cret";
 const ORIGIN = "http://app.example";
@@ -84,7 +84,7 @@ describe("--api-token", () => {
       const rooms = await call(server, `/api/v1/users/${uid}/rooms`, undefined, { method: "GET", headers: { "x-api-token": TOKEN } });
       assert.equal(rooms.status, 200, rooms.text);
       assert.ok(!rooms.json.rooms.includes("r"), `the refused PUT set the rooms: ${rooms.text}`);
-      await sleep(100);
+      await expectQuietFor(100, "a push or notice delivered without the token");
       assert.deepEqual(user.events, [], `delivered without the token: ${JSON.stringify(user.events)}`);
     });
   }
@@ -103,7 +103,7 @@ describe("--api-token", () => {
       // 5 pushes with a message (single, batch, room, all, offline) + /api/v1/push + /api/v1/offline
       await user.waitMessages(7);
       await eventually(() => user.eventsNamed("changeRoom").length === 2, "the two changeRoom notices");
-      await sleep(50);
+      await expectQuietFor(50, "a third changeRoom notice");
       assert.equal(user.eventsNamed("changeRoom").length, 2);
     });
   }

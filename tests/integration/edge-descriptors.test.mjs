@@ -9,7 +9,7 @@ import net from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { eventually, sleep } from "./lib/herald.mjs";
+import { eventually } from "./lib/herald.mjs";
 import { canConnect, killOnExit } from "./lib/processes.mjs";
 import { freePort } from "./lib/server.mjs";
 
@@ -77,18 +77,18 @@ describe("the last descriptors serve health checks only", () => {
       held.push(socket);
     }
     await Promise.all(held.map((s) => new Promise((resolve) => (s.connecting ? s.once("connect", resolve).once("error", resolve) : resolve()))));
-    await sleep(300);
+    // Once herald has accepted them all, only the reserve is left: Socket.IO is refused.
+    const refused = await eventually(async () => {
+      const res = await request("/socket.io/?EIO=4&transport=polling");
+      return res?.status === 503 ? res : null;
+    }, "a 503 for Socket.IO once herald holds every descriptor", 5000);
     const health = await request("/health");
     assert.equal(health?.status, 200, `GET /health while clients hold every descriptor: ${health?.head}\n${output}`);
-    const refused = await request("/socket.io/?EIO=4&transport=polling");
-    assert.equal(refused?.status, 503, refused?.head);
     assert.match(refused.head, /Retry-After: 1/i);
     assert.match(refused.body, /open-file limit/);
     assert.ok((await metric("herald_descriptor_refusals_total")) >= 1);
     assert.equal(child.exitCode, null, "herald is still running");
     for (const socket of held.splice(0)) socket.destroy();
-    await sleep(300);
-    const back = await request("/socket.io/?EIO=4&transport=polling");
-    assert.equal(back?.status, 200, "served again once clients leave");
+    await eventually(async () => (await request("/socket.io/?EIO=4&transport=polling"))?.status === 200, "Socket.IO served again once clients leave", 5000);
   });
 });

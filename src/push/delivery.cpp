@@ -347,8 +347,7 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
                                            now + std::chrono::duration_cast<std::chrono::system_clock::duration>(ttl)};
     // Users of a room or of "all" who are away now are known only by their dropped sessions.
     if (request.kind != PushRequest::Kind::Users) {
-      uint64_t in_flight = watching() ? in_flight_->arrived(request, *receipt->kept_message) : 0;
-      for (const auto& uid : dropped_users(request, in_flight)) receipt->keep(uid, true);
+      for (const auto& uid : dropped_users(request, *receipt->kept_message)) receipt->keep(uid, true);
       keep_for_dropped_elsewhere(request, *receipt->kept_message, [receipt](std::vector<std::string> nodes) {
         receipt->on_dropped_keeps_confirmed(std::move(nodes));
       });
@@ -443,8 +442,7 @@ void Delivery::attach() {
 void Delivery::keep_for_dropped_here(const PushRequest& request, const PendingMessage& message,
                                      const std::function<void()>& kept_here) {
   // As the origin does (Receipt::keep with `away`): once stored, the users' sockets are told.
-  uint64_t in_flight = watching() ? in_flight_->arrived(request, message) : 0;
-  auto users = dropped_users(request, in_flight);
+  auto users = dropped_users(request, message);
   spdlog::debug("push: {} kept for {} users dropped here", message.msg_id, users.size());
   if (users.empty()) return kept_here();
   size_t count = users.size();
@@ -464,10 +462,12 @@ void Delivery::keep_and_announce(const std::string& uid, const std::vector<Pendi
   for (const auto& message : messages) redelivery_.keep(uid, message, [kept] { kept->arrived(); });
 }
 
-std::vector<std::string> Delivery::dropped_users(const PushRequest& request, uint64_t in_flight) const {
+std::vector<std::string> Delivery::dropped_users(const PushRequest& request, const PendingMessage& message) {
   std::vector<std::string> users;
   const socketio::Recovery* recovery = nsp_.recovery();
   if (!recovery) return users;
+  // Watched from before the read, so that a session that moves meanwhile is seen there.
+  uint64_t in_flight = watching() ? in_flight_->arrived(request, message) : 0;
   std::unordered_set<std::string_view> rooms(request.targets.begin(), request.targets.end());
   std::unordered_set<std::string> seen;
   uint64_t takes = recovery->for_each_session([&](const socketio::RecoveredSession& session) {

@@ -75,9 +75,9 @@ class Delivery {
   // Another node's room or "all" push: kept for the users dropped here, then `kept_here`.
   void keep_for_dropped_here(const PushRequest& request, const PendingMessage& message,
                              const std::function<void()>& kept_here);
-  // Users whose sockets dropped within the recovery window and that `request` targets, read
-  // after InFlightPushes::arrived (and told to it).
-  std::vector<std::string> dropped_users(const PushRequest& request, uint64_t in_flight) const;
+  // Users whose sockets dropped within the recovery window and that `request` targets. The push
+  // (kept as `message`) is watched by InFlightPushes from just before this read.
+  std::vector<std::string> dropped_users(const PushRequest& request, const PendingMessage& message);
   // For InFlightPushes: kept, then the user's sockets anywhere are told once the store has them.
   void keep_and_announce(const std::string& uid, const std::vector<PendingMessage>& messages);
   // Whether room and "all" pushes are watched while they are sent (recovery and keeping are on).

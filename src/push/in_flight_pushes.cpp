@@ -51,12 +51,12 @@ void InFlightPushes::session_taken(const socketio::RecoveredSession& session, ui
 }
 
 void InFlightPushes::dropped_from(size_t loop, const socketio::RecoveredSession& session) {
-  if (session.user.empty() || count_.load(std::memory_order_acquire) == 0) return;
+  if (session.user.empty() || loop >= loops_ || count_.load(std::memory_order_acquire) == 0) return;
   std::vector<PendingMessage> missed;
   {
     std::lock_guard lock(mutex_);
     for (const auto& push : pushes_)
-      if (loop < loops_ && !push.sent_on[loop] && targets(push, session)) missed.push_back(push.message);
+      if (!push.sent_on[loop] && targets(push, session)) missed.push_back(push.message);
   }
   if (!missed.empty()) {
     spdlog::debug("push: {} pushes in flight kept for {}, dropped before its loop sent them", missed.size(),

@@ -62,7 +62,8 @@ class RecoveryWatch {
   // in order (see Recovery::for_each_session).
   virtual void session_taken(const RecoveredSession& session, uint64_t take, bool here) = 0;
   // On each loop, just before an acked broadcast goes to that loop's sockets: its first argument
-  // after the event name, when that is a string.
+  // after the event name, when that is a string. A loop the broadcast skips (no member of its
+  // rooms there) is told from the emitting loop instead.
   virtual void acked_broadcast_sending(size_t loop, std::string_view first_argument) = 0;
 };
 

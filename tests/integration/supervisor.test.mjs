@@ -18,7 +18,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { canConnect } from "./lib/processes.mjs";
 import { REPO_ROOT, freePort } from "./lib/server.mjs";
-import { expectQuietFor, sleep } from "./lib/wait.mjs";
+import { eventually, expectQuietFor, sleep } from "./lib/wait.mjs";
 
 const HERALD = (() => {
   const bin = (process.env.HERALD_BIN ?? "").trim() || "build/herald";
@@ -66,7 +66,7 @@ before(async () => {
       stdio: "ignore",
     });
     children.add(child);
-    await waitFor(() => canConnect(port), 5000, `redis-server on port ${port}`);
+    await eventually(() => canConnect(port), `redis-server on port ${port}`, 5000);
     redis = { port, child };
   }
 });
@@ -125,14 +125,14 @@ function spawnSupervisor(port, extra = []) {
 async function startSupervisor(extra = []) {
   const h = spawnSupervisor(await freePort(), extra);
   try {
-    await waitFor(
+    await eventually(
       async () => {
         if (h.exit) throw new Error(`herald exited early (code ${h.exit.code}, signal ${h.exit.signal})`);
         if (workersOf(h).length !== WORKERS) return false;
         return (await health(h.port).catch(() => null)) !== null;
       },
-      START_TIMEOUT_MS,
       `${WORKERS} workers answering on port ${h.port}`,
+      START_TIMEOUT_MS,
     );
   } catch (err) {
     await h.stop();
@@ -255,19 +255,8 @@ function hammer(port, clients = 2) {
   return state;
 }
 
-/** Polls `probe` (sync or async) every 25 ms until it is truthy; rejects after `timeout` ms. */
-async function waitFor(probe, timeout, what) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
 function waitForLog(h, pattern, timeout, what = String(pattern)) {
-  return waitFor(() => pattern.test(h.log), timeout, `log line ${what}`).catch((err) => {
+  return eventually(() => pattern.test(h.log), `log line ${what}`, timeout).catch((err) => {
     throw new Error(`${err.message}\n${h.describe()}`);
   });
 }
@@ -335,7 +324,7 @@ describe("herald --workers 2", () => {
       const victim = initial[0];
       const killedAt = Date.now();
       process.kill(victim, "SIGKILL");
-      const replacement = await waitFor(
+      const replacement = await eventually(
         async () => {
           const now = workersOf(h);
           if (now.length !== WORKERS || now.includes(victim)) return null;
@@ -344,8 +333,8 @@ describe("herald --workers 2", () => {
           const pids = await pidsServing(h.port, { enough: WORKERS, max: 50, tolerateErrors: true });
           return pids.has(fresh) && !pids.has(victim) ? fresh : null;
         },
-        5000,
         `a worker in place of pid ${victim}`,
+        5000,
       ).catch((err) => {
         throw new Error(`${err.message}\n${h.describe()}`);
       });
@@ -364,12 +353,12 @@ describe("herald --workers 2", () => {
     try {
       const initial = workersOf(h);
       const load = hammer(h.port);
-      await waitFor(() => load.ok >= 10, 5000, "the client loop to be answered").catch((err) => {
+      await eventually(() => load.ok >= 10, "the client loop to be answered", 5000).catch((err) => {
         throw new Error(`${err.message}\n${h.describe()}`);
       });
       process.kill(h.pid, "SIGHUP");
       await waitForLog(h, /reload: done/, 15_000);
-      await waitFor(() => workersOf(h).every((pid) => load.pids.has(pid)), 5000, "the new workers to answer the loop").catch((err) => {
+      await eventually(() => workersOf(h).every((pid) => load.pids.has(pid)), "the new workers to answer the loop", 5000).catch((err) => {
         throw new Error(`${err.message}\n${h.describe()}`);
       });
       await expectQuietFor(300, "a failed request just after the reload");
@@ -420,7 +409,7 @@ describe("herald --workers 2", () => {
       process.kill(h.pid, "SIGHUP");
       await sleep(100); // a SIGHUP already queued logs nothing: no line to wait for
       process.kill(old0, "SIGCONT");
-      await waitFor(() => count(h.log, /reload: done/) >= 2, 15_000, "two reloads").catch((err) => {
+      await eventually(() => count(h.log, /reload: done/) >= 2, "two reloads", 15_000).catch((err) => {
         throw new Error(`${err.message}\n${h.describe()}`);
       });
       await expectQuietFor(1000, "a third reload");
@@ -477,7 +466,7 @@ describe("herald --workers 2", () => {
         (err) => ({ error: `${err.code ?? ""} ${err.message}` }),
       ));
       // The kernel accepts them into the stopped workers' queues.
-      await waitFor(() => connected === pending.length, 5000, "the connections to be queued").catch((err) => {
+      await eventually(() => connected === pending.length, "the connections to be queued", 5000).catch((err) => {
         throw new Error(`${err.message}\n${h.describe()}`);
       });
       for (const pid of victims) process.kill(pid, "SIGKILL");
@@ -500,7 +489,7 @@ describe("herald --workers 2", () => {
     const h = spawnSupervisor(await freePort(), ["--alert-webhook", webhook.url, "--internal-port", internal]);
     try {
       await waitForLog(h, /crash loop:/, 10_000);
-      await waitFor(() => webhook.received.length > 0, 5000, "the crash-loop webhook").catch((err) => {
+      await eventually(() => webhook.received.length > 0, "the crash-loop webhook", 5000).catch((err) => {
         throw new Error(`${err.message}\n${h.describe()}`);
       });
       await expectQuietFor(1500, "a second crash-loop log line or alert");
@@ -542,7 +531,7 @@ describe("herald --workers 2", () => {
         await blocker.close();
         // The longest backoff, then the workers must stay up for the stable period (30 s by default).
         await waitForLog(h, /crash loop over/, 70_000);
-        await waitFor(() => webhook.received.length >= 2, 5000, "the recovery webhook");
+        await eventually(() => webhook.received.length >= 2, "the recovery webhook", 5000);
         const recovered = webhook.received.filter((a) => a.state === "recovered" || a.kind === "worker_recovered");
         assert.equal(recovered.length, 1, `one recovery notice: ${JSON.stringify(webhook.received)}`);
         assert.equal((await pidsServing(h.port)).size, WORKERS);

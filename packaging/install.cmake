@@ -1,7 +1,7 @@
 # What `cmake --install` puts in place, and the Debian package `make package` builds (CPack DEB).
 #
 # Component `library` (the default install): the Socket.IO library, i.e. the layers net, engineio
-# and socketio (with the codecs and counters they are built from), its headers under
+# and socketio (with the codecs they are built from), its headers under
 # include/herald/, a CMake package (find_package(Herald) -> Herald::socketio) and herald.pc.
 # Component `server` (only asked for by name, as CPack does): /usr/bin/herald, /usr/bin/herald-bench,
 # /etc/herald/herald.toml, the systemd unit, the operator's documentation and the Grafana dashboard. Its paths under /etc and /lib are absolute, so it

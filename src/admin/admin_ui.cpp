@@ -9,6 +9,7 @@
 #include "engineio/sid.hpp"
 #include "metrics/metrics.hpp"
 #include "net/loop_pool.hpp"
+#include "net/transport_counters.hpp"
 
 namespace herald::admin {
 
@@ -316,7 +317,7 @@ void AdminUi::emit_stats(std::vector<LoopReport>& reports) {
              {"pid", static_cast<int64_t>(getpid())},
              {"uptime", static_cast<double>(now_ms() - started_ms_) / 1000.0},
              {"clientsCount", io_.engine().live_sessions()},
-             {"pollingClientsCount", metrics::global().polling_sessions.load(std::memory_order_relaxed)},
+             {"pollingClientsCount", net::transport_counters().polling_sessions.load(std::memory_order_relaxed)},
              {"aggregatedEvents", std::move(events)},
              {"namespaces", std::move(namespaces)}};
   tell("server_stats", Json::array({std::move(stats)}));

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 
 #include "metrics/metrics.hpp"
+#include "net/transport_counters.hpp"
 
 namespace herald::api {
 
@@ -32,11 +33,12 @@ void HealthApi::handle(const std::shared_ptr<net::HttpExchange>& exchange) {
         200, metrics::render(extra_metrics_ ? extra_metrics_() : std::string()), "text/plain; version=0.0.4"));
   }
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - metrics.started);
+  const auto& transport = net::transport_counters();
   herald::Json body{{"pid", ::getpid()},
                     {"uptimeSeconds", uptime.count()},
                     {"connections",
-                     {{"polling", metrics.polling_sessions.load(std::memory_order_relaxed)},
-                      {"websocket", metrics.websocket_sessions.load(std::memory_order_relaxed)}}}};
+                     {{"polling", transport.polling_sessions.load(std::memory_order_relaxed)},
+                      {"websocket", transport.websocket_sessions.load(std::memory_order_relaxed)}}}};
   if (request.path == "/health") {
     body["status"] = "ok";
     return exchange->respond(net::HttpResponse::json(200, body.dump()));

@@ -36,6 +36,7 @@
 #include "net/fd_limit.hpp"
 #include "net/listener.hpp"
 #include "net/tls.hpp"
+#include "net/transport_counters.hpp"
 #include "push/service.hpp"
 #include "socketio/server.hpp"
 
@@ -350,6 +351,7 @@ int main(int argc, char** argv) {
   auto settings = app::load_settings(argc, argv, exit_code);
   if (!settings) return exit_code;
   app::setup_logging(settings->log_level, settings->log_format);
+  net::count_transport_into(metrics::global().transport);  // /metrics shows what the library counts
   if (monitor) return app::run_monitor(*settings);
   // A worker that the supervisor started afresh (worker_exec.hpp): it serves on the sockets it
   // was given, whatever the settings say about workers.

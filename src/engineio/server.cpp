@@ -4,7 +4,7 @@
 #include "codec/json.hpp"
 
 #include "engineio/sid.hpp"
-#include "metrics/metrics.hpp"
+#include "net/transport_counters.hpp"
 
 namespace herald::engineio {
 namespace {
@@ -188,7 +188,7 @@ void Server::handshake(const std::shared_ptr<net::HttpExchange>& exchange, bool 
   const auto& request = exchange->request();
   auto verdict = admission_.admit(request.remote_address);
   if (verdict != Admission::Verdict::Admit) {
-    metrics::global().connections_refused.fetch_add(1, std::memory_order_relaxed);
+    net::transport_counters().connections_refused.fetch_add(1, std::memory_order_relaxed);
     bool too_many = verdict == Admission::Verdict::TooManySessions;
     spdlog::debug("engine.io: refused {}: {}", request.remote_address,
                   too_many ? "too many sessions" : "too many handshakes");

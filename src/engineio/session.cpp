@@ -5,7 +5,7 @@
 
 #include "engineio/payload_v3.hpp"
 #include "engineio/server.hpp"
-#include "metrics/metrics.hpp"
+#include "net/transport_counters.hpp"
 
 namespace herald::engineio {
 namespace {
@@ -31,8 +31,8 @@ Session::~Session() {
 
 void Session::open_polling(std::shared_ptr<net::HttpExchange> exchange, std::string open_packet) {
   transport_ = TransportKind::Polling;
-  metrics::global().sessions_opened.fetch_add(1, std::memory_order_relaxed);
-  metrics::global().polling_sessions.fetch_add(1, std::memory_order_relaxed);
+  net::transport_counters().sessions_opened.fetch_add(1, std::memory_order_relaxed);
+  net::transport_counters().polling_sessions.fetch_add(1, std::memory_order_relaxed);
   buffer_packet(make_text_packet(PacketType::Open, std::string_view(open_packet).substr(1)));
   poll_ = std::move(exchange);
   // A v3 client is connected to the default namespace at once: that answer rides along, as with
@@ -46,8 +46,8 @@ void Session::open_polling(std::shared_ptr<net::HttpExchange> exchange, std::str
 
 void Session::open_websocket(std::shared_ptr<net::WebSocket> ws, std::string open_packet) {
   transport_ = TransportKind::WebSocket;
-  metrics::global().sessions_opened.fetch_add(1, std::memory_order_relaxed);
-  metrics::global().websocket_sessions.fetch_add(1, std::memory_order_relaxed);
+  net::transport_counters().sessions_opened.fetch_add(1, std::memory_order_relaxed);
+  net::transport_counters().websocket_sessions.fetch_add(1, std::memory_order_relaxed);
   ws_ = std::move(ws);
   ws_->set_handler(this);
   ws_->send(make_text_packet(PacketType::Open, std::string_view(open_packet).substr(1)).bytes, false);
@@ -72,7 +72,7 @@ void Session::send(std::span<const OutPacket> packets) {
   for (const auto& packet : packets) buffer_packet(packet);
   if (buffered_bytes_ > server_.config().max_buffered_bytes) {
     spdlog::debug("engine.io: session {} too slow ({} bytes unsent), closing", id_, buffered_bytes_);
-    metrics::global().slow_clients_dropped.fetch_add(1, std::memory_order_relaxed);
+    net::transport_counters().slow_clients_dropped.fetch_add(1, std::memory_order_relaxed);
     buffer_.clear();
     buffered_bytes_ = 0;
     return terminate(CloseReason::TransportError);
@@ -280,8 +280,8 @@ void Session::on_probe_message(std::string_view data, bool binary) {
     upgrade_timer_.reset();
     answer_poll_with_noop();
     transport_ = TransportKind::WebSocket;
-    metrics::global().polling_sessions.fetch_sub(1, std::memory_order_relaxed);
-    metrics::global().websocket_sessions.fetch_add(1, std::memory_order_relaxed);
+    net::transport_counters().polling_sessions.fetch_sub(1, std::memory_order_relaxed);
+    net::transport_counters().websocket_sessions.fetch_add(1, std::memory_order_relaxed);
     ws_ = std::move(probe_);
     probe_.reset();
     // What queued for polling while upgrading now goes over the WebSocket.
@@ -310,7 +310,7 @@ void Session::on_ws_closed(net::WebSocket& ws) {
     return;
   }
   if (&ws == ws_.get()) {
-    if (ws.overflowed()) metrics::global().slow_clients_dropped.fetch_add(1, std::memory_order_relaxed);
+    if (ws.overflowed()) net::transport_counters().slow_clients_dropped.fetch_add(1, std::memory_order_relaxed);
     terminate(ws.overflowed() ? CloseReason::TransportError : CloseReason::TransportClose);
   }
 }
@@ -364,7 +364,8 @@ void Session::terminate(CloseReason reason) {
   if (state_ != State::Open) return;
   auto self = shared_from_this();  // on_close below may drop the last other reference
   state_ = State::Closed;
-  (transport_ == TransportKind::Polling ? metrics::global().polling_sessions : metrics::global().websocket_sessions)
+  (transport_ == TransportKind::Polling ? net::transport_counters().polling_sessions
+                                        : net::transport_counters().websocket_sessions)
       .fetch_sub(1, std::memory_order_relaxed);
   spdlog::debug("engine.io: session {} closed: {}", id_, to_string(reason));
   if (probe_) {

@@ -49,55 +49,56 @@ uint64_t get(const Counter& counter) { return counter.load(std::memory_order_rel
 
 std::string render(const std::string& extra) {
   const Metrics& m = global();
+  const net::TransportCounters& t = net::transport_counters();
   std::string out;
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - m.started);
   metric(out, "gauge", "herald_uptime_seconds", "Seconds since the process started",
          value("herald_uptime_seconds", static_cast<uint64_t>(uptime.count())));
   metric(out, "gauge", "herald_connections", "Open Engine.IO sessions by transport",
-         value("herald_connections", get(m.polling_sessions), "transport=\"polling\"") +
-             value("herald_connections", get(m.websocket_sessions), "transport=\"websocket\""));
+         value("herald_connections", get(t.polling_sessions), "transport=\"polling\"") +
+             value("herald_connections", get(t.websocket_sessions), "transport=\"websocket\""));
   metric(out, "counter", "herald_sessions_opened_total", "Engine.IO sessions opened",
-         value("herald_sessions_opened_total", get(m.sessions_opened)));
+         value("herald_sessions_opened_total", get(t.sessions_opened)));
   metric(out, "counter", "herald_slow_clients_dropped_total", "Clients disconnected because they could not keep up",
-         value("herald_slow_clients_dropped_total", get(m.slow_clients_dropped)));
+         value("herald_slow_clients_dropped_total", get(t.slow_clients_dropped)));
   metric(out, "counter", "herald_recoveries_total", "Reconnecting clients by whether their state was recovered",
-         value("herald_recoveries_total", get(m.recoveries), "result=\"recovered\"") +
-             value("herald_recoveries_total", get(m.recovery_failures), "result=\"failed\"") +
-             value("herald_recoveries_total", get(m.catch_ups), "result=\"caught_up\"") +
-             value("herald_recoveries_total", get(m.partial_catch_ups), "result=\"caught_up_partly\""));
+         value("herald_recoveries_total", get(t.recoveries), "result=\"recovered\"") +
+             value("herald_recoveries_total", get(t.recovery_failures), "result=\"failed\"") +
+             value("herald_recoveries_total", get(t.catch_ups), "result=\"caught_up\"") +
+             value("herald_recoveries_total", get(t.partial_catch_ups), "result=\"caught_up_partly\""));
   metric(out, "counter", "herald_admin_logins_total", "Admin UI logins by result (refused: wrong or no credentials)",
          value("herald_admin_logins_total", get(m.admin_logins), "result=\"ok\"") +
              value("herald_admin_logins_total", get(m.admin_logins_refused), "result=\"refused\""));
   metric(out, "counter", "herald_connections_refused_total", "Connections refused by per-IP or handshake-rate limits",
-         value("herald_connections_refused_total", get(m.connections_refused)));
+         value("herald_connections_refused_total", get(t.connections_refused)));
   metric(out, "counter", "herald_descriptor_refusals_total",
          "Requests refused near the open-file limit (the last descriptors serve only /health, /ready, /metrics)",
-         value("herald_descriptor_refusals_total", get(m.descriptor_refusals)));
+         value("herald_descriptor_refusals_total", get(t.descriptor_refusals)));
   metric(out, "counter", "herald_tls_refusals_total",
          "TLS connections refused: failed or timed-out handshakes, plain HTTP sent to the TLS port",
-         value("herald_tls_refusals_total", get(m.tls_handshake_failures), "reason=\"handshake\"") +
-             value("herald_tls_refusals_total", get(m.tls_plain_http_refused), "reason=\"plain_http\""));
+         value("herald_tls_refusals_total", get(t.tls_handshake_failures), "reason=\"handshake\"") +
+             value("herald_tls_refusals_total", get(t.tls_plain_http_refused), "reason=\"plain_http\""));
   metric(out, "counter", "herald_proxy_protocol_refusals_total",
          "Connections from trusted proxies refused for a missing or broken PROXY protocol header",
-         value("herald_proxy_protocol_refusals_total", get(m.proxy_protocol_refusals)));
+         value("herald_proxy_protocol_refusals_total", get(t.proxy_protocol_refusals)));
   metric(out, "counter", "herald_tls_reloads_total", "Certificate reloads (SIGHUP) by result",
          value("herald_tls_reloads_total", get(m.tls_reloads), "result=\"ok\"") +
              value("herald_tls_reloads_total", get(m.tls_reload_failures), "result=\"failed\""));
   metric(out, "counter", "herald_rejected_inputs_total",
          "Input refused as malformed or over a limit (nesting depth, item counts), by source",
-         value("herald_rejected_inputs_total", get(m.rejected_client_packets), "source=\"client\"") +
+         value("herald_rejected_inputs_total", get(t.rejected_client_packets), "source=\"client\"") +
              value("herald_rejected_inputs_total", get(m.rejected_api_requests), "source=\"api\"") +
              value("herald_rejected_inputs_total", get(m.rejected_cluster_messages), "source=\"cluster\""));
   metric(out, "counter", "herald_rejected_msgpack_packets_total",
          "Packets of msgpack-parser clients refused as malformed (their connections closed; counted in "
          "herald_rejected_inputs_total too)",
-         value("herald_rejected_msgpack_packets_total", get(m.rejected_msgpack_packets)));
+         value("herald_rejected_msgpack_packets_total", get(t.rejected_msgpack_packets)));
   metric(out, "counter", "herald_clients_by_parser_total", "Socket.IO connections by the parser they use",
-         value("herald_clients_by_parser_total", get(m.default_clients), "parser=\"default\"") +
-             value("herald_clients_by_parser_total", get(m.msgpack_clients), "parser=\"msgpack\""));
+         value("herald_clients_by_parser_total", get(t.default_clients), "parser=\"default\"") +
+             value("herald_clients_by_parser_total", get(t.msgpack_clients), "parser=\"msgpack\""));
   metric(out, "counter", "herald_bytes_total", "Bytes received from and sent to clients",
-         value("herald_bytes_total", get(m.bytes_in), "direction=\"in\"") +
-             value("herald_bytes_total", get(m.bytes_out), "direction=\"out\""));
+         value("herald_bytes_total", get(t.bytes_in), "direction=\"in\"") +
+             value("herald_bytes_total", get(t.bytes_out), "direction=\"out\""));
   metric(out, "counter", "herald_logins_total", "User logins", value("herald_logins_total", get(m.logins)));
   metric(out, "counter", "herald_auth_refused_total", "Connections refused by client authentication (bad or no token)",
          value("herald_auth_refused_total", get(m.auth_refused)));

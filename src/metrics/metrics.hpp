@@ -1,5 +1,6 @@
-// Process-wide counters for /metrics (Prometheus text format). Plain relaxed atomics: every loop
-// adds to them without locks; a scrape reads them all.
+// The server's process-wide counters and the /metrics text (Prometheus format), which shows them
+// with the library's transport counters (net/transport_counters.hpp). Plain relaxed atomics: every
+// loop adds to them without locks; a scrape reads them all.
 #pragma once
 
 #include <array>
@@ -7,6 +8,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+
+#include "net/transport_counters.hpp"
 
 namespace herald::metrics {
 
@@ -28,28 +31,11 @@ class Histogram {
 
 struct Metrics {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  // Connections.
-  Counter polling_sessions{0};  // gauges kept as counters of opens minus closes
-  Counter websocket_sessions{0};
-  Counter sessions_opened{0};
-  Counter slow_clients_dropped{0};
-  Counter recoveries{0};         // sockets that came back with their state (connection state recovery)
-  Counter recovery_failures{0};  // clients that asked to and could not (unknown or expired pid, offset gone)
-  Counter catch_ups{0};          // of those, sent what they missed once settled (another node's pid)
-  Counter partial_catch_ups{0};  // ... of which some had left the log or never reached it
-  Counter bytes_in{0};
-  Counter bytes_out{0};
-  Counter connections_refused{0};     // limits (per IP, handshake rate)
-  Counter descriptor_refusals{0};     // requests refused on the last descriptors (kept for health checks)
-  Counter tls_handshake_failures{0};  // TLS handshakes that failed or timed out
-  Counter tls_plain_http_refused{0};  // plain HTTP sent to the TLS port
+  // What the library counts (connections, bytes, refusals, clients, recoveries): main points it
+  // here with net::count_transport_into, and render() shows whatever the library counts into.
+  net::TransportCounters transport;
   Counter tls_reloads{0}, tls_reload_failures{0};
-  Counter proxy_protocol_refusals{0};  // trusted proxies' connections without a valid PROXY header
-  // Input refused as malformed or over a limit (too deep, too many items), by where it came from.
-  Counter rejected_client_packets{0};
-  Counter rejected_msgpack_packets{0};  // ... of which from msgpack-parser clients
-  // Clients by the Socket.IO parser they use (told by their first message, or the setting).
-  Counter default_clients{0}, msgpack_clients{0};
+  // Input refused as malformed or over a limit, by where it came from (clients: the library's).
   Counter rejected_api_requests{0};
   Counter rejected_cluster_messages{0};
   // Push service.

@@ -6,8 +6,8 @@
 #include <cctype>
 #include <limits>
 
-#include "metrics/metrics.hpp"
 #include "net/http_connection_parts.hpp"
+#include "net/transport_counters.hpp"
 
 namespace herald::net {
 namespace {
@@ -56,7 +56,7 @@ void HttpConnection::respond(HttpResponse response) {
   for (auto& [name, value] : response.headers) message->set(name, value);
   message->body() = std::move(response.body);
   message->keep_alive(request_.keep_alive && !request_.body_too_large);
-  metrics::global().bytes_out.fetch_add(message->body().size(), std::memory_order_relaxed);
+  transport_counters().bytes_out.fetch_add(message->body().size(), std::memory_order_relaxed);
   message->prepare_payload();
   stream_.expires_after(kRequestTimeout);
   http::async_write(stream_, *message,
@@ -159,7 +159,7 @@ void HttpConnection::dispatch() {
   request_.keep_alive = message.keep_alive();
   request_.body_too_large = body_too_large_;
   if (!body_too_large_) request_.body = std::move(message.body());
-  metrics::global().bytes_in.fetch_add(request_.body.size(), std::memory_order_relaxed);
+  transport_counters().bytes_in.fetch_add(request_.body.size(), std::memory_order_relaxed);
   request_.remote_address =
       router_.trusted_proxies().client_address(remote_address_, request_.header("x-forwarded-for"));
   body_too_large_ = false;
@@ -167,7 +167,7 @@ void HttpConnection::dispatch() {
   stream_.expires_never();
   awaiting_response_ = true;
   if (in_reserve_ && (!route_ || !route_->essential)) {
-    metrics::global().descriptor_refusals.fetch_add(1, std::memory_order_relaxed);
+    transport_counters().descriptor_refusals.fetch_add(1, std::memory_order_relaxed);
     request_.keep_alive = false;
     return respond(HttpResponse::json(503, R"({"error":"the server is at its open-file limit: retry later"})")
                        .with("Retry-After", "1"));

@@ -7,10 +7,10 @@
 #include <boost/asio/write.hpp>
 #include <cerrno>
 
-#include "metrics/metrics.hpp"
 #include "net/connection_limits.hpp"
 #include "net/http_connection_parts.hpp"
 #include "net/proxy_protocol.hpp"
+#include "net/transport_counters.hpp"
 
 namespace herald::net {
 namespace {
@@ -74,7 +74,7 @@ void HttpConnection::on_proxy_bytes() {
   }
   std::string().swap(proxy_bytes_);
   if (header.status == ProxyHeader::Status::Invalid) {
-    metrics::global().proxy_protocol_refusals.fetch_add(1, std::memory_order_relaxed);
+    transport_counters().proxy_protocol_refusals.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("http: refused a connection from proxy {}: {}", remote_address_, header.error);
     return close();
   }
@@ -88,7 +88,7 @@ void HttpConnection::admit() {
   if (policy.per_address && !trusted_peer(router_.trusted_proxies(), remote_address_)) {
     address_slot_ = policy.per_address->acquire(remote_address_);
     if (!address_slot_) {
-      metrics::global().connections_refused.fetch_add(1, std::memory_order_relaxed);
+      transport_counters().connections_refused.fetch_add(1, std::memory_order_relaxed);
       spdlog::debug("http: too many connections from {}", remote_address_);
       // The TLS port cannot say why without a handshake, which is what the limit saves.
       if (stream_.tls()) return close();
@@ -107,14 +107,14 @@ void HttpConnection::on_tls_handshake(HandshakeOutcome outcome) {
     return read_request();
   }
   if (outcome == HandshakeOutcome::PlainHttp) {
-    metrics::global().tls_plain_http_refused.fetch_add(1, std::memory_order_relaxed);
+    transport_counters().tls_plain_http_refused.fetch_add(1, std::memory_order_relaxed);
     // A plain answer that says so (as nginx does), not a TLS alert the client cannot read.
     static const std::string kAnswer =
         plain_answer("400 Bad Request", "This port speaks HTTPS (TLS) only: use https:// or wss://\n");
     stream_.release_tls();
     return write_plain_and_close(kAnswer);
   }
-  metrics::global().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+  transport_counters().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
   spdlog::debug("http: TLS handshake with {} failed or timed out", remote_address_);
   close();
 }

@@ -9,9 +9,9 @@
 #include <stdexcept>
 #include <utility>
 
-#include "metrics/metrics.hpp"
 #include "net/frame_gather.hpp"
 #include "net/tls.hpp"
+#include "net/transport_counters.hpp"
 #include "net/websocket_rare.hpp"
 #include "net/ws_frame_parser.hpp"
 
@@ -116,7 +116,7 @@ void WebSocket::read_plain(char* buffer) {
     size_t n = socket_.read_some(asio::buffer(buffer, kReadChunk), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) break;
     if (ec) return fail();  // EOF or reset: during our own close this is the expected end
-    metrics::global().bytes_in.fetch_add(n, std::memory_order_relaxed);
+    transport_counters().bytes_in.fetch_add(n, std::memory_order_relaxed);
     if (!consume(buffer, n)) return;
     if (n < kReadChunk) break;
   }
@@ -140,7 +140,7 @@ void WebSocket::read_tls(char* buffer) {
       return;
     }
     if (result.status != TlsStatus::Done) return fail();  // closed or broken
-    metrics::global().bytes_in.fetch_add(result.bytes, std::memory_order_relaxed);
+    transport_counters().bytes_in.fetch_add(result.bytes, std::memory_order_relaxed);
     if (!consume(buffer, result.bytes)) return;
   }
   if (state_ == State::Closed) return;

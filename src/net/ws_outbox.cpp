@@ -6,9 +6,9 @@
 #include <utility>
 #include <vector>
 
-#include "metrics/metrics.hpp"
 #include "net/frame_gather.hpp"
 #include "net/tls.hpp"
+#include "net/transport_counters.hpp"
 #include "net/websocket.hpp"
 #include "net/websocket_rare.hpp"
 
@@ -149,7 +149,7 @@ void WebSocket::flush_turn(const Turn& turn, uint32_t first) {
     batch.add(frames[i].opcode, turn.payload(frames[i]), 0);
   ssize_t n = send_batch(batch);
   if (n < 0) return fail();
-  metrics::global().bytes_out.fetch_add(static_cast<size_t>(n), std::memory_order_relaxed);
+  transport_counters().bytes_out.fetch_add(static_cast<size_t>(n), std::memory_order_relaxed);
   // Account for what went out; the rest (a full socket, or more frames than one write takes)
   // waits in the backlog.
   auto left = static_cast<size_t>(n);
@@ -178,7 +178,7 @@ void WebSocket::write_backlog() {
       batch.add(state.backlog[i].opcode, *state.backlog[i].bytes, i == state.head ? state.written : 0);
     ssize_t n = send_batch(batch);
     if (n < 0) return fail();
-    metrics::global().bytes_out.fetch_add(static_cast<size_t>(n), std::memory_order_relaxed);
+    transport_counters().bytes_out.fetch_add(static_cast<size_t>(n), std::memory_order_relaxed);
     auto left = static_cast<size_t>(n) + state.written;
     for (; state.head < state.backlog.size(); ++state.head) {
       Outgoing& frame = state.backlog[state.head];

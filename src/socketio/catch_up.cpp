@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "metrics/metrics.hpp"
+#include "net/transport_counters.hpp"
 #include "socketio/socket.hpp"
 
 namespace herald::socketio {
@@ -21,7 +21,7 @@ void catch_up(const Recovery& recovery, Socket& socket, const CameBack& came_bac
   }
   // A broadcast logged by now and still on its way to this loop was in the catch-up if it was for it.
   socket.set_recovery_base(std::max(socket.recovery_base(), missed.head));
-  auto& counter = missed.complete ? metrics::global().catch_ups : metrics::global().partial_catch_ups;
+  auto& counter = missed.complete ? net::transport_counters().catch_ups : net::transport_counters().partial_catch_ups;
   counter.fetch_add(1, std::memory_order_relaxed);
   spdlog::debug("socket.io: socket {} came back from elsewhere: {} missed broadcasts sent{}", socket.id(), sent,
                 missed.complete ? "" : " (some had left the log)");

@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "engineio/sid.hpp"
-#include "metrics/metrics.hpp"
 #include "net/http.hpp"
+#include "net/transport_counters.hpp"
 #include "socketio/msgpack_packet.hpp"
 #include "socketio/server.hpp"
 #include "socketio/socket.hpp"
@@ -46,7 +46,8 @@ Client::Client(Server& server, engineio::Session& session)
 
 void Client::set_parser(Parser parser) {
   parser_ = parser;
-  auto& counter = parser == Parser::Msgpack ? metrics::global().msgpack_clients : metrics::global().default_clients;
+  auto& counter =
+      parser == Parser::Msgpack ? net::transport_counters().msgpack_clients : net::transport_counters().default_clients;
   counter.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -94,8 +95,9 @@ void Client::remove(Socket& socket) {
 void Client::reject(std::string_view why, Parser parser) {
   spdlog::debug("socket.io: session {} ({} parser) sent an invalid packet: {}", session_ ? session_->id() : "?",
                 parser_name(parser), why);
-  metrics::global().rejected_client_packets.fetch_add(1, std::memory_order_relaxed);
-  if (parser == Parser::Msgpack) metrics::global().rejected_msgpack_packets.fetch_add(1, std::memory_order_relaxed);
+  net::transport_counters().rejected_client_packets.fetch_add(1, std::memory_order_relaxed);
+  if (parser == Parser::Msgpack)
+    net::transport_counters().rejected_msgpack_packets.fetch_add(1, std::memory_order_relaxed);
   close(DisconnectReason::ParseError);
 }
 
@@ -247,7 +249,7 @@ void Client::accept(const std::shared_ptr<Socket>& socket, const std::string& ns
     // What it missed, in order, before anything newer.
     for (const auto& entry : restored->missed)
       if (Namespace::selects(entry.target, *socket)) socket->send_encoded(*entry.packets->get(socket->encoding()));
-    metrics::global().recoveries.fetch_add(1, std::memory_order_relaxed);
+    net::transport_counters().recoveries.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("socket.io: socket {} recovered, {} missed broadcasts replayed", socket->id(),
                   restored->missed.size());
   }
@@ -268,7 +270,7 @@ std::optional<Recovery::Restore> Client::restore(Recovery& recovery, Json& auth,
   bool ours = recovery.sid_of(given).has_value();
   auto restored = ours ? recovery.restore(given, offset) : std::nullopt;
   if (restored) return restored;
-  metrics::global().recovery_failures.fetch_add(1, std::memory_order_relaxed);
+  net::transport_counters().recovery_failures.fetch_add(1, std::memory_order_relaxed);
   // A pid of another node: that node's session for it ends once this socket settles here.
   if (!ours) came_back.pid = std::move(given);
   if (offset) came_back.offset = RecoveryOffset::parse(*offset);

@@ -21,6 +21,7 @@
 #include "engineio_test_server.hpp"
 #include "net/http.hpp"
 #include "net/loop_pool.hpp"
+#include "net/transport_counters.hpp"
 
 namespace herald::engineio {
 namespace engineio_session_test {
@@ -298,6 +299,22 @@ TEST_F(EngineioPolling, PostedCloseAnswersThePendingGetWithNoopAndRemovesTheSess
   EXPECT_EQ(server().session_count(0), 0u);
   EXPECT_EQ(server().live_sessions(), 0u);
   expect_error(*get(sid), 1);
+}
+
+// The library counts into the counters the application gives it (net/transport_counters.hpp).
+TEST_F(EngineioPolling, SessionsAreCountedInTheCountersTheApplicationGives) {
+  net::TransportCounters counters;
+  net::TransportCounters& before = net::transport_counters();
+  net::count_transport_into(counters);
+  std::string sid = open();
+  EXPECT_EQ(counters.sessions_opened.load(), 1u);
+  EXPECT_EQ(counters.polling_sessions.load(), 1u);
+  post(sid, "1");
+  EXPECT_EQ(counters.polling_sessions.load(), 0u);
+  EXPECT_EQ(counters.sessions_opened.load(), 1u);
+  net::count_transport_into(before);
+  open();
+  EXPECT_EQ(counters.sessions_opened.load(), 1u) << "counted where the application pointed it since";
 }
 
 TEST_F(EngineioPolling, PacketsAfterAPostedCloseAreIgnored) {

@@ -3,12 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/steady_timer.hpp>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "codec/raw_json.hpp"
 #include "metrics/metrics.hpp"
+#include "net/clock.hpp"
 #include "net/fan_in.hpp"
 #include "push/clock.hpp"
 #include "push/in_flight_pushes.hpp"
@@ -21,13 +21,14 @@ namespace {
 
 using socketio::Json;
 using socketio::Socket;
-using Clock = std::chrono::steady_clock;
-
 // The receipts of one push, kept on the loop that started it: every report comes there.
 struct Receipt : std::enable_shared_from_this<Receipt> {
+  explicit Receipt(net::Clock& pool_clock) : clock(pool_clock), started(pool_clock.now()) {}
+
+  net::Clock& clock;  // the pool's: the wait and the times reported follow it (a manual one in tests)
+  net::Clock::time_point started;
   PushRequest::Kind kind;
   std::vector<std::string> targets;
-  Clock::time_point started = Clock::now();
   size_t loops_pending;
   bool remote_known = false;  // how many other nodes will report is known
   // Each user reached: whether one of its sockets acknowledged, and how many of its sockets are
@@ -55,7 +56,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   size_t keeps_in_flight = 0;
   std::vector<std::string> kept_away;  // kept for users who were not seen: told once stored
   std::function<void()> after_keeps;
-  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::unique_ptr<net::Alarm> timer;
   bool finished = false;
   // Room and "all" pushes: the Herald nodes that counted it. The users of a node that did not (it
   // died, or is too slow) are known only from presence, and the push is kept for them.
@@ -97,7 +98,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     if (finished) return;
     auto& metrics = metrics::global();
     metrics.receipts.fetch_add(1, std::memory_order_relaxed);
-    metrics.delivery_latency.observe(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started));
+    metrics.delivery_latency.observe(std::chrono::duration_cast<std::chrono::microseconds>(clock.now() - started));
     ++result.sockets_acked;
     if (socket.user.empty()) {
       ++anonymous_acked;
@@ -263,7 +264,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     auto answer = [self = shared_from_this()] {
       self->result.kept.assign(self->kept_for.begin(), self->kept_for.end());
       std::sort(self->result.kept.begin(), self->result.kept.end());
-      self->result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - self->started);
+      self->result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(self->clock.now() - self->started);
       auto callback = std::move(self->done);
       self->done = nullptr;
       callback(self->result);
@@ -338,7 +339,8 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
     return done(result);
   }
 
-  auto receipt = std::make_shared<Receipt>();
+  auto& pool = nsp_.server().pool();
+  auto receipt = std::make_shared<Receipt>(pool.clock());
   receipt->redelivery = &redelivery_;
   auto ttl = request.ttl.value_or(config_.message_ttl);
   if (redelivery_.enabled() && ttl.count() > 0) {
@@ -361,12 +363,9 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
   receipt->origin = socketio::Namespace::origin_loop();
   receipt->loops_pending = nsp_.loop_count();
   receipt->done = std::move(done);
-  receipt->timer =
-      std::make_unique<boost::asio::steady_timer>(nsp_.server().pool().loop(socketio::Namespace::origin_loop()));
-  receipt->timer->expires_after(request.timeout);
-  receipt->timer->async_wait([receipt](const boost::system::error_code& ec) {
-    if (!ec) receipt->finish(false);
-  });
+  // The alarm holds the receipt until it rings or finish() cancels it.
+  receipt->timer = std::make_unique<net::Alarm>(pool.loop(receipt->origin), pool.clock());
+  receipt->timer->set(receipt->started + request.timeout, [receipt] { receipt->finish(false); });
   socketio::BroadcastAckHandlers handlers{
       [receipt](const std::vector<socketio::SocketInfo>& reached) { receipt->on_reached(reached); },
       [receipt](const socketio::SocketInfo& socket, Json&) { receipt->on_ack(socket); },

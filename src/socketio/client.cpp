@@ -55,10 +55,9 @@ Client::~Client() = default;
 
 void Client::start() {
   if (LoopTraffic* traffic = server_.traffic(session_->loop())) ++traffic->sessions_opened;
-  connect_timer_ = std::make_unique<boost::asio::steady_timer>(server_.pool().loop(session_->loop()),
-                                                               server_.config().connect_timeout);
-  connect_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-    if (ec) return;
+  auto& clock = server_.pool().clock();
+  connect_timer_ = std::make_unique<net::Alarm>(server_.pool().loop(session_->loop()), clock);
+  connect_timer_->set(clock.now() + server_.config().connect_timeout, [weak = weak_from_this()] {
     auto self = weak.lock();
     if (!self || !self->sockets_.empty()) return;
     spdlog::debug("socket.io: no namespace joined within connectTimeout, closing");

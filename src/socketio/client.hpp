@@ -6,13 +6,13 @@
 // server connects it to "/" before it sends anything), so under `auto` it is a default client.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "engineio/session.hpp"
+#include "net/clock.hpp"
 #include "socketio/encoding.hpp"
 #include "socketio/packet.hpp"
 #include "socketio/recovery.hpp"
@@ -71,7 +71,7 @@ class Client : public engineio::SessionHandler, public std::enable_shared_from_t
   std::unique_ptr<Decoder> decoder_;  // only while a packet awaits its binary attachments
   std::vector<std::shared_ptr<Socket>> sockets_;
   std::vector<std::string> connecting_;  // namespaces whose CONNECT waits for an async middleware
-  std::unique_ptr<boost::asio::steady_timer> connect_timer_;
+  std::unique_ptr<net::Alarm> connect_timer_;
 };
 
 }  // namespace herald::socketio

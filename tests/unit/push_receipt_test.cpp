@@ -1,28 +1,22 @@
-// Receipts of acked pushes (push/delivery.cpp's Receipt), driven through push::Service on a
-// one-loop pool with a manual clock. Clients are in-memory Engine.IO polling sessions speaking
-// Socket.IO (logged in by `uid` in their handshake auth), so each rule of the answer is checked
-// without a network, and every wait is exact: the clock moves only when a test moves it.
+// Receipts of acked pushes (push/delivery.cpp's Receipt), driven through push::Service on the
+// in-memory Socket.IO server of socketio_test_server.hpp (a manual clock: every wait is exact).
+// Clients are logged in by `uid` in their handshake auth.
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "engineio_test_server.hpp"
-#include "net/clock.hpp"
-#include "net/loop_pool.hpp"
 #include "push/service.hpp"
-#include "socketio/server.hpp"
+#include "socketio_test_server.hpp"
 
 namespace herald::push {
 namespace push_receipt_test {
 
 using namespace std::chrono_literals;
-using engineio::engineio_testing::FakeExchange;
 using nlohmann::json;
 
 // A pushed event as a client got it: its ack id and arguments.
@@ -31,65 +25,10 @@ struct Pushed {
   json args;                       // [event, msgId, message]
 };
 
-class PushReceipts : public ::testing::Test {
+class PushReceipts : public socketio::socketio_testing::SocketioPolling {
  protected:
-  static socketio::Config io_config() {
-    socketio::Config config;
-    config.engine.ping_interval = 1h;  // no heartbeat in these tests
-    config.engine.ping_timeout = 1h;
-    return config;
-  }
-
-  // A push still waiting (a failed test) ends at its timeout, so no alarm outlives the clock.
-  void TearDown() override { advance(1min); }
-
-  // Sends a polling request through the server and runs what it posted.
-  std::shared_ptr<FakeExchange> send(std::string method, const std::string& sid, std::string body = "") {
-    net::HttpRequest request;
-    request.method = std::move(method);
-    request.path = "/socket.io/";
-    request.query = "EIO=4&transport=polling" + (sid.empty() ? "" : "&sid=" + sid);
-    request.target = request.path + "?" + request.query;
-    request.body = std::move(body);
-    request.remote_address = "127.0.0.1";
-    auto exchange = std::make_shared<FakeExchange>(std::move(request));
-    io_.engine().handle(exchange);
-    pool_.loop(0).poll();
-    return exchange;
-  }
-
-  // A client connected to the push namespace, logged in as `uid` (none when empty).
-  std::string connect(const std::string& uid) {
-    auto open = send("GET", "");
-    auto handshake = json::parse(open->body().substr(1), nullptr, false);
-    EXPECT_TRUE(open->body().starts_with("0{") && !handshake.is_discarded()) << open->body();
-    std::string sid = handshake.value("sid", "");
-    send("POST", sid, uid.empty() ? "40" : "40" + json{{"uid", uid}}.dump());
-    auto packets = receive(sid);
-    EXPECT_FALSE(packets.empty() || !packets[0].starts_with("40{")) << "no CONNECT answer for " << uid;
-    return sid;
-  }
-
-  // What the server has sent `sid` since the last call (a GET that finds nothing waits, and is
-  // read by the next call).
-  std::vector<std::string> receive(const std::string& sid) {
-    auto& waiting = parked_[sid];
-    auto exchange = waiting ? waiting : send("GET", sid);
-    if (!exchange->answered()) {
-      waiting = exchange;
-      return {};
-    }
-    waiting = nullptr;
-    std::vector<std::string> packets;
-    const std::string& body = exchange->body();
-    for (size_t start = 0; start <= body.size();) {
-      size_t end = body.find('\x1e', start);
-      if (end == std::string::npos) end = body.size();
-      packets.push_back(body.substr(start, end - start));
-      start = end + 1;
-    }
-    return packets;
-  }
+  // A client logged in as `uid` (none when empty) by its handshake auth.
+  std::string login(const std::string& uid) { return connect(uid.empty() ? json(nullptr) : json{{"uid", uid}}); }
 
   // The pushes among what `sid` received.
   std::vector<Pushed> pushes_to(const std::string& sid) {
@@ -128,21 +67,12 @@ class PushReceipts : public ::testing::Test {
     return request;
   }
 
-  void advance(std::chrono::milliseconds by) {
-    clock_->advance(by);
-    pool_.loop(0).poll();
-  }
-
-  std::unique_ptr<net::Clock> clock_ = net::Clock::manual();  // outlives the pool and everything on it
-  net::LoopPool pool_{1, *clock_};
-  socketio::Server io_{pool_, io_config()};
   Service service_{io_, Config{}};
-  std::map<std::string, std::shared_ptr<FakeExchange>> parked_;
   std::optional<PushResult> result;
 };
 
 TEST_F(PushReceipts, AnAckAnswersAtOnceWithTheUserAcked) {
-  std::string sid = connect("u1");
+  std::string sid = login("u1");
   push(to_users({"u1"}));
   auto pushes = pushes_to(sid);
   ASSERT_EQ(pushes.size(), 1u);
@@ -159,7 +89,7 @@ TEST_F(PushReceipts, AnAckAnswersAtOnceWithTheUserAcked) {
 }
 
 TEST_F(PushReceipts, AUserWhoDoesNotAckIsTimedOutAtTheTimeoutAndKept) {
-  std::string sid = connect("u1");
+  std::string sid = login("u1");
   push(to_users({"u1"}, 1000ms));
   ASSERT_EQ(pushes_to(sid).size(), 1u);
   advance(999ms);
@@ -182,8 +112,8 @@ TEST_F(PushReceipts, AnOfflineUserIsAnsweredAtOnceAndKept) {
 }
 
 TEST_F(PushReceipts, OneDevicesAckIsTheUsersReceipt) {
-  std::string phone = connect("u1");
-  std::string laptop = connect("u1");
+  std::string phone = login("u1");
+  std::string laptop = login("u1");
   push(to_users({"u1"}));
   auto on_phone = pushes_to(phone);
   ASSERT_EQ(on_phone.size(), 1u);
@@ -197,8 +127,8 @@ TEST_F(PushReceipts, OneDevicesAckIsTheUsersReceipt) {
 }
 
 TEST_F(PushReceipts, TheAnswerWaitsForEveryUserReached) {
-  std::string first = connect("u1");
-  std::string second = connect("u2");
+  std::string first = login("u1");
+  std::string second = login("u2");
   push(to_users({"u1", "u2"}));
   ack(first, pushes_to(first).at(0));
   EXPECT_FALSE(result) << "answered with u2 still to ack";
@@ -209,7 +139,7 @@ TEST_F(PushReceipts, TheAnswerWaitsForEveryUserReached) {
 }
 
 TEST_F(PushReceipts, AUserWhoseLastSocketClosesIsNotWaitedForAndIsKept) {
-  std::string sid = connect("u1");
+  std::string sid = login("u1");
   push(to_users({"u1"}, 5000ms));
   ASSERT_EQ(pushes_to(sid).size(), 1u);
   send("POST", sid, "1");  // the client closes its Engine.IO session without acking
@@ -221,7 +151,7 @@ TEST_F(PushReceipts, AUserWhoseLastSocketClosesIsNotWaitedForAndIsKept) {
 }
 
 TEST_F(PushReceipts, AnAckAfterTheAnswerChangesNothing) {
-  std::string sid = connect("u1");
+  std::string sid = login("u1");
   push(to_users({"u1"}, 1000ms));
   auto pushes = pushes_to(sid);
   ASSERT_EQ(pushes.size(), 1u);
@@ -233,8 +163,8 @@ TEST_F(PushReceipts, AnAckAfterTheAnswerChangesNothing) {
 }
 
 TEST_F(PushReceipts, SocketsNotLoggedInAreNotPushedTo) {
-  std::string anonymous = connect("");
-  std::string sid = connect("u1");
+  std::string anonymous = login("");
+  std::string sid = login("u1");
   PushRequest request = to_users({});
   request.kind = PushRequest::Kind::All;
   push(std::move(request));
@@ -246,7 +176,7 @@ TEST_F(PushReceipts, SocketsNotLoggedInAreNotPushedTo) {
 }
 
 TEST_F(PushReceipts, APushWithoutAckIsAnsweredAtOnce) {
-  std::string sid = connect("u1");
+  std::string sid = login("u1");
   PushRequest request = to_users({"u1"});
   request.ack = false;
   push(std::move(request));

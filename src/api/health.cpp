@@ -12,7 +12,7 @@ namespace herald::api {
 void HealthApi::attach(net::HttpRouter& router) {
   for (const char* path : {"/health", "/ready", "/metrics"})
     router.add(
-        path, 1024, [this](std::shared_ptr<net::HttpExchange> exchange) { handle(exchange); }, true);
+        path, 1024, [this](const std::shared_ptr<net::HttpExchange>& exchange) { handle(exchange); }, true);
 }
 
 void HealthApi::handle(const std::shared_ptr<net::HttpExchange>& exchange) {

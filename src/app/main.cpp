@@ -280,7 +280,7 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
     direct_server = std::make_shared<cluster::DirectServer>(pool, push_nsp, settings.api_token);
     internal_router.add(
         cluster::DirectServer::kPath, 1024,
-        [direct_server](std::shared_ptr<net::HttpExchange> exchange) { direct_server->accept(exchange); });
+        [direct_server](const std::shared_ptr<net::HttpExchange>& exchange) { direct_server->accept(exchange); });
     io.attach(internal_router);
     health.attach(internal_router);
     push_api.attach(internal_router);

@@ -86,12 +86,13 @@ bool Server::origin_allowed(const net::HttpRequest& request) const {
   return net::origin_listed(config_.cors_origins, origin);
 }
 
-void Server::reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code, net::Headers extra) {
+void Server::reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code,
+                         const net::Headers& extra) {
   const auto& request = exchange->request();
   spdlog::debug("engine.io: {} {} from {} refused: {}", request.method, request.target, request.remote_address,
                 error_message(code));
   auto response = error_response(code);
-  for (auto& [name, value] : extra) response.with(std::move(name), std::move(value));
+  for (const auto& [name, value] : extra) response.with(name, value);
   add_cors_headers(request, response);
   exchange->respond(std::move(response));
 }
@@ -139,8 +140,9 @@ void Server::handle(const std::shared_ptr<net::HttpExchange>& exchange) {
     return reply_error(exchange, ErrorCode::UnknownSid);
   if (route->loop != exchange->loop()) {
     // The session lives on another loop: move the connection there.
-    exchange->move_to(route->loop,
-                      [this, id = *sid](std::shared_ptr<net::HttpExchange> moved) { handle_on_owner(moved, id); });
+    exchange->move_to(route->loop, [this, id = *sid](const std::shared_ptr<net::HttpExchange>& moved) {
+      handle_on_owner(moved, id);
+    });
     return;
   }
   handle_on_owner(exchange, *sid);

@@ -75,7 +75,7 @@ class Server {
  private:
   void handle_on_owner(const std::shared_ptr<net::HttpExchange>& exchange, const std::string& sid);
   void handshake(const std::shared_ptr<net::HttpExchange>& exchange, bool websocket);
-  void reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code, net::Headers extra = {});
+  void reply_error(const std::shared_ptr<net::HttpExchange>& exchange, ErrorCode code, const net::Headers& extra = {});
   std::string open_packet(const std::string& sid, bool websocket, Protocol protocol) const;
 
   net::LoopPool& pool_;

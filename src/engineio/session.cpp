@@ -29,7 +29,7 @@ Session::~Session() {
   if (probe_) probe_->set_handler(nullptr);
 }
 
-void Session::open_polling(std::shared_ptr<net::HttpExchange> exchange, std::string open_packet) {
+void Session::open_polling(std::shared_ptr<net::HttpExchange> exchange, const std::string& open_packet) {
   transport_ = TransportKind::Polling;
   net::transport_counters().sessions_opened.fetch_add(1, std::memory_order_relaxed);
   net::transport_counters().polling_sessions.fetch_add(1, std::memory_order_relaxed);
@@ -44,7 +44,7 @@ void Session::open_polling(std::shared_ptr<net::HttpExchange> exchange, std::str
   schedule_ping();
 }
 
-void Session::open_websocket(std::shared_ptr<net::WebSocket> ws, std::string open_packet) {
+void Session::open_websocket(std::shared_ptr<net::WebSocket> ws, const std::string& open_packet) {
   transport_ = TransportKind::WebSocket;
   net::transport_counters().sessions_opened.fetch_add(1, std::memory_order_relaxed);
   net::transport_counters().websocket_sessions.fetch_add(1, std::memory_order_relaxed);
@@ -160,7 +160,7 @@ void Session::on_poll(std::shared_ptr<net::HttpExchange> exchange) {
   if (!buffer_.empty()) schedule_flush();
 }
 
-void Session::on_post(std::shared_ptr<net::HttpExchange> exchange) {
+void Session::on_post(const std::shared_ptr<net::HttpExchange>& exchange) {
   auto self = shared_from_this();
   const auto& request = exchange->request();
   if (state_ == State::Closed) return reply(*exchange, error_response(ErrorCode::UnknownSid));

@@ -66,10 +66,10 @@ class Session : public std::enable_shared_from_this<Session>, private net::WebSo
   void close(CloseReason reason);
 
   // Entry points for the Engine.IO server.
-  void open_polling(std::shared_ptr<net::HttpExchange> exchange, std::string open_packet);
-  void open_websocket(std::shared_ptr<net::WebSocket> ws, std::string open_packet);
+  void open_polling(std::shared_ptr<net::HttpExchange> exchange, const std::string& open_packet);
+  void open_websocket(std::shared_ptr<net::WebSocket> ws, const std::string& open_packet);
   void on_poll(std::shared_ptr<net::HttpExchange> exchange);
-  void on_post(std::shared_ptr<net::HttpExchange> exchange);
+  void on_post(const std::shared_ptr<net::HttpExchange>& exchange);
   void start_probe(std::shared_ptr<net::WebSocket> ws);
   bool can_upgrade() const;
   // On WebSocket already, or probing one: another WebSocket for this session is to be ignored.

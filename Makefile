@@ -10,7 +10,7 @@ ARGS      ?=
 
 BUILD_PACKAGES := cmake ninja-build g++ ccache pkg-config libboost-dev libboost-system-dev libssl-dev \
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libhiredis-dev \
-  libmsgpack-cxx-dev libcurl4-openssl-dev libsystemd-dev libcrypt-dev
+  libmsgpack-cxx-dev libcurl4-openssl-dev libsystemd-dev libcrypt-dev libsimdjson-dev
 TEST_PACKAGES := googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev \
   redis-server haproxy python3 systemd openssl chromium \
   python3-socketio python3-engineio python3-websocket python3-requests

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "codec/json_depth.hpp"
+#include "api/body_json.hpp"
 #include "codec/raw_json.hpp"
 
 namespace herald::api {
@@ -31,22 +31,6 @@ Json parse_form(std::string_view body) {
 
 constexpr const char* kMessage = "message";
 
-// The last member named `name` (the parser keeps the last of duplicates too).
-std::optional<std::string_view> member_text(std::string_view object, std::string_view name) {
-  std::optional<std::string_view> found;
-  for (const auto& [key, value] : codec::object_members(object))
-    if (key == name) found = value;
-  return found;
-}
-
-std::optional<Json> kept_message(std::string_view object) {
-  auto text = member_text(object, kMessage);
-  if (!text) return std::nullopt;
-  auto raw = codec::raw_json(*text);
-  if (!raw) throw BadRequest("message is not a valid JSON value");
-  return raw;
-}
-
 bool is_blank_message(const Json& raw) {
   std::string_view text = codec::raw_json_text(raw);
   return text == "null" || text == "\"\"";
@@ -63,24 +47,10 @@ Fields Fields::parse(const net::HttpRequest& request, KeptMessages kept) {
   bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
   if (type.starts_with("application/json") || (type.empty() && !blank && (body.front() == '{'))) {
     if (blank) return fields;
-    if (!codec::json_depth_within(body)) throw BadRequest(kTooDeep);
-    Json parsed;
-    if (kept == KeptMessages::None) {
-      parsed = Json::parse(body, nullptr, false);
-    } else {
-      // Kept messages are checked by this parse but not built into values: their text is taken below.
-      int depth = kept == KeptMessages::Top ? 1 : 3;
-      parsed = Json::parse(
-          body,
-          [depth](int at, Json::parse_event_t event, Json& key) {
-            return event != Json::parse_event_t::key || at != depth || key.get_ref<const std::string&>() != kMessage;
-          },
-          false);
-    }
-    if (parsed.is_discarded()) throw BadRequest("body is not valid JSON");
-    if (!parsed.is_object()) throw BadRequest("body must be a JSON object");
-    fields.fields_ = std::move(parsed);
-    fields.keep_messages(body, kept);
+    BodyJson read = read_body_json(body, kept);
+    fields.fields_ = std::move(read.fields);
+    fields.message_ = std::move(read.message);
+    fields.entry_messages_ = std::move(read.entry_messages);
   } else if (type.starts_with("application/x-www-form-urlencoded") || type.empty()) {
     fields.fields_ = parse_form(body);
     fields.from_form_ = true;
@@ -95,16 +65,6 @@ Fields Fields::parse(const net::HttpRequest& request, KeptMessages kept) {
       if (!fields.fields_.contains(key)) fields.fields_[key] = value;
   }
   return fields;
-}
-
-void Fields::keep_messages(std::string_view body, KeptMessages kept) {
-  if (kept == KeptMessages::Top) {
-    message_ = kept_message(body);
-  } else if (kept == KeptMessages::Entries) {
-    auto pushes = member_text(body, "pushes");
-    if (!pushes) return;
-    for (auto entry : codec::array_elements(*pushes)) entry_messages_.push_back(kept_message(entry));
-  }
 }
 
 Fields Fields::of(Json object, std::optional<Json> message) {

@@ -56,8 +56,6 @@ class Fields {
   const Json& raw() const { return fields_; }
 
  private:
-  void keep_messages(std::string_view body, KeptMessages kept);
-
   Json fields_ = Json::object();
   bool from_form_ = false;
   std::optional<Json> message_;  // the body's `message` as written (KeptMessages::Top)

@@ -4,14 +4,46 @@
 #include <spdlog/spdlog.h>
 
 #include "codec/json_depth.hpp"
+#include "codec/raw_json.hpp"
 #include "metrics/metrics.hpp"
 
 namespace herald::api {
 
-net::HttpResponse seed_reply(int code, const std::string& msg, Json body) {
-  Json reply{{"code", code}, {"msg", msg}};
-  if (!body.is_null()) reply["body"] = std::move(body);
-  return net::HttpResponse::json(200, reply.dump(-1, ' ', false, Json::error_handler_t::replace));
+namespace {
+
+// `{"code":N,"msg":"...",` and what `write_body` appends after `"body":`, if anything.
+template <class WriteBody>
+net::HttpResponse seed_text(int code, std::string_view msg, WriteBody write_body) {
+  std::string text;
+  text.reserve(64 + msg.size());
+  text += R"({"code":)";
+  text += std::to_string(code);
+  text += R"(,"msg":)";
+  codec::write_json_string(msg, text);
+  write_body(text);
+  text += '}';
+  return net::HttpResponse::json(200, std::move(text));
+}
+
+}  // namespace
+
+net::HttpResponse seed_reply(int code, std::string_view msg, const Json& body) {
+  return seed_text(code, msg, [&body](std::string& text) {
+    if (body.is_null()) return;
+    text += R"(,"body":)";
+    codec::write_json(body, text);
+  });
+}
+
+net::HttpResponse seed_reply(int code, std::string_view msg, const std::vector<std::string>& acked) {
+  return seed_text(code, msg, [&acked](std::string& text) {
+    text += R"(,"body":[)";
+    for (size_t i = 0; i < acked.size(); ++i) {
+      if (i > 0) text += ',';
+      codec::write_json_string(acked[i], text);
+    }
+    text += ']';
+  });
 }
 
 net::HttpResponse json_reply(int status, const Json& body) {

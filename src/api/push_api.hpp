@@ -61,8 +61,10 @@ class PushApi {
   Config config_;
 };
 
-// {code, msg, body} as the seed answered.
-net::HttpResponse seed_reply(int code, const std::string& msg, Json body = nullptr);
+// {code, msg, body} as the seed answered (no body when null), written straight as text.
+net::HttpResponse seed_reply(int code, std::string_view msg, const Json& body = nullptr);
+// ... with the users who acked as the body, without making a Json of them.
+net::HttpResponse seed_reply(int code, std::string_view msg, const std::vector<std::string>& acked);
 net::HttpResponse json_reply(int status, const Json& body);
 
 }  // namespace herald::api

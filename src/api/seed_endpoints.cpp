@@ -63,14 +63,14 @@ void PushApi::push_seed(const Exchange& exchange, const Fields& fields, PushRequ
   bool to_users = kind == PushRequest::Kind::Users;
   service_.push(std::move(request), [exchange, ack, to_users](push::PushResult& result) {
     if (!result.cluster_unreachable) {
-      return exchange->respond(ack ? seed_reply(0, "success", Json(result.acked)) : seed_reply(0, "success", true));
+      return exchange->respond(ack ? seed_reply(0, "success", result.acked) : seed_reply(0, "success", true));
     }
     // The cluster (Redis) is unreachable: code 0 only when every targeted user acked here, so a
     // backend that checks `code` never counts a push that did not reach everyone.
     bool everyone_acked = ack && to_users && result.offline.empty() && result.timed_out.empty();
     if (everyone_acked)
       return exchange->respond(
-          seed_reply(0, "success on this node only: the cluster (Redis) is unreachable", Json(result.acked)));
+          seed_reply(0, "success on this node only: the cluster (Redis) is unreachable", result.acked));
     std::string msg =
         "not delivered to every user: the cluster (Redis) is unreachable, users on other nodes were "
         "not reached";
@@ -79,7 +79,7 @@ void PushApi::push_seed(const Exchange& exchange, const Fields& fields, PushRequ
       for (const auto& uid : result.kept) msg += " " + uid;
       msg += " until they are back";
     }
-    exchange->respond(ack ? seed_reply(1, msg, Json(result.acked)) : seed_reply(1, msg, true));
+    exchange->respond(ack ? seed_reply(1, msg, result.acked) : seed_reply(1, msg, true));
   });
 }
 
@@ -88,7 +88,7 @@ void PushApi::push_offline_seed(const Exchange& exchange, const Fields& fields) 
   std::string uid = fields.required_string("useraccount", config.max_id_length);
   auto messages = read_offline_messages(fields.value("msglist"));
   service_.push_offline(uid, std::move(messages), read_timeout(fields), [exchange](push::OfflineResult& result) {
-    exchange->respond(seed_reply(0, "success", Json(result.acked)));
+    exchange->respond(seed_reply(0, "success", result.acked));
   });
 }
 

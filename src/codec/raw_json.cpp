@@ -1,5 +1,6 @@
 #include "codec/raw_json.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "codec/json_depth.hpp"
@@ -152,6 +153,13 @@ std::optional<Json> raw_json(std::string_view text) {
   return Json::binary(std::vector<uint8_t>(text.begin(), text.end()), kRawJsonSubtype);
 }
 
+Json raw_json_checked(std::string_view text) {
+  size_t start = text.find_first_not_of(kJsonWhitespace);
+  if (start == std::string_view::npos) return Json::binary({}, kRawJsonSubtype);
+  text = text.substr(start, text.find_last_not_of(kJsonWhitespace) - start + 1);
+  return Json::binary(std::vector<uint8_t>(text.begin(), text.end()), kRawJsonSubtype);
+}
+
 bool is_raw_json(const Json& value) {
   if (!value.is_binary()) return false;
   const auto& bytes = value.get_binary();
@@ -176,6 +184,15 @@ bool contains_raw_json(const Json& value) {
 void write_json(const Json& value, std::string& out) {
   Serializer serializer = serializer_for(out);
   write_with(value, serializer, out);
+}
+
+void write_json_string(std::string_view text, std::string& out) {
+  bool plain =
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (!plain) return write_json(Json(std::string(text)), out);
+  out += '"';
+  out += text;
+  out += '"';
 }
 
 std::string to_json_text(const Json& value) {

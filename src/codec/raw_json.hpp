@@ -28,6 +28,9 @@ constexpr uint64_t kRawJsonSubtype = 0x7261775F6A736F6EULL;  // "raw_json"
 // kMaxJsonDepth, nothing after it. Whitespace around the value is dropped; inside it is kept.
 // nullopt otherwise.
 std::optional<Json> raw_json(std::string_view text);
+// `text` as a raw value, unchecked: for text a full parse of what holds it has already validated
+// (a member of an API body). Whitespace around the value is dropped.
+Json raw_json_checked(std::string_view text);
 
 bool is_raw_json(const Json& value);
 // The text of a raw value (empty for any other value).
@@ -39,6 +42,9 @@ bool contains_raw_json(const Json& value);
 // (invalid UTF-8 in strings replaced, as everywhere Herald writes JSON).
 void write_json(const Json& value, std::string& out);
 std::string to_json_text(const Json& value);
+// Appends `text` as a JSON string: printable ASCII without quotes or backslashes as it is (user ids,
+// most answers), anything else escaped by nlohmann (invalid UTF-8 replaced).
+void write_json_string(std::string_view text, std::string& out);
 
 // Replaces every raw value inside `value` with the value its text holds (for msgpack, and for
 // code that reads the value).

@@ -219,5 +219,15 @@ TEST_P(RawJsonWires, ACompactTextCrossesOnceAndArrivesAsSent) {
 
 INSTANTIATE_TEST_SUITE_P(ClassicAndSharded, RawJsonWires, ::testing::Bool());
 
+// Plain text is written as it is; anything else as nlohmann escapes it.
+TEST(RawJson, StringsAreWrittenAsNlohmannWritesThem) {
+  for (std::string text :
+       {"u1", "", "say \"hi\"", "back\\slash", "tab\there", "caf\xc3\xa9", "bad \xc3 utf8", "\x7f"}) {
+    std::string out = "[";
+    codec::write_json_string(text, out);
+    EXPECT_EQ(out, "[" + Json(text).dump(-1, ' ', false, Json::error_handler_t::replace)) << text;
+  }
+}
+
 }  // namespace raw_json_test
 }  // namespace herald

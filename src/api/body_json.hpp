@@ -1,0 +1,28 @@
+// An API request's JSON body, read in one pass: simdjson checks the whole text (syntax, UTF-8)
+// and its tree becomes herald::Json, except the `message` members the API keeps as written
+// (KeptMessages), whose text is wrapped as a raw value without a second look.
+//
+// simdjson rather than nlohmann's parser: one validating pass at a few GB/s, with its buffers kept
+// per thread, where nlohmann's lexer allocates as tokens grow and a kept message was lexed twice
+// (once in the body, once on its own). Numbers simdjson refuses (integers beyond 64 bits, numbers
+// out of double's range) go the old way, through nlohmann, so every body reads as it did.
+#pragma once
+
+#include <string_view>
+
+#include "api/fields.hpp"
+
+namespace herald::api {
+
+struct BodyJson {
+  Json fields;  // the body's object, without the kept messages
+  // KeptMessages::Top: the body's `message` as written (nullopt when absent).
+  std::optional<Json> message;
+  // KeptMessages::Entries: each entry of `pushes`' `message` as written.
+  std::vector<std::optional<Json>> entry_messages;
+};
+
+// `body` must be one JSON object; throws BadRequest (invalid, too deep, not an object).
+BodyJson read_body_json(std::string_view body, KeptMessages kept);
+
+}  // namespace herald::api

@@ -14,7 +14,7 @@ UserData::Ptr UserData::make(std::string_view uid, uint64_t seq) {
   return Ptr(user);
 }
 
-void UserData::operator delete(void* object) { ::operator delete(object); }
+void UserData::operator delete(void* object) noexcept { ::operator delete(object); }
 
 void UserData::report(socketio::Json& data) const {
   data["uid"] = uid();

@@ -31,7 +31,7 @@ class UserData final : public socketio::SocketData {
   void report(socketio::Json& data) const override;
 
   // Frees what make() allocated (the object and the id after it).
-  static void operator delete(void* object);
+  static void operator delete(void* object) noexcept;
 
  private:
   UserData(uint32_t length, uint64_t seq) : length_(length), seq_(seq) {}

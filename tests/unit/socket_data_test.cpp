@@ -40,7 +40,7 @@ class SocketDataTest : public ::testing::Test {
     });
   }
 
-  std::shared_ptr<FakeExchange> send(std::string method, std::string query, std::string body = "") {
+  std::shared_ptr<FakeExchange> send(std::string method, const std::string& query, std::string body = "") {
     net::HttpRequest request;
     request.method = std::move(method);
     request.path = "/socket.io/";

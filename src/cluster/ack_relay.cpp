@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "push/user_data.hpp"
+
 namespace herald::cluster {
 
 using socketio::Json;
@@ -37,7 +39,7 @@ void AckRelay::reached(const std::vector<SocketInfo>& sockets) {
   // Every loop reports its reach; the requester expects one count per node.
   reach_.count += sockets.size();
   for (const auto& socket : sockets)
-    if (!socket.user.empty()) reach_.users.push_back(socket.user);
+    if (std::string_view uid = push::user_of(socket); !uid.empty()) reach_.users.emplace_back(uid);
   if (--loops_left_ > 0) return;
   answer_(reach_);
   for (auto& socket : std::exchange(dropped_before_count_, {})) dropped(socket);
@@ -45,7 +47,7 @@ void AckRelay::reached(const std::vector<SocketInfo>& sockets) {
 
 void AckRelay::acked(const SocketInfo& socket, Json& args) {
   Json reply = args.is_array() && !args.empty() ? std::move(args[0]) : Json();
-  SocketInfo who{socket.id, socket.user, nullptr};
+  SocketInfo who{socket.id, socket.attached, nullptr};
   if (!batch_acks_) {
     answer_(msg::Acks{request_id_, {{std::move(who), std::move(reply)}}, false});
     return;
@@ -64,10 +66,10 @@ void AckRelay::flush_acks() {
 
 void AckRelay::dropped(const SocketInfo& socket) {
   if (loops_left_ > 0) {
-    dropped_before_count_.push_back(SocketInfo{socket.id, socket.user, nullptr});
+    dropped_before_count_.push_back(SocketInfo{socket.id, socket.attached, nullptr});
     return;
   }
-  answer_(msg::Dropped{request_id_, SocketInfo{socket.id, socket.user, nullptr}});
+  answer_(msg::Dropped{request_id_, SocketInfo{socket.id, socket.attached, nullptr}});
 }
 
 // ---- AckWaiters ----
@@ -90,9 +92,9 @@ bool AckWaiters::answer(Body& body) {
     if (!waiter) return false;
     std::vector<SocketInfo> reached;
     reached.reserve(std::max(count->users.size(), count->count));
-    for (auto& uid : count->users) reached.push_back(SocketInfo{"", std::move(uid), nullptr});
+    for (const auto& uid : count->users) reached.push_back(SocketInfo{"", push::UserData::make(uid, 0), nullptr});
     // A Node server says only how many it reached.
-    while (reached.size() < count->count) reached.push_back(SocketInfo{"", "", nullptr});
+    while (reached.size() < count->count) reached.push_back(SocketInfo{"", nullptr, nullptr});
     pool_.post(waiter->origin,
                [handlers = waiter->handlers, reached = std::move(reached), node = std::move(count->node)] {
                  if (handlers->on_node_counted && !node.empty()) handlers->on_node_counted(node);

@@ -7,6 +7,7 @@
 
 #include "cluster/direct_metrics.hpp"
 #include "codec/raw_json.hpp"
+#include "push/user_data.hpp"
 
 namespace herald::cluster {
 
@@ -32,7 +33,8 @@ struct DirectAdapter::Attempt {
 struct DirectAdapter::Outstanding {
   std::shared_ptr<Attempt> attempt;
   bool reached = false;
-  std::unordered_map<std::string, std::string> open;  // sockets reached and not acked: id -> user
+  // Sockets reached and not acked: id -> user, which their acks and drops share.
+  std::unordered_map<std::string, socketio::SocketDataPtr> open;
   SteadyClock::time_point expires;
 };
 
@@ -169,15 +171,28 @@ bool DirectAdapter::on_frame(Peer& peer, direct::Frame& frame) {
   Outstanding& outstanding = found->second;
   std::shared_ptr<Attempt> attempt = outstanding.attempt;
   auto& handlers = *attempt->handlers;
+  // An ack or a drop ends a socket's entry in `open` and shares the user it kept (made from the
+  // frame when there is no entry).
+  auto take_open = [&outstanding](direct::SocketRef& ref) {
+    SocketInfo socket{std::move(ref.id), nullptr, nullptr};
+    if (auto entry = outstanding.open.find(socket.id); entry != outstanding.open.end()) {
+      socket.attached = std::move(entry->second);
+      outstanding.open.erase(entry);
+    } else {
+      socket.attached = push::UserData::make(ref.user, 0);
+    }
+    return socket;
+  };
   if (auto* reached = std::get_if<direct::Reached>(&frame)) {
     if (outstanding.reached) return false;
     outstanding.reached = true;
     std::vector<SocketInfo> sockets;
     sockets.reserve(reached->sockets.size());
     for (auto& socket : reached->sockets) {
-      attempt->found.insert(socket.user);
-      outstanding.open.emplace(socket.id, socket.user);
-      sockets.push_back(SocketInfo{std::move(socket.id), std::move(socket.user), nullptr});
+      socketio::SocketDataPtr user = push::UserData::make(socket.user, 0);
+      attempt->found.insert(std::move(socket.user));
+      outstanding.open.emplace(socket.id, user);
+      sockets.push_back(SocketInfo{std::move(socket.id), std::move(user), nullptr});
     }
     if (outstanding.open.empty()) peer.outstanding.erase(found);
     if (handlers.on_reached) handlers.on_reached(sockets);
@@ -185,21 +200,22 @@ bool DirectAdapter::on_frame(Peer& peer, direct::Frame& frame) {
     return true;
   }
   if (auto* acks = std::get_if<direct::Acks>(&frame)) {
-    for (auto& ack : acks->acks) outstanding.open.erase(ack.socket.id);
+    std::vector<SocketInfo> acked;
+    acked.reserve(acks->acks.size());
+    for (auto& ack : acks->acks) acked.push_back(take_open(ack.socket));
     if (outstanding.reached && outstanding.open.empty()) peer.outstanding.erase(found);
-    for (auto& ack : acks->acks) {
-      Json reply = ack.reply == "null" ? Json() : Json::parse(ack.reply, nullptr, false);
+    for (size_t i = 0; i < acked.size(); ++i) {
+      const std::string& text = acks->acks[i].reply;
+      Json reply = text == "null" ? Json() : Json::parse(text, nullptr, false);
       if (reply.is_discarded()) reply = nullptr;
       Json args = Json::array({std::move(reply)});
-      SocketInfo socket{std::move(ack.socket.id), std::move(ack.socket.user), nullptr};
-      if (handlers.on_ack) handlers.on_ack(socket, args);
+      if (handlers.on_ack) handlers.on_ack(acked[i], args);
     }
     return true;
   }
   auto& dropped = std::get<direct::Dropped>(frame);
-  outstanding.open.erase(dropped.socket.id);
+  SocketInfo socket = take_open(dropped.socket);
   if (outstanding.reached && outstanding.open.empty()) peer.outstanding.erase(found);
-  SocketInfo socket{std::move(dropped.socket.id), std::move(dropped.socket.user), nullptr};
   if (handlers.on_dropped) handlers.on_dropped(socket);
   return true;
 }

@@ -11,6 +11,7 @@
 #include "codec/raw_json.hpp"
 #include "metrics/metrics.hpp"
 #include "net/http_takeover.hpp"
+#include "push/user_data.hpp"
 #include "socketio/server.hpp"
 
 namespace herald::cluster {
@@ -42,18 +43,19 @@ class Relay : public std::enable_shared_from_this<Relay> {
     socketio::BroadcastAckHandlers handlers;
     handlers.on_reached = [self](const std::vector<SocketInfo>& sockets) { self->reached(sockets); };
     handlers.on_ack = [self](const SocketInfo& socket, Json& args) {
-      self->send(direct::Acks{self->reach_.request,
-                              {direct::Ack{{socket.id, socket.user}, args.empty() ? "null" : args[0].dump()}}});
+      self->send(direct::Acks{
+          self->reach_.request,
+          {direct::Ack{{socket.id, std::string(push::user_of(socket))}, args.empty() ? "null" : args[0].dump()}}});
     };
     handlers.on_dropped = [self](const SocketInfo& socket) {
-      self->send(direct::Dropped{self->reach_.request, {socket.id, socket.user}});
+      self->send(direct::Dropped{self->reach_.request, {socket.id, std::string(push::user_of(socket))}});
     };
     return handlers;
   }
 
  private:
   void reached(const std::vector<SocketInfo>& sockets) {
-    for (const auto& socket : sockets) reach_.sockets.push_back({socket.id, socket.user});
+    for (const auto& socket : sockets) reach_.sockets.push_back({socket.id, std::string(push::user_of(socket))});
     if (--loops_left_ > 0) return;
     auto link = link_.lock();
     if (!link) return;

@@ -2,6 +2,7 @@
 
 #include "codec/json_depth.hpp"
 #include "codec/raw_json.hpp"
+#include "push/user_data.hpp"
 
 namespace herald::cluster {
 
@@ -124,10 +125,12 @@ std::vector<SocketInfo> sockets_from_json(const Json& sockets) {
   if (!sockets.is_array()) return found;
   for (const auto& item : sockets) {
     if (item.is_string()) {
-      found.push_back(SocketInfo{item.get<std::string>(), "", nullptr});
+      found.push_back(SocketInfo{item.get<std::string>(), nullptr, nullptr});
     } else if (item.is_object()) {
       Json data = item.value("data", Json());
-      std::string user = data.is_object() && data.contains("uid") && data["uid"].is_string() ? data["uid"] : "";
+      socketio::SocketDataPtr user;
+      if (auto uid = data.is_object() ? data.find("uid") : data.end(); uid != data.end() && uid->is_string())
+        user = push::UserData::make(uid->get_ref<const std::string&>(), 0);
       found.push_back(SocketInfo{item.value("id", ""), std::move(user), std::move(data),
                                  string_list(item.value("rooms", Json::array())), item.value("handshake", Json())});
     }
@@ -137,7 +140,7 @@ std::vector<SocketInfo> sockets_from_json(const Json& sockets) {
 
 Json herald_socket(const SocketInfo& socket) {
   Json herald{{"socket", socket.id}};
-  if (!socket.user.empty()) herald["uid"] = socket.user;
+  if (std::string_view uid = push::user_of(socket); !uid.empty()) herald["uid"] = uid;
   return herald;
 }
 
@@ -145,7 +148,8 @@ SocketInfo socket_from_herald(const Json& herald) {
   SocketInfo info;
   if (!herald.is_object()) return info;
   info.id = herald.value("socket", "");
-  if (auto uid = herald.find("uid"); uid != herald.end() && uid->is_string()) info.user = uid->get<std::string>();
+  if (auto uid = herald.find("uid"); uid != herald.end() && uid->is_string())
+    info.attached = push::UserData::make(uid->get_ref<const std::string&>(), 0);
   return info;
 }
 

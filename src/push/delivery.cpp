@@ -13,6 +13,7 @@
 #include "push/clock.hpp"
 #include "push/in_flight_pushes.hpp"
 #include "push/redelivery.hpp"
+#include "push/user_data.hpp"
 #include "push/users.hpp"
 #include "socketio/recovery.hpp"
 
@@ -40,7 +41,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     // Sockets reported closed before their node's count of the sockets reached arrived.
     uint32_t dropped_early = 0;
   };
-  std::unordered_map<std::string, Reach> reached_users;
+  UidMap<Reach> reached_users;
   size_t users_acked = 0;
   size_t users_gone = 0;
   // Sockets without a user (a Node server's clients in a shared cluster): counted, not named.
@@ -51,7 +52,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   // At least once: the push as kept for users who do not ack it, and who it was kept for.
   Redelivery* redelivery = nullptr;
   std::optional<PendingMessage> kept_message;
-  std::unordered_set<std::string> kept_for;
+  UidSet kept_for;
   // The answer says "kept" only once the store has it: it waits for keeps still being written.
   size_t keeps_in_flight = 0;
   std::vector<std::string> kept_away;  // kept for users who were not seen: told once stored
@@ -79,11 +80,12 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     reached_users.reserve(reached_users.size() + sockets.size());
     for (const auto& socket : sockets) {
       ++result.sockets_reached;
-      if (socket.user.empty()) {
+      std::string_view uid = user_of(socket);
+      if (uid.empty()) {
         ++anonymous_reached;
         continue;
       }
-      Reach& user = reached_users[socket.user];
+      Reach& user = reach_of(uid);
       ++user.open;
       if (user.dropped_early > 0) {
         --user.dropped_early;
@@ -100,11 +102,12 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     metrics.receipts.fetch_add(1, std::memory_order_relaxed);
     metrics.delivery_latency.observe(std::chrono::duration_cast<std::chrono::microseconds>(clock.now() - started));
     ++result.sockets_acked;
-    if (socket.user.empty()) {
+    std::string_view uid = user_of(socket);
+    if (uid.empty()) {
       ++anonymous_acked;
     } else {
       // Another node may send an ack before its count of the users reached.
-      Reach& user = reached_users[socket.user];
+      Reach& user = reach_of(uid);
       if (!user.acked) {
         user.acked = true;
         ++users_acked;
@@ -112,8 +115,11 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
           user.gone = false;
           --users_gone;
         }
-        result.acked.push_back(socket.user);
-        if (kept_for.erase(socket.user)) redelivery->acked_in_time(socket.user, kept_message->msg_id);
+        result.acked.emplace_back(uid);
+        if (auto kept = kept_for.find(uid); kept != kept_for.end()) {
+          redelivery->acked_in_time(*kept, kept_message->msg_id);
+          kept_for.erase(kept);
+        }
       }
     }
     check_complete();
@@ -122,6 +128,12 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   // Kept for `uid` until acked: it is not here, or its socket dropped before acking. With
   // `away`, the user was not seen: it may be logging in right now, after the push passed its node
   // and before the store had the push, so its sockets are told once the store has it.
+  // The entry of a user reached, made on first sight (the key copied once).
+  Reach& reach_of(std::string_view uid) {
+    if (auto found = reached_users.find(uid); found != reached_users.end()) return found->second;
+    return reached_users.emplace(std::string(uid), Reach{}).first->second;
+  }
+
   void keep(const std::string& uid, bool away = false) {
     if (!kept_message || uid.empty()) return;
     if (auto found = reached_users.find(uid); found != reached_users.end() && found->second.acked) return;
@@ -148,20 +160,21 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
   // A reached socket closed before acking: the push is kept for its user, and a user whose every
   // socket closed is not waited for (the answer comes without waiting out the timeout).
   void on_dropped(const socketio::SocketInfo& socket) {
-    if (finished || socket.user.empty()) return;
+    std::string_view uid = user_of(socket);
+    if (finished || uid.empty()) return;
     // A Herald node answers its count before any drop; a drop that comes first (a node of an
     // older version) is matched with the count when it arrives.
-    Reach& user = reached_users[socket.user];
+    Reach& user = reach_of(uid);
     if (user.acked) return;
     if (user.open == 0) {
       ++user.dropped_early;
-      keep(socket.user);
+      keep(std::string(uid));
       return;
     }
     closed_one(user);
     // With its last socket gone, the user may be back somewhere before the store has the push:
     // its sockets are told once it does.
-    keep(socket.user, user.gone);
+    keep(std::string(uid), user.gone);
     check_complete();
   }
 
@@ -283,18 +296,19 @@ std::function<bool(const Socket&)> push_filter(const Json& flags, const std::vec
   if (kind == flags.end() || !kind->is_string()) return nullptr;
   if (*kind == "users") {
     // A user's own room holds only that user's sockets, but a backend room may share its name.
-    auto users = std::make_shared<std::unordered_set<std::string>>(rooms.begin(), rooms.end());
-    return [users](const Socket& socket) { return users->contains(socket.user()); };
+    auto users = std::make_shared<UidSet>(rooms.begin(), rooms.end());
+    return [users](const Socket& socket) { return users->contains(user_of(socket)); };
   }
   if (*kind == "loggedIn") {
-    if (rooms.empty()) return [](const Socket& socket) { return !socket.user().empty(); };
+    if (rooms.empty()) return [](const Socket& socket) { return !user_of(socket).empty(); };
     // A user's own room is named after the user: a user whose id is a room's name is in that room
     // only as itself, so room pushes do not reach it through its name.
     auto targets = std::make_shared<std::vector<std::string>>(rooms);
     return [targets](const Socket& socket) {
-      if (socket.user().empty()) return false;
+      std::string_view uid = user_of(socket);
+      if (uid.empty()) return false;
       for (const auto& room : *targets)
-        if (room != socket.user() && socket.in_room(room)) return true;
+        if (room != uid && socket.in_room(room)) return true;
       return false;
     };
   }
@@ -468,15 +482,15 @@ std::vector<std::string> Delivery::dropped_users(const PushRequest& request, con
   // Watched from before the read, so that a session that moves meanwhile is seen there.
   uint64_t in_flight = watching() ? in_flight_->arrived(request, message) : 0;
   std::unordered_set<std::string_view> rooms(request.targets.begin(), request.targets.end());
-  std::unordered_set<std::string> seen;
+  UidSet seen;
   uint64_t takes = recovery->for_each_session([&](const socketio::RecoveredSession& session) {
-    if (session.user.empty() || seen.contains(session.user)) return;
+    std::string_view uid = user_of(session);
+    if (uid.empty() || seen.contains(uid)) return;
     bool targeted = request.kind == PushRequest::Kind::All ||
                     std::any_of(session.rooms.begin(), session.rooms.end(),
                                 [&](const std::string& room) { return rooms.contains(room); });
     if (targeted) {
-      seen.insert(session.user);
-      users.push_back(session.user);
+      users.push_back(*seen.emplace(uid).first);
     }
   });
   if (in_flight != 0) in_flight_->dropped_sessions_read(in_flight, takes);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "metrics/metrics.hpp"
+#include "push/user_data.hpp"
 #include "socketio/namespace.hpp"
 
 namespace herald::push {
@@ -51,7 +52,8 @@ void InFlightPushes::session_taken(const socketio::RecoveredSession& session, ui
 }
 
 void InFlightPushes::dropped_from(size_t loop, const socketio::RecoveredSession& session) {
-  if (session.user.empty() || loop >= loops_ || count_.load(std::memory_order_acquire) == 0) return;
+  std::string_view uid = user_of(session);
+  if (uid.empty() || loop >= loops_ || count_.load(std::memory_order_acquire) == 0) return;
   std::vector<PendingMessage> missed;
   {
     std::lock_guard lock(mutex_);
@@ -59,14 +61,14 @@ void InFlightPushes::dropped_from(size_t loop, const socketio::RecoveredSession&
       if (!push.sent_on[loop] && targets(push, session)) missed.push_back(push.message);
   }
   if (!missed.empty()) {
-    spdlog::debug("push: {} pushes in flight kept for {}, dropped before its loop sent them", missed.size(),
-                  session.user);
-    keep(session.user, missed);
+    spdlog::debug("push: {} pushes in flight kept for {}, dropped before its loop sent them", missed.size(), uid);
+    keep(std::string(uid), missed);
   }
 }
 
 void InFlightPushes::taken(const socketio::RecoveredSession& session, uint64_t take, std::optional<size_t> here) {
-  if (session.user.empty() || count_.load(std::memory_order_acquire) == 0) return;
+  std::string_view uid = user_of(session);
+  if (uid.empty() || count_.load(std::memory_order_acquire) == 0) return;
   std::vector<PendingMessage> missed;
   {
     std::lock_guard lock(mutex_);
@@ -81,8 +83,8 @@ void InFlightPushes::taken(const socketio::RecoveredSession& session, uint64_t t
     }
   }
   if (!missed.empty()) {
-    spdlog::debug("push: {} pushes in flight kept for {}, back while they were sent", missed.size(), session.user);
-    keep(session.user, missed);
+    spdlog::debug("push: {} pushes in flight kept for {}, back while they were sent", missed.size(), uid);
+    keep(std::string(uid), missed);
   }
 }
 

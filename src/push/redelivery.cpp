@@ -7,6 +7,7 @@
 #include "metrics/metrics.hpp"
 #include "net/loop_pool.hpp"
 #include "push/clock.hpp"
+#include "push/user_data.hpp"
 
 namespace herald::push {
 namespace {
@@ -50,15 +51,17 @@ void Redelivery::acked_in_time(const std::string& uid, const std::string& msg_id
 }
 
 void Redelivery::deliver_to(socketio::Socket& socket) {
-  if (!enabled() || socket.user().empty()) return;
+  if (!enabled()) return;
+  std::string uid(user_of(socket));
+  if (uid.empty()) return;
   // The store may answer on another thread (Redis): the socket is found again on its loop, still
   // logged in as the same user.
-  store_.pending_of(socket.user(), [this, weak = socket.weak_from_this(), loop = socket.loop(), uid = socket.user(),
-                                    seq = socket.user_seq()](PendingStore::Messages messages) {
+  store_.pending_of(uid, [this, weak = socket.weak_from_this(), loop = socket.loop(), uid,
+                          seq = login_seq_of(socket)](PendingStore::Messages messages) {
     if (messages.empty()) return;
     nsp_.post_to_loop(loop, [this, weak, loop, uid, seq, messages = std::move(messages)]() mutable {
       auto held = weak.lock();
-      if (!held || !held->connected() || held->user() != uid || held->user_seq() != seq) return;
+      if (!held || !held->connected() || user_of(*held) != uid || login_seq_of(*held) != seq) return;
       auto& metrics = metrics::global();
       RedeliveryLedger& ledger = ledgers_[loop];
       auto now = nsp_.server().pool().clock().now();
@@ -84,9 +87,9 @@ void Redelivery::announce(const std::vector<std::string>& uids) {
 
 void Redelivery::deliver_to_local(const std::vector<std::string>& uids) {
   if (uids.empty()) return;
-  auto users = std::make_shared<std::unordered_set<std::string>>(uids.begin(), uids.end());
+  auto users = std::make_shared<UidSet>(uids.begin(), uids.end());
   socketio::Target target{
-      uids, {}, [users](const socketio::Socket& socket) { return users->contains(socket.user()); }, Json::object()};
+      uids, {}, [users](const socketio::Socket& socket) { return users->contains(user_of(socket)); }, Json::object()};
   nsp_.for_each_loop(std::move(target), [this](const std::vector<socketio::Socket*>& sockets) {
     for (socketio::Socket* socket : sockets) deliver_to(*socket);
   });
@@ -94,7 +97,7 @@ void Redelivery::deliver_to_local(const std::vector<std::string>& uids) {
 
 void Redelivery::deliver_to_everyone_here() {
   socketio::Target target{
-      {}, {}, [](const socketio::Socket& socket) { return !socket.user().empty(); }, Json::object()};
+      {}, {}, [](const socketio::Socket& socket) { return !user_of(socket).empty(); }, Json::object()};
   nsp_.for_each_loop(std::move(target), [this](const std::vector<socketio::Socket*>& sockets) {
     for (socketio::Socket* socket : sockets) deliver_to(*socket);
   });

@@ -4,6 +4,7 @@
 
 #include "metrics/metrics.hpp"
 #include "net/fan_in.hpp"
+#include "push/user_data.hpp"
 
 namespace herald::push {
 
@@ -118,8 +119,8 @@ void Service::change_room(const std::vector<std::string>& uids, std::vector<std:
 
 void Service::change_room_local(const std::vector<std::string>& uids, std::vector<std::string> joins,
                                 std::vector<std::string> leaves, std::function<void(ChangeRoomResult&)> done) {
-  auto users = std::make_shared<std::unordered_set<std::string>>(uids.begin(), uids.end());
-  socketio::Target target{uids, {}, [users](const Socket& socket) { return users->contains(socket.user()); }};
+  auto users = std::make_shared<UidSet>(uids.begin(), uids.end());
+  socketio::Target target{uids, {}, [users](const Socket& socket) { return users->contains(user_of(socket)); }};
   Json notice = Json::array({"-2", Json{{"joins", joins}, {"leaves", leaves}}});
   nsp_.collect<size_t>(
       std::move(target),
@@ -146,7 +147,7 @@ void Service::stats(std::function<void(Stats&)> done) {
         Stats local;
         local.sockets = sockets.size();
         for (Socket* socket : sockets)
-          if (!socket->user().empty()) ++local.logged_in;
+          if (!user_of(*socket).empty()) ++local.logged_in;
         return local;
       },
       [connections, done = std::move(done)](std::vector<Stats>& parts) {

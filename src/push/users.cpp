@@ -5,6 +5,7 @@
 #include "metrics/metrics.hpp"
 #include "push/clock.hpp"
 #include "push/redelivery.hpp"
+#include "push/user_data.hpp"
 #include "socketio/server.hpp"
 
 namespace herald::push {
@@ -91,8 +92,9 @@ void Users::attach() {
   nsp_.on("login", [this](Socket& socket, Json& args, Ack& ack) {
     std::string uid;
     std::string error = args.empty() ? "login needs a uid" : check_uid(args[0], uid);
-    if (error.empty() && config_.authenticated() && uid != socket.user())
-      error = "this connection is authenticated as " + socket.user() + ": login as another user is refused";
+    if (error.empty() && config_.authenticated() && uid != user_of(socket))
+      error =
+          "this connection is authenticated as " + std::string(user_of(socket)) + ": login as another user is refused";
     if (!error.empty()) {
       spdlog::debug("push: socket {} login refused: {}", socket.id(), error);
       if (ack) ack(Json::array({Json{{"code", -1}, {"msg", error}}}));
@@ -112,11 +114,11 @@ void Users::attach() {
   nsp_.on("refresh_token", [this](Socket& socket, Json& args, Ack& ack) { refresh_token(socket, args, ack); });
   // A disconnect counts as a logout, unless the socket left a session to come back to.
   nsp_.on_disconnect([this](Socket& socket, socketio::DisconnectReason reason) {
-    if (presence_ && !socket.user().empty()) {
+    if (std::string_view uid = user_of(socket); presence_ && !uid.empty()) {
       if (nsp_.recovery() && socket.protocol() == engineio::Protocol::V4 && leaves_session(reason))
-        presence_->dropped(socket.user(), socket.id());
+        presence_->dropped(std::string(uid), socket.id());
       else
-        presence_->logged_out(socket.user(), socket.id());
+        presence_->logged_out(std::string(uid), socket.id());
     }
     if (config_.jwt) token_expiry_.forget(socket);
   });
@@ -131,7 +133,8 @@ void Users::attach() {
     // A recovered socket is still logged in (its user and rooms came back with it): it is only
     // recorded again where logins are kept, since its disconnect removed it there.
     if (socket->recovered()) {
-      if (presence_ && !socket->user().empty()) presence_->logged_in(socket->user(), socket->id());
+      if (std::string_view uid = user_of(*socket); presence_ && !uid.empty())
+        presence_->logged_in(std::string(uid), socket->id());
       // Its token's end came back with its data: a recovered connection lasts no longer than it.
       if (config_.jwt && socket->data.is_object())
         if (auto exp = socket->data.find(kExpKey); exp != socket->data.end() && exp->is_number_integer())
@@ -190,15 +193,15 @@ void Users::attach_webhook() {
 }
 
 void Users::login(Socket& socket, const std::string& uid) {
-  if (socket.user() == uid) return;
-  if (!socket.user().empty()) logout(socket);
+  if (user_of(socket) == uid) return;
+  if (!user_of(socket).empty()) logout(socket);
   // Newer logins get larger numbers on every node: wall-clock microseconds, plus a counter for
   // logins within the same microsecond here.
   auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
   uint64_t seq = static_cast<uint64_t>(micros) * 64 + login_seq_.fetch_add(1, std::memory_order_relaxed) % 64;
-  socket.set_user(uid, seq);
+  socket.attach(UserData::make(uid, seq));
   socket.join(uid);
   // Rooms the backend set for this user; the directory may answer from another thread. A socket
   // that came back from another node is sent what it missed once it is in them.
@@ -207,7 +210,7 @@ void Users::login(Socket& socket, const std::string& uid) {
       uid, [this, weak = socket.weak_from_this(), loop = socket.loop(), seq](std::vector<std::string> rooms) {
         nsp_.post_to_loop(loop, [this, weak, seq, rooms = std::move(rooms)] {
           auto held = weak.lock();
-          if (!held || !held->connected() || held->user_seq() != seq) return;
+          if (!held || !held->connected() || login_seq_of(*held) != seq) return;
           held->join(rooms);
           nsp_.settle_came_back(*held, true);
         });
@@ -221,12 +224,13 @@ void Users::login(Socket& socket, const std::string& uid) {
 }
 
 void Users::logout(Socket& socket) {
-  if (socket.user().empty()) return;
-  spdlog::debug("push: socket {} logged out from {}", socket.id(), socket.user());
-  if (presence_) presence_->logged_out(socket.user(), socket.id());
+  std::string uid(user_of(socket));
+  if (uid.empty()) return;
+  spdlog::debug("push: socket {} logged out from {}", socket.id(), uid);
+  if (presence_) presence_->logged_out(uid, socket.id());
   auto rooms = socket.rooms();
   for (const auto& room : rooms) socket.leave(room);
-  socket.set_user({}, 0);
+  socket.attach(nullptr);
 }
 
 void Users::kick_older_sessions(const std::string& uid, uint64_t seq, const std::string& socket_id) {
@@ -235,10 +239,11 @@ void Users::kick_older_sessions(const std::string& uid, uint64_t seq, const std:
 }
 
 void Users::kick_local(const std::string& uid, uint64_t seq, const std::string& socket_id) {
-  socketio::Target target{{uid},
-                          {socket_id},
-                          [uid, seq](const Socket& socket) { return socket.user() == uid && socket.user_seq() < seq; },
-                          Json::object()};
+  socketio::Target target{
+      {uid},
+      {socket_id},
+      [uid, seq](const Socket& socket) { return user_of(socket) == uid && login_seq_of(socket) < seq; },
+      Json::object()};
   nsp_.for_each_loop(std::move(target), [uid](const std::vector<Socket*>& sockets) {
     for (Socket* socket : sockets) {
       auto held = socket->shared_from_this();
@@ -258,8 +263,8 @@ void Users::refresh_token(Socket& socket, const Json& args, Ack& ack) {
   std::string error;
   auto claims = config_.jwt->verify(args[0].get<std::string>(), error);
   if (!claims) return answer(Json{{"code", -1}, {"msg", "invalid token: " + error}});
-  if (claims->subject != socket.user())
-    return answer(Json{{"code", -1}, {"msg", "the token is for another user than " + socket.user()}});
+  if (claims->subject != user_of(socket))
+    return answer(Json{{"code", -1}, {"msg", "the token is for another user than " + std::string(user_of(socket))}});
   if (!claims->expires) {
     token_expiry_.forget(socket);
     socket.data = Json();
@@ -284,12 +289,12 @@ void Users::publish_login(const Socket& socket, const std::string& uid) {
 
 void Users::count_sockets(const std::string& uid, std::function<void(size_t)> done) {
   socketio::Target target{
-      {uid}, {}, [uid](const Socket& socket) { return socket.user() == uid; }, Json{{"heraldFilter", "users"}}};
+      {uid}, {}, [uid](const Socket& socket) { return user_of(socket) == uid; }, Json{{"heraldFilter", "users"}}};
   socketio::Broadcast(nsp_, std::move(target))
       .fetch_sockets([uid, done = std::move(done)](std::vector<socketio::SocketInfo>& sockets, bool) {
         size_t count = 0;
         for (const auto& socket : sockets)
-          if (socket.user == uid) ++count;
+          if (user_of(socket) == uid) ++count;
         done(count);
       });
 }

@@ -185,7 +185,7 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
                           auto reached = std::make_shared<std::vector<SocketInfo>>();
                           reached->reserve(sockets.size());
                           for (Socket* socket : sockets)
-                            reached->push_back(SocketInfo{socket->id(), socket->user(), socket->data});
+                            reached->push_back(SocketInfo{socket->id(), socket->attached(), socket->data});
                           // Report the reach before sending, so it arrives at the origin before any ack.
                           nsp->post_to_loop(origin, [shared, reached] {
                             if (shared->on_reached) shared->on_reached(*reached);
@@ -256,7 +256,7 @@ void Broadcast::fetch_sockets(std::function<void(std::vector<SocketInfo>& socket
           std::vector<std::string> rooms{socket->id()};
           rooms.insert(rooms.end(), socket->rooms().begin(), socket->rooms().end());
           const auto& handshake = socket->handshake();
-          infos.push_back(SocketInfo{socket->id(), socket->user(), socket->reported_data(), std::move(rooms),
+          infos.push_back(SocketInfo{socket->id(), socket->attached(), socket->reported_data(), std::move(rooms),
                                      Json{{"address", handshake.address},
                                           {"query", handshake.query},
                                           {"auth", socket->auth()},

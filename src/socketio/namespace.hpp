@@ -19,6 +19,7 @@
 #include "socketio/adapter.hpp"
 #include "socketio/engine_packets.hpp"
 #include "socketio/recovery_offset.hpp"
+#include "socketio/socket_data.hpp"
 #include "socketio/types.hpp"
 
 namespace herald::net {
@@ -43,10 +44,11 @@ struct Target {
   Json flags = Json::object();
 };
 
-// A socket as reported to the loop that started a broadcast: its id and a copy of its data.
+// A socket as reported to the loop that started a broadcast: its id, its attached data (shared)
+// and a copy of its `data`.
 struct SocketInfo {
   std::string id;
-  std::string user;  // Socket::user(); empty when not logged in
+  SocketDataPtr attached;  // Socket::attached(); null when none
   Json data;
   // Filled by fetch_sockets only: the rooms (with the socket's own id) and the handshake.
   std::vector<std::string> rooms = {};

@@ -1,7 +1,7 @@
 // Connection state recovery, wire-compatible with socket.io >= 4.6 (`connectionStateRecovery`), so
 // the unchanged socket.io-client uses it: the CONNECT answer carries a `pid`; every broadcast event
 // without an ack carries its offset as its last argument; a client that comes back within the
-// window sends {pid, offset} in its CONNECT and gets its socket id, rooms and user back, then every
+// window sends {pid, offset} in its CONNECT and gets its socket id, rooms and data back, then every
 // broadcast it missed, in order (`socket.recovered` is true).
 //
 // Per namespace, in process memory: a log of the broadcasts of the window (their encoded packets,
@@ -28,6 +28,7 @@
 #include "socketio/engine_packets.hpp"
 #include "socketio/namespace.hpp"
 #include "socketio/recovery_offset.hpp"
+#include "socketio/socket_data.hpp"
 
 namespace herald::socketio {
 
@@ -41,8 +42,7 @@ struct RecoveryConfig {
 struct RecoveredSession {
   std::string sid;
   std::vector<std::string> rooms;
-  std::string user;
-  uint64_t user_seq = 0;
+  SocketDataPtr attached;  // the socket's, shared
   Json data;
   uint64_t base = 0;  // the log position the socket had everything up to (if the client sends no offset)
   std::chrono::steady_clock::time_point disconnected;

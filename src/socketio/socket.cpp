@@ -23,7 +23,7 @@ Socket::Socket(Client& client, Namespace& nsp, std::string id, Json auth)
       nsp_(nsp),
       id_(std::move(id)),
       auth_(std::move(auth)),
-      loop_(client.session()->loop()),
+      loop_(static_cast<uint32_t>(client.session()->loop())),
       encoding_(client.encoding()) {}
 
 Socket::~Socket() = default;
@@ -152,10 +152,9 @@ const Json& Socket::auth() const {
 }
 
 Json Socket::reported_data() const {
-  if (user_.empty()) return data;
+  if (!attached_) return data;
   Json reported = data.is_object() ? data : Json::object();
-  reported["uid"] = user_;
-  reported["seq"] = user_seq_;
+  attached_->report(reported);
   return reported;
 }
 
@@ -265,8 +264,7 @@ bool recoverable(DisconnectReason reason) {
 void Socket::restore(RecoveredSession& session, uint64_t base) {
   recovered_ = true;
   recovery_base_ = base;
-  user_ = std::move(session.user);
-  user_seq_ = session.user_seq;
+  attached_ = std::move(session.attached);
   data = std::move(session.data);
 }
 
@@ -276,7 +274,7 @@ void Socket::on_close(DisconnectReason reason) {
   nsp_.settle_came_back(*this, true);
   // Socket.IO v4 protocol clients (socket.io-client 2.x) cannot come back: nothing to keep for them.
   if (Recovery* recovery = nsp_.recovery(); recovery && protocol() == engineio::Protocol::V4 && recoverable(reason))
-    recovery->persist(recovery->pid_of(id_), RecoveredSession{id_, rooms_, user_, user_seq_, data, recovery_base_, {}});
+    recovery->persist(recovery->pid_of(id_), RecoveredSession{id_, rooms_, attached_, data, recovery_base_, {}});
   Client* client = client_;
   client_ = nullptr;
   nsp_.remove(*this);

@@ -13,6 +13,7 @@
 #include "socketio/encoding.hpp"
 #include "socketio/namespace.hpp"
 #include "socketio/recovery.hpp"
+#include "socketio/socket_data.hpp"
 #include "socketio/types.hpp"
 
 namespace herald::socketio {
@@ -43,19 +44,19 @@ class Socket : public std::enable_shared_from_this<Socket> {
   // Application data attached to the socket.
   Json data;
 
-  // The user this socket is logged in as (empty: none) and that login's sequence number. Typed
-  // rather than kept in `data`: every push to users tests it, and it costs 40 bytes, not ~300.
-  // Other nodes see it in the socket's data as `uid` and `seq` (reported_data()).
-  const std::string& user() const { return user_; }
-  uint64_t user_seq() const { return user_seq_; }
-  void set_user(std::string uid, uint64_t seq) {
-    user_ = std::move(uid);
-    user_seq_ = seq;
+  // The server's typed data (socket_data.hpp; null: none). Typed rather than kept in `data` when
+  // the server tests it often, e.g. in broadcast filters: a pointer to read, no JSON to search.
+  // Reach reports and recovery sessions share it; attach another to change it.
+  const SocketDataPtr& attached() const { return attached_; }
+  template <class T>
+  const T* attached_as() const {
+    return socketio::attached_as<T>(attached_);
   }
-  // `data`, with the user in it, as fetchSockets reports it.
+  void attach(SocketDataPtr attached) { attached_ = std::move(attached); }
+  // `data`, with what the attached data reports added, as fetchSockets reports it.
   Json reported_data() const;
   // Connection state recovery: true when this socket is one that dropped and came back (its id,
-  // rooms, user and data restored); the recovery log position it has every broadcast up to.
+  // rooms, attached data and `data` restored); the recovery log position it has every broadcast up to.
   bool recovered() const { return recovered_; }
   // Came back with a pid this node could not restore and not settled yet (Namespace::hold_came_back):
   // the broadcasts it is sent live are noted, so that its catch-up does not send them again.
@@ -119,14 +120,15 @@ class Socket : public std::enable_shared_from_this<Socket> {
   Namespace& nsp_;
   std::string id_;
   Json auth_;
-  size_t loop_;
   uint64_t recovery_base_ = 0;
+  // The loop's index as 32 bits, packed with the next three into one word: a Socket is made per
+  // connection (docs/architecture.md counts its bytes).
+  uint32_t loop_;
   Encoding encoding_;
   bool recovered_ = false;
   bool catching_up_ = false;
   std::vector<std::string> rooms_;
-  std::string user_;
-  uint64_t user_seq_ = 0;
+  SocketDataPtr attached_;
   // Handlers of this socket alone; most sockets have none (the namespace's serve them all).
   struct OwnHandlers {
     std::vector<std::pair<std::string, EventHandler>> events;

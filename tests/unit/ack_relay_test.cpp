@@ -2,6 +2,7 @@
 // can count on: the count of sockets reached comes before any socket's drop. The node that asked
 // forgets a broadcast once it expires (a manual clock moves time).
 #include "cluster/ack_relay.hpp"
+#include "push/user_data.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,8 +19,8 @@ TEST(AckRelay, DropReportedBeforeEveryLoopCountedWaitsForTheCount) {
   std::vector<Body> answers;
   auto relay = std::make_shared<AckRelay>(pool, 0, "req", true, 2, [&](const Body& body) { answers.push_back(body); });
   auto handlers = relay->handlers();
-  handlers.on_reached({SocketInfo{"s1", "alice", nullptr}});
-  handlers.on_dropped(SocketInfo{"s1", "alice", nullptr});
+  handlers.on_reached({SocketInfo{"s1", push::UserData::make("alice", 0), nullptr}});
+  handlers.on_dropped(SocketInfo{"s1", push::UserData::make("alice", 0), nullptr});
   EXPECT_TRUE(answers.empty()) << "one loop has not reported its reach yet";
   handlers.on_reached({});
   ASSERT_EQ(answers.size(), 2u);
@@ -29,7 +30,7 @@ TEST(AckRelay, DropReportedBeforeEveryLoopCountedWaitsForTheCount) {
   EXPECT_EQ(count->users, std::vector<std::string>{"alice"});
   const auto* dropped = std::get_if<msg::Dropped>(&answers[1]);
   ASSERT_NE(dropped, nullptr);
-  EXPECT_EQ(dropped->socket.user, "alice");
+  EXPECT_EQ(push::user_of(dropped->socket), "alice");
   EXPECT_EQ(dropped->request_id, "req");
 }
 
@@ -38,8 +39,8 @@ TEST(AckRelay, DropAfterTheCountIsAnsweredAtOnce) {
   std::vector<Body> answers;
   auto relay = std::make_shared<AckRelay>(pool, 0, "req", true, 1, [&](const Body& body) { answers.push_back(body); });
   auto handlers = relay->handlers();
-  handlers.on_reached({SocketInfo{"s1", "bob", nullptr}});
-  handlers.on_dropped(SocketInfo{"s1", "bob", nullptr});
+  handlers.on_reached({SocketInfo{"s1", push::UserData::make("bob", 0), nullptr}});
+  handlers.on_dropped(SocketInfo{"s1", push::UserData::make("bob", 0), nullptr});
   ASSERT_EQ(answers.size(), 2u);
   EXPECT_TRUE(std::holds_alternative<msg::Dropped>(answers[1]));
 }
@@ -85,7 +86,7 @@ TEST(AckWaiters, ABroadcastIsKeptUntilItsExpiry) {
   clock->advance(std::chrono::milliseconds(10) - std::chrono::nanoseconds(1));
   waiters.add("other", handlers, 0, clock->now() + std::chrono::milliseconds(10));
   EXPECT_EQ(waiters.waiting(), 2u) << "dropped before its expiry";
-  Body dropped = msg::Dropped{"kept", SocketInfo{"s1", "alice", nullptr}};
+  Body dropped = msg::Dropped{"kept", SocketInfo{"s1", push::UserData::make("alice", 0), nullptr}};
   EXPECT_TRUE(waiters.answer(dropped));
 }
 

@@ -11,6 +11,7 @@
 
 #include "cluster/classic_wire.hpp"
 #include "cluster/sharded_wire.hpp"
+#include "push/user_data.hpp"
 
 namespace herald::cluster {
 namespace adapter_wire_test {
@@ -129,33 +130,37 @@ TEST_P(Wires, AnswersReachTheRequesterAlone) {
 }
 
 TEST_P(Wires, AcksComeBackOneOrBatchedWithWhoAcked) {
-  msg::Acks one{"req-1", {{SocketInfo{"s1", "alice", nullptr}, Json("yes")}}, false};
+  msg::Acks one{"req-1", {{SocketInfo{"s1", push::UserData::make("alice", 0), nullptr}, Json("yes")}}, false};
   auto got_one = round_trip<msg::Acks>(*b, *a, one, "node-a");
   ASSERT_EQ(got_one.acks.size(), 1u);
-  EXPECT_EQ(got_one.acks[0].first.user, "alice");
+  EXPECT_EQ(push::user_of(got_one.acks[0].first), "alice");
   EXPECT_EQ(got_one.acks[0].second, Json("yes"));
 
-  msg::Acks batch{
-      "req-1", {{SocketInfo{"s1", "alice", nullptr}, Json("yes")}, {SocketInfo{"s2", "bob", nullptr}, Json(2)}}, true};
+  msg::Acks batch{"req-1",
+                  {{SocketInfo{"s1", push::UserData::make("alice", 0), nullptr}, Json("yes")},
+                   {SocketInfo{"s2", push::UserData::make("bob", 0), nullptr}, Json(2)}},
+                  true};
   auto got = round_trip<msg::Acks>(*b, *a, batch, "node-a");
   EXPECT_TRUE(got.batch);
   ASSERT_EQ(got.acks.size(), 2u);
   EXPECT_EQ(got.acks[1].first.id, "s2");
-  EXPECT_EQ(got.acks[1].first.user, "bob");
+  EXPECT_EQ(push::user_of(got.acks[1].first), "bob");
   EXPECT_EQ(got.acks[1].second, Json(2));
 
-  auto dropped = round_trip<msg::Dropped>(*b, *a, msg::Dropped{"req-1", SocketInfo{"s3", "carol", nullptr}}, "node-a");
+  auto dropped = round_trip<msg::Dropped>(
+      *b, *a, msg::Dropped{"req-1", SocketInfo{"s3", push::UserData::make("carol", 0), nullptr}}, "node-a");
   EXPECT_EQ(dropped.request_id, "req-1");
-  EXPECT_EQ(dropped.socket.user, "carol");
+  EXPECT_EQ(push::user_of(dropped.socket), "carol");
 }
 
 TEST_P(Wires, FoundSocketsAndServerSideRepliesComeBack) {
-  msg::SocketsFound found{"req-2",
-                          {SocketInfo{"s1", "alice", Json{{"uid", "alice"}}, {"s1", "room1"}, Json::object()}}};
+  msg::SocketsFound found{
+      "req-2",
+      {SocketInfo{"s1", push::UserData::make("alice", 0), Json{{"uid", "alice"}}, {"s1", "room1"}, Json::object()}}};
   auto got = round_trip<msg::SocketsFound>(*b, *a, found, "node-a");
   ASSERT_EQ(got.sockets.size(), 1u);
   EXPECT_EQ(got.sockets[0].id, "s1");
-  EXPECT_EQ(got.sockets[0].user, "alice") << "read from data.uid, as Herald nodes report it";
+  EXPECT_EQ(push::user_of(got.sockets[0]), "alice") << "read from data.uid, as Herald nodes report it";
   EXPECT_EQ(got.sockets[0].rooms, (std::vector<std::string>{"s1", "room1"}));
   auto reply =
       round_trip<msg::ServerSideReply>(*b, *a, msg::ServerSideReply{"req-3", Json{{"socketsMoved", 2}}}, "node-a");
@@ -224,7 +229,7 @@ TEST(ClassicWire, DecodesANodeServersBroadcastWithAckAndItsAck) {
   EXPECT_EQ(acks->request_id, "abc123");
   ASSERT_EQ(acks->acks.size(), 1u);
   EXPECT_EQ(acks->acks[0].second, Json::array({"yes"}));
-  EXPECT_EQ(acks->acks[0].first.user, "") << "a Node server does not say who acked";
+  EXPECT_EQ(push::user_of(acks->acks[0].first), "") << "a Node server does not say who acked";
 }
 
 TEST(ClassicWire, DecodesANodeServersJsonRequest) {

@@ -3,6 +3,7 @@
 // one taken out of the store before the read while the push had passed its new loop. Sessions
 // that the read saw, or that a loop reached, get nothing more.
 #include "push/in_flight_pushes.hpp"
+#include "push/user_data.hpp"
 
 #include <gtest/gtest.h>
 
@@ -35,7 +36,7 @@ class InFlight : public ::testing::Test {
                                             Clock::time_point disconnected = Clock::now()) {
     socketio::RecoveredSession session;
     session.sid = "sid-" + user;
-    session.user = user;
+    session.attached = UserData::make(user, 0);
     session.rooms = std::move(rooms);
     session.disconnected = disconnected;
     return session;

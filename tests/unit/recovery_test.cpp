@@ -45,8 +45,14 @@ uint64_t append(Recovery& recovery, std::vector<std::string> rooms = {}, std::ve
   return append(recovery, Appending{std::move(rooms), offsets});
 }
 
+// The server's data on the dropped socket.
+struct Owner final : SocketData {
+  explicit Owner(std::string given) : name(std::move(given)) {}
+  std::string name;
+};
+
 RecoveredSession session(std::string sid, uint64_t base) {
-  return RecoveredSession{std::move(sid), {"room"}, "alice", 7, Json{{"k", 1}}, base, {}};
+  return RecoveredSession{std::move(sid), {"room"}, SocketDataPtr(new Owner("alice")), Json{{"k", 1}}, base, {}};
 }
 
 TEST(Recovery, PidsNameTheirSocketAndCannotBeForged) {
@@ -84,7 +90,8 @@ TEST(Recovery, RestoreGivesTheSessionAndWhatCameAfterTheOffsetOnce) {
   auto restored = recovery.restore(recovery.pid_of("s1"), offsets[0]);
   ASSERT_TRUE(restored);
   EXPECT_EQ(restored->session.sid, "s1");
-  EXPECT_EQ(restored->session.user, "alice");
+  ASSERT_NE(attached_as<Owner>(restored->session.attached), nullptr);
+  EXPECT_EQ(attached_as<Owner>(restored->session.attached)->name, "alice");
   EXPECT_EQ(restored->session.rooms, std::vector<std::string>{"room"});
   ASSERT_EQ(restored->missed.size(), 2u);
   EXPECT_EQ(restored->missed[0].seq, 2u);

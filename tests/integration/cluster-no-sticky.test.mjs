@@ -87,7 +87,9 @@ function watch(user) {
 async function proxyUser(uid, options) {
   const user = users.add(watch(new PushUser(proxy, options)));
   await user.connect();
-  const reply = await user.login(uid);
+  const reply = await user.login(uid).catch((err) => {
+    throw new Error(`${err.message}; the client saw: ${JSON.stringify(user.problems)}`);
+  });
   assert.equal(reply?.code, 0, `login(${uid}) through HAProxy: ${JSON.stringify(reply)}`);
   return user;
 }

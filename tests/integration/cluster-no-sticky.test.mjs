@@ -19,6 +19,7 @@ import {
 } from "./lib/cluster.mjs";
 import { NSP, PushUser, Users, call, eventually, expectQuietFor, seedOk, sleep, uniq } from "./lib/herald.mjs";
 import { PollingSession, eioQuery } from "./lib/raw.mjs";
+import { scaled } from "./lib/timing.mjs";
 
 const PING_INTERVAL_MS = 300;
 const PING_TIMEOUT_MS = 300;
@@ -86,7 +87,9 @@ function watch(user) {
 async function proxyUser(uid, options) {
   const user = users.add(watch(new PushUser(proxy, options)));
   await user.connect();
-  const reply = await user.login(uid);
+  const reply = await user.login(uid).catch((err) => {
+    throw new Error(`${err.message}; the client saw: ${JSON.stringify(user.problems)}`);
+  });
   assert.equal(reply?.code, 0, `login(${uid}) through HAProxy: ${JSON.stringify(reply)}`);
   return user;
 }
@@ -172,7 +175,7 @@ describe("a raw long-polling session through HAProxy", () => {
     await post(`43${NSP},${ackId}[]`);
     const res = await push;
     assert.deepEqual(seedOk(res), [uid], "the receipt went through");
-    assert.ok(res.ms < 500, `answered after ${res.ms.toFixed(1)} ms`);
+    assert.ok(res.ms < scaled(500), `answered after ${res.ms.toFixed(1)} ms`);
 
     // Stay for a few heartbeats, answering pings through whichever node gets the request.
     const until = Date.now() + PING_INTERVAL_MS * 4;
@@ -270,7 +273,7 @@ describe("socket.io-client through HAProxy", () => {
       n++;
       const res = await call(origin, "/pushBatchUniMsg", { useraccounts: uids.join(","), msgId: `p${n}`, message: { n }, timeout: 3000 });
       assert.deepEqual([...seedOk(res)].sort(), sorted, `push ${n}: every client acked`);
-      assert.ok(res.ms < 1500, `push ${n} answered after ${res.ms.toFixed(1)} ms with timeout 3000`);
+      assert.ok(res.ms < scaled(1500, { below: 3000 }), `push ${n} answered after ${res.ms.toFixed(1)} ms with timeout 3000`);
     }
     const all = await call(proxy, "/api/v1/push", { all: true, msgId: "all", message: "m", timeout: 3000 }, { as: "json" });
     assert.equal(all.json.socketsReached, 20, all.text);
@@ -329,7 +332,7 @@ describe("socket.io-client through HAProxy", () => {
       for (const origin of [proxy, A, B]) {
         const res = await call(origin, "/pushBatchUniMsg", { useraccounts: uids.join(","), msgId: "w", message: "m", timeout: 3000 });
         assert.deepEqual([...seedOk(res)].sort(), [...uids].sort());
-        assert.ok(res.ms < 500, `answered after ${res.ms.toFixed(1)} ms`);
+        assert.ok(res.ms < scaled(500), `answered after ${res.ms.toFixed(1)} ms`);
       }
       await expectQuietFor(PING_INTERVAL_MS * 4, "a client dropped by a missed heartbeat, a push sent twice");
       for (const c of clients) {
@@ -355,7 +358,7 @@ describe("a node that dies", () => {
     // 400 as an unknown session, or 502 "owner unreachable": either makes the client reconnect.
     assert.ok([400, 502].includes(res.status), `answer for a session of a dead node: ${res.status} ${res.text ?? res.error?.message}`);
     assert.match(res.text, /Session ID unknown/);
-    assert.ok(Date.now() - started < 1000, `answered after ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < scaled(1000, { below: 3000 }), `answered after ${Date.now() - started} ms`);
     const post = await httpOnce(url, { method: "POST", body: "3", timeout: 3000 });
     assert.ok([400, 502].includes(post.status), `POST: ${post.status}`);
     assert.equal(A.exited(), null, "A is still running");

@@ -17,6 +17,7 @@ import {
   waitServers,
 } from "./lib/cluster.mjs";
 import { T, Users, call, eventually, expectQuietFor, seedOk, uniq } from "./lib/herald.mjs";
+import { scaled } from "./lib/timing.mjs";
 
 let redis;
 let client;
@@ -162,7 +163,7 @@ describe("presence of users in Redis", () => {
     }
   });
 
-  it("kill -9 of node B: within ~2 s node A removes B's users and records B as gone; A's users stay", { timeout: 8000 }, async () => {
+  it("kill -9 of node B: within ~2 s node A removes B's users and records B as gone; A's users stay", { timeout: scaled(8000) }, async () => {
     const shared = uniq("k");
     const onlyB = uniq("k");
     const onlyA = uniq("k");
@@ -176,10 +177,10 @@ describe("presence of users in Redis", () => {
 
     const killedAt = Date.now();
     await B.kill();
-    await eventually(async () => (await client.exists(`user@${onlyB}`)) === 0, "user@<uid> of B's user removed", 4000);
-    await eventually(async () => (await client.hLen(`herald:user:${shared}`)) === 1, "B's device of the shared user removed", 4000);
+    await eventually(async () => (await client.exists(`user@${onlyB}`)) === 0, "user@<uid> of B's user removed", scaled(4000));
+    await eventually(async () => (await client.hLen(`herald:user:${shared}`)) === 1, "B's device of the shared user removed", scaled(4000));
     const cleanedAfter = Date.now() - killedAt;
-    assert.ok(cleanedAfter < 2500, `cleaned up ${cleanedAfter} ms after the kill (heartbeat ${HEARTBEAT_MS} ms)`);
+    assert.ok(cleanedAfter < scaled(2500), `cleaned up ${cleanedAfter} ms after the kill (heartbeat ${HEARTBEAT_MS} ms)`);
     assert.equal(await client.exists(`herald:user:${onlyB}`), 0);
     assert.deepEqual(await hash(`herald:user:${shared}`), { [sharedA.socket.id]: idA });
     assert.equal(await client.exists(`herald:node:${idB}`), 0, "B's heartbeat expired");
@@ -197,7 +198,7 @@ describe("presence of users in Redis", () => {
     // And A goes on: its users get pushes; B's users are offline.
     const res = await call(A, "/pushBatchUniMsg", { useraccounts: `${shared},${onlyB},${onlyA}`, msgId: "k", message: "m", timeout: 2000 });
     assert.deepEqual(seedOk(res).sort(), [onlyA, shared].sort());
-    assert.ok(res.ms < 300, `answered after ${res.ms.toFixed(1)} ms: the dead node is not waited for`);
+    assert.ok(res.ms < scaled(300, { below: 2000 }), `answered after ${res.ms.toFixed(1)} ms: the dead node is not waited for`);
     assert.equal(sharedB.socket.connected, false, "B's clients lost their connection");
     assert.equal(A.exited(), null, "A is still running");
   });
@@ -239,7 +240,7 @@ describe("a Redis restart", () => {
     await Promise.all([C?.stop(), D?.stop()]);
   });
 
-  it("Redis killed: both nodes stay up and serve their own users, saying the cluster is unreachable; back by themselves after a restart", { timeout: 15_000 }, async () => {
+  it("Redis killed: both nodes stay up and serve their own users, saying the cluster is unreachable; back by themselves after a restart", { timeout: scaled(15_000) }, async () => {
     const uidC = uniq("c");
     const uidD = uniq("d");
     const userC = await users.login(C, uidC);
@@ -260,7 +261,7 @@ describe("a Redis restart", () => {
     assert.equal(seed.json?.code, 0, seed.text);
     assert.deepEqual(seed.json.body, [uidC], "the local user acked");
     assert.match(seed.json.msg, /cluster.*unreachable|unreachable.*cluster/i, `the message says so: ${seed.json.msg}`);
-    assert.ok(seed.ms < 300, `local push answered after ${seed.ms.toFixed(1)} ms`);
+    assert.ok(seed.ms < scaled(300), `local push answered after ${seed.ms.toFixed(1)} ms`);
     assert.equal((await userC.message(0)).msgId, "down1");
 
     const json = await call(D, "/api/v1/push", { users: [uidD, uidC], msgId: "down2", message: "m", timeout: 3000 }, { as: "json" });
@@ -274,7 +275,7 @@ describe("a Redis restart", () => {
     assert.equal(crossDown.json?.code, 1, crossDown.text);
     assert.deepEqual(crossDown.json.body, []);
     assert.match(crossDown.json.msg, new RegExp(`unreachable.*kept for ${uidD}`), crossDown.text);
-    assert.ok(json.ms < 300, `answered after ${json.ms.toFixed(1)} ms`);
+    assert.ok(json.ms < scaled(300), `answered after ${json.ms.toFixed(1)} ms`);
     assert.deepEqual(userD.msgIds(), ["before", "down2"]);
     await expectQuietFor(50, "a push crossing without Redis");
     assert.deepEqual(userC.msgIds(), ["down1"], "nothing crossed without Redis");
@@ -290,10 +291,10 @@ describe("a Redis restart", () => {
     assert.equal(D.exited(), null, "D is still running");
     const restartedAt = Date.now();
     await redis.start();
-    await waitReady([C, D], "ready", 8000);
-    await waitServers(client, 2, 3000);
+    await waitReady([C, D], "ready", scaled(8000));
+    await waitServers(client, 2, scaled(3000));
     const recovered = Date.now() - restartedAt;
-    assert.ok(recovered < 6000, `ready again ${recovered} ms after Redis restarted`);
+    assert.ok(recovered < scaled(6000), `ready again ${recovered} ms after Redis restarted`);
     assert.equal(userC.socket.connected && userD.socket.connected, true, "clients stayed connected");
     // What was kept while Redis was down is delivered now, on the users' own nodes.
     await eventually(() => userC.msgIds().includes("down2"), "down2, kept for C's user, after the outage");
@@ -301,7 +302,7 @@ describe("a Redis restart", () => {
 
     const cross = await call(C, "/pushMsgToSingleDevice", { useraccount: uidD, msgId: "after1", message: "m", timeout: 3000 });
     assert.deepEqual(seedOk(cross), [uidD], "cross-node push works again");
-    assert.ok(cross.ms < 150, `answered after ${cross.ms.toFixed(1)} ms`);
+    assert.ok(cross.ms < scaled(150), `answered after ${cross.ms.toFixed(1)} ms`);
     const back = await call(D, "/api/v1/push", { users: [uidC, uidD], msgId: "after2", message: "m", timeout: 3000 }, { as: "json" });
     assert.equal(back.json.cluster, undefined, back.text);
     assert.deepEqual(back.json.acked.sort(), [uidC, uidD].sort());

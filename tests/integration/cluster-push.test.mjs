@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { REQUEST_CHANNEL, metric, socketsInRoom, startCluster, startNodes, waitServers } from "./lib/cluster.mjs";
 import { NSP, T, Users, call, eventually, expectQuietFor, seedOk, uniq } from "./lib/herald.mjs";
+import { scaled } from "./lib/timing.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 import notepack from "notepack.io";
 
@@ -38,8 +39,8 @@ after(async () => {
 
 const sorted = (list) => [...list].sort();
 /** A prompt answer: a receipt from another node comes through Redis pub/sub, never a poll. */
-const PROMPT_MS = 150;
-const LATE_MS = 300;
+const PROMPT_MS = scaled(150);
+const LATE_MS = scaled(300);
 
 describe("pushes made on A reach users on B", () => {
   it("/pushMsgToSingleDevice on A: the user on B gets message(msgId, message) and its ack completes A's call at once", T, async () => {

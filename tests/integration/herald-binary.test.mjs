@@ -15,6 +15,7 @@ import { io } from "socket.io-client";
 import { canConnect } from "./lib/processes.mjs";
 import { openEngineWebSocket, request } from "./lib/raw.mjs";
 import { REPO_ROOT, freePort } from "./lib/server.mjs";
+import { scaled } from "./lib/timing.mjs";
 import { WAIT, expectQuietFor, sleep, waitForEvent, withTimeout } from "./lib/wait.mjs";
 
 const HERALD = (() => {
@@ -539,7 +540,7 @@ describe("graceful shutdown", () => {
 
       const start = Date.now();
       h.child.kill(signal);
-      const exit = await withTimeout(h.exited, 3000, `herald to exit after ${signal}`).catch(async (err) => {
+      const exit = await withTimeout(h.exited, scaled(3000), `herald to exit after ${signal}`).catch(async (err) => {
         await h.kill();
         throw new Error(`${err.message}\n${h.describe()}`);
       });
@@ -561,7 +562,7 @@ describe("graceful shutdown", () => {
       assert.equal(polled.text.split("\x1e").at(-1), "1", `the pending GET got a close packet: ${polled.text}`);
 
       assert.deepEqual(exit, { code: 0, signal: null }, `herald exit after ${signal}\n${h.describe()}`);
-      assert.ok(elapsed < 3000, `herald took ${elapsed} ms to exit`);
+      assert.ok(elapsed < scaled(3000), `herald took ${elapsed} ms to exit`);
       assert.match(h.stderr, new RegExp(`received ${signal}`));
       assert.equal(await canConnect(port), false, "nothing listens after the shutdown");
       assert.equal(await portIsFree(port), true, "the port can be bound again");
@@ -631,7 +632,7 @@ describe("half-open connections", () => {
         socket.once("end", () => resolve(Date.now()));
         socket.once("close", () => resolve(Date.now()));
       });
-      const endedAt = await withTimeout(ended, 3000, "herald to close the silent connection");
+      const endedAt = await withTimeout(ended, scaled(3000), "herald to close the silent connection");
       const head = received.subarray(0, received.indexOf("\r\n\r\n")).toString();
       assert.match(head, /^HTTP\/1\.1 101 /, "the WebSocket handshake completed");
       const accept = crypto.createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
@@ -642,7 +643,7 @@ describe("half-open connections", () => {
       assert.ok(texts.includes("2"), `a ping was sent before closing: ${JSON.stringify(texts)}`);
       const closedAfter = (closeFrameAt ?? endedAt) - handshakeAt;
       assert.ok(closedAfter >= 350, `closed after ${closedAfter} ms, before ping interval + timeout (400 ms)`);
-      assert.ok(closedAfter < 1500, `closed after ${closedAfter} ms, long after ping interval + timeout (400 ms)`);
+      assert.ok(closedAfter < scaled(1500), `closed after ${closedAfter} ms, long after ping interval + timeout (400 ms)`);
       assert.match(h.stderr, /ping timeout/, "herald logs the ping timeout");
     } finally {
       socket.destroy();

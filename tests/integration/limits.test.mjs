@@ -7,6 +7,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { ClientRegistry, connectSocket } from "./lib/client.mjs";
 import { PollingSession, eioQuery, openEngineWebSocket, openSocketIo, request } from "./lib/raw.mjs";
 import { REFERENCE_SERVER, startEchoServer } from "./lib/server.mjs";
+import { scaled } from "./lib/timing.mjs";
 import { TEST_TIMEOUT, expectQuietFor, sleep, waitForEvent } from "./lib/wait.mjs";
 
 const T = { timeout: TEST_TIMEOUT };
@@ -184,7 +185,7 @@ describe("connectTimeout", () => {
     await ws.closed(3000);
     const elapsed = Date.now() - start;
     assert.ok(elapsed >= CONNECT_TIMEOUT - 150, `closed after ${elapsed} ms, before the connect timeout`);
-    assert.ok(elapsed < CONNECT_TIMEOUT + 1500, `closed only after ${elapsed} ms`);
+    assert.ok(elapsed < CONNECT_TIMEOUT + scaled(1500), `closed only after ${elapsed} ms`);
   });
 
   it("polling: no CONNECT within --connect-timeout closes the session", T, async () => {

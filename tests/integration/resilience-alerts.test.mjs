@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { spawnHerald, startMailServer, startWebhookReceiver, waitItems } from "./lib/alerts.mjs";
 import { quitClient, readiness, redisClient, startNode, startRedis, waitReady } from "./lib/cluster.mjs";
 import { sleep } from "./lib/herald.mjs";
+import { scaled } from "./lib/timing.mjs";
 import { eventually, expectQuietFor, withTimeout } from "./lib/wait.mjs";
 
 const FROM = "herald@test";
@@ -119,7 +120,7 @@ describe("a herald node's alerts on a Redis outage", () => {
       await expectExactly(NODE, base + 1, 0, "after the kill");
       const alertMail = mailsOf(NODE)[base];
       const alertHook = hooks.from(NODE)[base];
-      assert.ok(alertMail.at - killedAt < 3000, `alert mail ${alertMail.at - killedAt} ms after the kill`);
+      assert.ok(alertMail.at - killedAt < scaled(3000), `alert mail ${alertMail.at - killedAt} ms after the kill`);
       checkMail(alertMail, { node: NODE, state: "alert", kind: "redis_unreachable", mentions: where });
       checkHook(alertHook, { node: NODE, state: "alert", kind: "redis_unreachable", mentions: where });
 

@@ -14,6 +14,7 @@ import {
   request,
 } from "./lib/raw.mjs";
 import { startEchoServer } from "./lib/server.mjs";
+import { scaled } from "./lib/timing.mjs";
 import { TEST_TIMEOUT } from "./lib/wait.mjs";
 
 const T = { timeout: TEST_TIMEOUT };
@@ -328,9 +329,9 @@ describe("acks", () => {
     const start = Date.now();
     ws.send('42["ask"]');
     assert.match(await ws.next(), /^42\d+\["question"\]$/);
-    assert.equal(await ws.next(3000), '42["answer-timeout"]');
+    assert.equal(await ws.next(scaled(3000)), '42["answer-timeout"]');
     const elapsed = Date.now() - start;
-    assert.ok(elapsed >= 900 && elapsed < 2500, `answer-timeout after ${elapsed} ms`);
+    assert.ok(elapsed >= 900 && elapsed < scaled(2500), `answer-timeout after ${elapsed} ms`);
     ws.terminate();
   });
 });

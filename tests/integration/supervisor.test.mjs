@@ -18,6 +18,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { canConnect } from "./lib/processes.mjs";
 import { REPO_ROOT, freePort } from "./lib/server.mjs";
+import { scaled } from "./lib/timing.mjs";
 import { eventually, expectQuietFor, sleep } from "./lib/wait.mjs";
 
 const HERALD = (() => {
@@ -334,12 +335,12 @@ describe("herald --workers 2", () => {
           return pids.has(fresh) && !pids.has(victim) ? fresh : null;
         },
         `a worker in place of pid ${victim}`,
-        5000,
+        scaled(5000),
       ).catch((err) => {
         throw new Error(`${err.message}\n${h.describe()}`);
       });
       const elapsed = Date.now() - killedAt;
-      assert.ok(elapsed < 2500, `the replacement (pid ${replacement}) served after ${elapsed} ms`);
+      assert.ok(elapsed < scaled(2500), `the replacement (pid ${replacement}) served after ${elapsed} ms`);
       assert.match(h.log, new RegExp(`worker \\d+ \\(pid ${victim}\\) was killed by SIGKILL; restarting in \\d+ ms`));
       assert.match(h.log, new RegExp(`worker \\d+ \\(pid ${replacement}\\) started`));
       assert.ok(alive(initial[1]), "the other worker was left alone");

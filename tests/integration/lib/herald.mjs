@@ -11,13 +11,14 @@ import { performance } from "node:perf_hooks";
 import { io } from "socket.io-client";
 import { canConnect, killOnExit } from "./processes.mjs";
 import { REPO_ROOT, freePort } from "./server.mjs";
+import { scaled } from "./timing.mjs";
 import { WAIT, eventually, expectQuietFor, sleep, waitForEvent, withTimeout } from "./wait.mjs";
 
 export const NSP = "/heikuai";
 /** The server's default ack wait in these tests (--ack-timeout-ms). */
 export const ACK_TIMEOUT_MS = 1500;
 /** Per-test limit for node:test. */
-export const T = { timeout: 10_000 };
+export const T = { timeout: scaled(10_000) };
 
 const READY_TIMEOUT_MS = 10_000;
 const MAX_CAPTURE = 64 * 1024;

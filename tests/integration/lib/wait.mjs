@@ -1,10 +1,12 @@
 // Small promise helpers with timeouts, so that a missing reply fails a test
 // quickly with a readable message instead of hanging it.
 
+import { scaled } from "./timing.mjs";
+
 /** Per-test timeout (ms) for node:test; every wait below is shorter. */
-export const TEST_TIMEOUT = 5000;
-/** Default time to wait for one expected event or message (ms). */
-export const WAIT = 3000;
+export const TEST_TIMEOUT = scaled(5000);
+/** Default time to wait for one expected event or message (ms); a slower build waits longer. */
+export const WAIT = scaled(3000);
 
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -29,7 +31,7 @@ export async function eventually(probe, what, timeout = WAIT) {
 /**
  * The wait for something that must NOT happen (a duplicate, a redelivery, a kick): there is no
  * event to wait for, so it gives the thing `ms` to happen before the test asserts it did not.
- * `what` names it, for the reader.
+ * `what` names it, for the reader. Not scaled (lib/timing.mjs): it bounds nothing the server must do.
  */
 export function expectQuietFor(ms, what) {
   return sleep(ms);

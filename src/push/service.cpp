@@ -50,10 +50,9 @@ Service::Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirect
       if (reply) reply(nullptr);
       return;
     }
-    change_room_local(std::move(users), std::move(joins), std::move(leaves),
-                      [reply = std::move(reply)](ChangeRoomResult& moved) {
-                        if (reply) reply(Json{{"socketsMoved", moved.sockets}});
-                      });
+    change_room_local(users, std::move(joins), std::move(leaves), [reply = std::move(reply)](ChangeRoomResult& moved) {
+      if (reply) reply(Json{{"socketsMoved", moved.sockets}});
+    });
   });
 }
 
@@ -123,7 +122,7 @@ void Service::change_room_local(const std::vector<std::string>& uids, std::vecto
   socketio::Target target{uids, {}, [users](const Socket& socket) { return users->contains(user_of(socket)); }};
   Json notice = Json::array({"-2", Json{{"joins", joins}, {"leaves", leaves}}});
   nsp_.sockets().collect<size_t>(
-      std::move(target),
+      target,
       [joins = std::move(joins), leaves = std::move(leaves), notice](const std::vector<Socket*>& sockets) {
         for (Socket* socket : sockets) {
           socket->leave(leaves);

@@ -175,10 +175,10 @@ void AdminUi::send_all_sockets(const std::shared_ptr<Socket>& admin) {
   };
   auto gathering = std::make_shared<Gathering>();
   gathering->admin = admin;
-  for (auto* nsp : namespaces_) gathering->pending += nsp->adapter() ? 2 : 1;
+  for (auto* nsp : namespaces_) gathering->pending += nsp->cluster_side().adapter() ? 2 : 1;
   size_t origin = admin->loop();
   for (auto* nsp : namespaces_) {
-    nsp->collect<Json>(
+    nsp->sockets().collect<Json>(
         socketio::Target{},
         [this](const std::vector<Socket*>& sockets) {
           Json part = Json::array();
@@ -191,12 +191,12 @@ void AdminUi::send_all_sockets(const std::shared_ptr<Socket>& admin) {
             for (auto& socket : part) all.push_back(std::move(socket));
           gathering->add(all);
         });
-    if (!nsp->adapter()) continue;
-    nsp->adapter()->fetch_sockets(
+    if (!nsp->cluster_side().adapter()) continue;
+    nsp->cluster_side().adapter()->fetch_sockets(
         socketio::Target{}, [nsp, origin, gathering](std::vector<socketio::SocketInfo>& remote, bool /*complete*/) {
           Json part = Json::array();
           for (auto& socket : remote) part.push_back(serialize(socket, nsp->name()));
-          nsp->post_to_loop(origin, [gathering, part = std::move(part)]() mutable { gathering->add(part); });
+          nsp->sockets().post_to_loop(origin, [gathering, part = std::move(part)]() mutable { gathering->add(part); });
         });
   }
 }
@@ -271,7 +271,7 @@ void AdminUi::collect_stats() {
       *traffic = socketio::LoopTraffic{};
     }
     report.disconnections.swap(loops_[loop].disconnections);
-    for (auto* nsp : namespaces_) report.sockets.push_back(nsp->local_count(loop));
+    for (auto* nsp : namespaces_) report.sockets.push_back(nsp->sockets().local_count(loop));
     io_.pool().post(0, [this, collection, report = std::move(report)]() mutable {
       collection->reports.push_back(std::move(report));
       if (--collection->pending == 0) emit_stats(collection->reports);

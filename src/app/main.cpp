@@ -269,13 +269,13 @@ int run_server(const app::Settings& settings, const std::function<void()>& ready
     if (admin) cluster->attach(admin->nsp());
     auto& push_nsp = io.of(settings.push_namespace);
     // Cluster::attach gave the namespace a RedisAdapter.
-    auto push_adapter = static_cast<cluster::RedisAdapter*>(push_nsp.adapter())->shared_from_this();
+    auto push_adapter = static_cast<cluster::RedisAdapter*>(push_nsp.cluster_side().adapter())->shared_from_this();
     health.set_extra_metrics([] { return cluster::direct_metrics().render(); });
     // Pushes to users on other Herald nodes go straight to those nodes (cluster/direct_adapter.hpp).
     auto locator = std::make_shared<cluster::DirectLocator>(*cluster, push_adapter,
                                                             std::chrono::milliseconds(settings.node_heartbeat_ms));
     locator->start();
-    push_nsp.set_adapter(
+    push_nsp.cluster_side().set_adapter(
         std::make_shared<cluster::DirectAdapter>(pool, push_nsp, push_adapter, locator, settings.api_token));
     direct_server = std::make_shared<cluster::DirectServer>(pool, push_nsp, settings.api_token);
     internal_router.add(

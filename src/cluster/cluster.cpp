@@ -90,7 +90,7 @@ void Cluster::attach(socketio::Namespace& nsp) {
   else
     adapter =
         std::make_shared<RedisAdapter>(*this, nsp, std::make_unique<ClassicWire>(config_.prefix, nsp.name(), uid_));
-  nsp.set_adapter(adapter);
+  nsp.cluster_side().set_adapter(adapter);
   adapters_.push_back(adapter);
   for (const Wire* wire : {&adapter->wire(), adapter->emitter_wire()}) {
     if (wire == nullptr) continue;

@@ -72,7 +72,7 @@ void DirectAdapter::broadcast_with_ack(const socketio::Packet& packet, const soc
                                        std::chrono::milliseconds timeout,
                                        std::shared_ptr<socketio::BroadcastAckHandlers> handlers) {
   if (!placeable(target)) return fallback_->broadcast_with_ack(packet, target, timeout, std::move(handlers));
-  size_t origin = socketio::Namespace::origin_loop();
+  size_t origin = socketio::LoopSockets::origin_loop();
   auto attempt = std::make_shared<Attempt>();
   attempt->handlers = std::move(handlers);
   attempt->packet = packet;

@@ -117,7 +117,7 @@ void DirectServer::accept(const std::shared_ptr<net::HttpExchange>& exchange) {
         auto* push = std::get_if<direct::Push>(&frame);
         if (!push) return false;  // only pushes come this way
         direct_metrics().received.fetch_add(1, std::memory_order_relaxed);
-        auto relay = std::make_shared<Relay>(*holder, push->request, nsp->loop_count());
+        auto relay = std::make_shared<Relay>(*holder, push->request, nsp->sockets().loop_count());
         Json data = push_data(push->data);
         if (push->nsp != nsp->name() || data.is_discarded() || !data.is_array() || data.empty() ||
             !data[0].is_string()) {
@@ -126,7 +126,7 @@ void DirectServer::accept(const std::shared_ptr<net::HttpExchange>& exchange) {
           return true;
         }
         socketio::Packet packet{socketio::PacketType::Event, nsp->name(), nsp->server().next_ack_id(), std::move(data)};
-        auto target = nsp->remote_target(std::move(push->users), {}, Json{{"heraldFilter", "users"}});
+        auto target = nsp->cluster_side().remote_target(std::move(push->users), {}, Json{{"heraldFilter", "users"}});
         socketio::Broadcast(*nsp, std::move(target))
             .local()
             .emit_packet_with_ack(std::move(packet),

@@ -49,13 +49,14 @@ RedisAdapter::RedisAdapter(Cluster& cluster, socketio::Namespace& nsp, std::uniq
       emitter_wire_(std::move(emitter_wire)),
       ack_waiters_(cluster.pool()),
       gatherings_(std::make_shared<Gatherings>(cluster.pool().loop(Cluster::kRedisLoop))) {
-  if (const auto* recovery = nsp.recovery())
+  if (const auto* recovery = nsp.cluster_side().recovery())
     stream_ = std::make_unique<RecoveryStream>(cluster, cluster.config().prefix + "-recovery#" + nsp.name() + "#",
                                                recovery->config().window);
 }
 
 Target RedisAdapter::target_of(const TargetSpec& spec) const {
-  return nsp_.remote_target(spec.rooms, spec.except, spec.flags.is_object() ? spec.flags : Json::object());
+  return nsp_.cluster_side().remote_target(spec.rooms, spec.except,
+                                           spec.flags.is_object() ? spec.flags : Json::object());
 }
 
 bool RedisAdapter::reachable() const { return cluster_.reachable(); }
@@ -147,7 +148,7 @@ void RedisAdapter::read_recovery_history() {
       history.push_back(
           {std::move(*broadcast->stamp), self->target_of(broadcast->target), std::move(broadcast->packet), emitted});
     }
-    size_t taken = self->nsp_.recovery()->prepend_history(std::move(history));
+    size_t taken = self->nsp_.cluster_side().recovery()->prepend_history(std::move(history));
     if (taken > 0)
       spdlog::info("cluster: {} broadcasts to {} from before this node saw them, kept for catch-ups", taken,
                    self->nsp_.name());
@@ -159,7 +160,7 @@ void RedisAdapter::broadcast_with_ack(const Packet& packet, const Target& target
   std::string request_id = new_request_id();
   Outgoing outgoing =
       wire_->encode(cluster_.uid(), msg::BroadcastWithAck{request_id, packet, spec_of(target), timeout.count(), true});
-  size_t origin = socketio::Namespace::origin_loop();
+  size_t origin = socketio::LoopSockets::origin_loop();
   cluster_.post([self = shared_from_this(), request_id, outgoing = std::move(outgoing), handlers, origin, timeout] {
     self->ack_waiters_.add(request_id, handlers, origin,
                            self->cluster_.pool().clock().now() + timeout + std::chrono::seconds(1));
@@ -208,7 +209,7 @@ void RedisAdapter::fetch_sockets(const Target& target,
 
 void RedisAdapter::server_side_emit_with_ack(const Json& data, std::chrono::milliseconds timeout,
                                              std::function<void(std::vector<Json>& replies, bool complete)> done) {
-  size_t origin = socketio::Namespace::origin_loop();
+  size_t origin = socketio::LoopSockets::origin_loop();
   auto replies = std::make_shared<std::vector<Json>>();
   Gatherings::Gathering gathering{
       "server-side emit", 0,
@@ -289,7 +290,7 @@ void RedisAdapter::handle(const std::string& /*sender*/, msg::Broadcast& broadca
 }
 
 void RedisAdapter::handle(const std::string& sender, msg::AllRooms& request) {
-  nsp_.collect<std::vector<std::string>>(
+  nsp_.sockets().collect<std::vector<std::string>>(
       Target{{}, {}, {}, Json::object()},
       [](const std::vector<socketio::Socket*>& sockets) {
         std::vector<std::string> rooms;
@@ -313,7 +314,7 @@ void RedisAdapter::handle(const std::string& sender, msg::ServerSideEmit& emit) 
       });
     };
   }
-  nsp_.server_side_received(emit.data, std::move(reply));
+  nsp_.cluster_side().server_side_received(emit.data, std::move(reply));
 }
 
 void RedisAdapter::handle(const std::string& sender, msg::RoomChange& change) {
@@ -341,7 +342,7 @@ void RedisAdapter::handle(const std::string& sender, msg::BroadcastWithAck& broa
   // Node servers publish the packet before numbering it: each receiving node numbers it itself.
   if (!broadcast.packet.id) broadcast.packet.id = nsp_.server().next_ack_id();
   auto relay = std::make_shared<AckRelay>(
-      cluster_.pool(), Cluster::kRedisLoop, broadcast.request_id, broadcast.batch_acks, nsp_.loop_count(),
+      cluster_.pool(), Cluster::kRedisLoop, broadcast.request_id, broadcast.batch_acks, nsp_.sockets().loop_count(),
       [self = shared_from_this(), sender](const Body& answer) { self->answer(sender, answer); });
   socketio::Broadcast(nsp_, target_of(broadcast.target))
       .local()

@@ -210,7 +210,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
     presence->users_on_nodes_except(answered_nodes(), [self = shared_from_this()](std::vector<std::string> users) {
       spdlog::debug("push: {} kept for {} users of nodes that did not answer", self->kept_message->msg_id,
                     users.size());
-      self->nsp->post_to_loop(self->origin, [self, users = std::move(users)] { self->keep_targeted(users); });
+      self->nsp->sockets().post_to_loop(self->origin, [self, users = std::move(users)] { self->keep_targeted(users); });
     });
   }
 
@@ -223,7 +223,7 @@ struct Receipt : std::enable_shared_from_this<Receipt> {
       // A room push: kept for those of them whose rooms (the backend's, as on login) include one.
       ++keeps_in_flight;
       directory->rooms_of(uid, [self = shared_from_this(), uid](std::vector<std::string> rooms) {
-        self->nsp->post_to_loop(self->origin, [self, uid, rooms = std::move(rooms)] {
+        self->nsp->sockets().post_to_loop(self->origin, [self, uid, rooms = std::move(rooms)] {
           bool targeted = std::any_of(rooms.begin(), rooms.end(), [&](const std::string& room) {
             return std::find(self->targets.begin(), self->targets.end(), room) != self->targets.end();
           });
@@ -320,15 +320,17 @@ Delivery::Delivery(socketio::Namespace& nsp, const Config& config, Redelivery& r
       config_(config),
       redelivery_(redelivery),
       in_flight_(std::make_unique<InFlightPushes>(
-          nsp.loop_count(), [this](const std::string& uid, const std::vector<PendingMessage>& messages) {
+          nsp.sockets().loop_count(), [this](const std::string& uid, const std::vector<PendingMessage>& messages) {
             keep_and_announce(uid, messages);
           })) {}
 
 Delivery::~Delivery() {
-  if (watching()) nsp_.recovery()->set_watch(nullptr);
+  if (watching()) nsp_.cluster_side().recovery()->set_watch(nullptr);
 }
 
-bool Delivery::watching() const { return nsp_.recovery() && nsp_.recovery()->watch() == in_flight_.get(); }
+bool Delivery::watching() const {
+  return nsp_.cluster_side().recovery() && nsp_.cluster_side().recovery()->watch() == in_flight_.get();
+}
 
 void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) {
   auto& metrics = metrics::global();
@@ -349,7 +351,7 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
     broadcast.emit(request.event, std::move(args));
     PushResult result;
     result.complete = true;
-    result.cluster_unreachable = nsp_.adapter() && !nsp_.adapter()->reachable();
+    result.cluster_unreachable = nsp_.cluster_side().adapter() && !nsp_.cluster_side().adapter()->reachable();
     return done(result);
   }
 
@@ -374,8 +376,8 @@ void Delivery::push(PushRequest request, std::function<void(PushResult&)> done) 
   receipt->presence = presence_;
   receipt->directory = directory_;
   receipt->nsp = &nsp_;
-  receipt->origin = socketio::Namespace::origin_loop();
-  receipt->loops_pending = nsp_.loop_count();
+  receipt->origin = socketio::LoopSockets::origin_loop();
+  receipt->loops_pending = nsp_.sockets().loop_count();
   receipt->done = std::move(done);
   // The alarm holds the receipt until it rings or finish() cancels it.
   receipt->timer = std::make_unique<net::Alarm>(pool.loop(receipt->origin), pool.clock());
@@ -395,7 +397,7 @@ constexpr const char* kKeepDropped = "herald:keepDropped";
 
 void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message,
                                           std::function<void(std::vector<std::string>)> confirmed) {
-  if (!nsp_.adapter()) return;
+  if (!nsp_.cluster_side().adapter()) return;
   Json push{{"msgId", message.msg_id},
             {"event", message.event},
             {"message", message.message},
@@ -420,7 +422,7 @@ void Delivery::keep_for_dropped_elsewhere(const PushRequest& request, const Pend
 }
 
 void Delivery::attach() {
-  if (socketio::Recovery* recovery = nsp_.recovery(); recovery && redelivery_.enabled())
+  if (socketio::Recovery* recovery = nsp_.cluster_side().recovery(); recovery && redelivery_.enabled())
     recovery->set_watch(in_flight_.get());
   nsp_.on_server_side(kKeepDropped, [this](Json& args, const socketio::Namespace::ServerSideReply& reply) {
     // The origin learns that this node kept the push for its dropped users (or had none to keep)
@@ -477,7 +479,7 @@ void Delivery::keep_and_announce(const std::string& uid, const std::vector<Pendi
 
 std::vector<std::string> Delivery::dropped_users(const PushRequest& request, const PendingMessage& message) {
   std::vector<std::string> users;
-  const socketio::Recovery* recovery = nsp_.recovery();
+  const socketio::Recovery* recovery = nsp_.cluster_side().recovery();
   if (!recovery) return users;
   // Watched from before the read, so that a session that moves meanwhile is seen there.
   uint64_t in_flight = watching() ? in_flight_->arrived(request, message) : 0;

@@ -44,11 +44,11 @@ void InFlightPushes::acked_broadcast_sending(size_t loop, std::string_view first
 }
 
 void InFlightPushes::session_dropped(const socketio::RecoveredSession& session) {
-  dropped_from(socketio::Namespace::origin_loop(), session);
+  dropped_from(socketio::LoopSockets::origin_loop(), session);
 }
 
 void InFlightPushes::session_taken(const socketio::RecoveredSession& session, uint64_t take, bool here) {
-  taken(session, take, here ? std::optional(socketio::Namespace::origin_loop()) : std::nullopt);
+  taken(session, take, here ? std::optional(socketio::LoopSockets::origin_loop()) : std::nullopt);
 }
 
 void InFlightPushes::dropped_from(size_t loop, const socketio::RecoveredSession& session) {

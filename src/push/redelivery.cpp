@@ -22,7 +22,7 @@ constexpr auto kReceiptDelay = std::chrono::milliseconds(200);
 
 Redelivery::Redelivery(socketio::Namespace& nsp, const Config& config, notify::WebhookSender& webhooks,
                        PendingStore& store)
-    : nsp_(nsp), config_(config), webhooks_(webhooks), store_(store), ledgers_(nsp.loop_count()) {}
+    : nsp_(nsp), config_(config), webhooks_(webhooks), store_(store), ledgers_(nsp.sockets().loop_count()) {}
 
 void Redelivery::attach() {
   nsp_.on_server_side("herald:redeliver", [this](Json& args, const socketio::Namespace::ServerSideReply& reply) {
@@ -41,9 +41,9 @@ void Redelivery::keep(const std::string& uid, const PendingMessage& message, std
     return;
   }
   if (!done) return store_.keep(uid, message, nullptr);
-  size_t loop = socketio::Namespace::origin_loop();
+  size_t loop = socketio::LoopSockets::origin_loop();
   store_.keep(uid, message,
-              [this, loop, done = std::move(done)]() mutable { nsp_.post_to_loop(loop, std::move(done)); });
+              [this, loop, done = std::move(done)]() mutable { nsp_.sockets().post_to_loop(loop, std::move(done)); });
 }
 
 void Redelivery::acked_in_time(const std::string& uid, const std::string& msg_id) {
@@ -59,7 +59,7 @@ void Redelivery::deliver_to(socketio::Socket& socket) {
   store_.pending_of(uid, [this, weak = socket.weak_from_this(), loop = socket.loop(), uid,
                           seq = login_seq_of(socket)](PendingStore::Messages messages) {
     if (messages.empty()) return;
-    nsp_.post_to_loop(loop, [this, weak, loop, uid, seq, messages = std::move(messages)]() mutable {
+    nsp_.sockets().post_to_loop(loop, [this, weak, loop, uid, seq, messages = std::move(messages)]() mutable {
       auto held = weak.lock();
       if (!held || !held->connected() || user_of(*held) != uid || login_seq_of(*held) != seq) return;
       auto& metrics = metrics::global();
@@ -90,7 +90,7 @@ void Redelivery::deliver_to_local(const std::vector<std::string>& uids) {
   auto users = std::make_shared<UidSet>(uids.begin(), uids.end());
   socketio::Target target{
       uids, {}, [users](const socketio::Socket& socket) { return users->contains(user_of(socket)); }, Json::object()};
-  nsp_.for_each_loop(std::move(target), [this](const std::vector<socketio::Socket*>& sockets) {
+  nsp_.sockets().for_each_loop(std::move(target), [this](const std::vector<socketio::Socket*>& sockets) {
     for (socketio::Socket* socket : sockets) deliver_to(*socket);
   });
 }
@@ -98,16 +98,16 @@ void Redelivery::deliver_to_local(const std::vector<std::string>& uids) {
 void Redelivery::deliver_to_everyone_here() {
   socketio::Target target{
       {}, {}, [](const socketio::Socket& socket) { return !user_of(socket).empty(); }, Json::object()};
-  nsp_.for_each_loop(std::move(target), [this](const std::vector<socketio::Socket*>& sockets) {
+  nsp_.sockets().for_each_loop(std::move(target), [this](const std::vector<socketio::Socket*>& sockets) {
     for (socketio::Socket* socket : sockets) deliver_to(*socket);
   });
 }
 
 void Redelivery::states(const std::string& msg_id, std::function<void(PendingStore::States)> done) {
-  size_t loop = socketio::Namespace::origin_loop();
+  size_t loop = socketio::LoopSockets::origin_loop();
   store_.states(msg_id, [this, loop, done = std::move(done)](PendingStore::States states) mutable {
-    nsp_.post_to_loop(loop,
-                      [done = std::move(done), states = std::move(states)]() mutable { done(std::move(states)); });
+    nsp_.sockets().post_to_loop(
+        loop, [done = std::move(done), states = std::move(states)]() mutable { done(std::move(states)); });
   });
 }
 
@@ -132,7 +132,7 @@ void Redelivery::report_late_receipt(const std::string& uid, const std::string& 
     }
   }
   if (first) {
-    nsp_.post_to_loop(0, [this] {
+    nsp_.sockets().post_to_loop(0, [this] {
       if (!flush_timer_) flush_timer_ = std::make_unique<boost::asio::steady_timer>(nsp_.server().pool().loop(0));
       flush_timer_->expires_after(kReceiptDelay);
       flush_timer_->async_wait([this](const boost::system::error_code& ec) {

@@ -26,7 +26,7 @@ Service::Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirect
   users_.attach();
   redelivery_.attach();
   delivery_.attach();
-  nsp_.set_filter_factory(push_filter);
+  nsp_.cluster_side().set_filter_factory(push_filter);
   nsp_.on_server_side("herald:changeRoom", [this](Json& args, socketio::Namespace::ServerSideReply reply) {
     if (args.empty() || !args[0].is_object()) {
       if (reply) reply(nullptr);
@@ -50,10 +50,9 @@ Service::Service(socketio::Server& io, Config config, std::unique_ptr<RoomDirect
       if (reply) reply(nullptr);
       return;
     }
-    change_room_local(std::move(users), std::move(joins), std::move(leaves),
-                      [reply = std::move(reply)](ChangeRoomResult& moved) {
-                        if (reply) reply(Json{{"socketsMoved", moved.sockets}});
-                      });
+    change_room_local(users, std::move(joins), std::move(leaves), [reply = std::move(reply)](ChangeRoomResult& moved) {
+      if (reply) reply(Json{{"socketsMoved", moved.sockets}});
+    });
   });
 }
 
@@ -122,8 +121,8 @@ void Service::change_room_local(const std::vector<std::string>& uids, std::vecto
   auto users = std::make_shared<UidSet>(uids.begin(), uids.end());
   socketio::Target target{uids, {}, [users](const Socket& socket) { return users->contains(user_of(socket)); }};
   Json notice = Json::array({"-2", Json{{"joins", joins}, {"leaves", leaves}}});
-  nsp_.collect<size_t>(
-      std::move(target),
+  nsp_.sockets().collect<size_t>(
+      target,
       [joins = std::move(joins), leaves = std::move(leaves), notice](const std::vector<Socket*>& sockets) {
         for (Socket* socket : sockets) {
           socket->leave(leaves);
@@ -141,7 +140,7 @@ void Service::change_room_local(const std::vector<std::string>& uids, std::vecto
 
 void Service::stats(std::function<void(Stats&)> done) {
   size_t connections = io_.engine().live_sessions();
-  nsp_.collect<Stats>(
+  nsp_.sockets().collect<Stats>(
       socketio::Target{},
       [](const std::vector<Socket*>& sockets) {
         Stats local;

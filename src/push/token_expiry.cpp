@@ -8,7 +8,7 @@ namespace herald::push {
 
 using socketio::Json;
 
-TokenExpiry::TokenExpiry(socketio::Namespace& nsp) : nsp_(nsp), loops_(nsp.loop_count()) {}
+TokenExpiry::TokenExpiry(socketio::Namespace& nsp) : nsp_(nsp), loops_(nsp.sockets().loop_count()) {}
 
 void TokenExpiry::track(socketio::Socket& socket, Clock::time_point expires) {
   Loop& loop = loops_[socket.loop()];

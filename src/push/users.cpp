@@ -115,7 +115,7 @@ void Users::attach() {
   // A disconnect counts as a logout, unless the socket left a session to come back to.
   nsp_.on_disconnect([this](Socket& socket, socketio::DisconnectReason reason) {
     if (std::string_view uid = user_of(socket); presence_ && !uid.empty()) {
-      if (nsp_.recovery() && socket.protocol() == engineio::Protocol::V4 && leaves_session(reason))
+      if (nsp_.cluster_side().recovery() && socket.protocol() == engineio::Protocol::V4 && leaves_session(reason))
         presence_->dropped(std::string(uid), socket.id());
       else
         presence_->logged_out(std::string(uid), socket.id());
@@ -208,7 +208,7 @@ void Users::login(Socket& socket, const std::string& uid) {
   nsp_.wait_for_rooms(socket);
   directory_.rooms_of(
       uid, [this, weak = socket.weak_from_this(), loop = socket.loop(), seq](std::vector<std::string> rooms) {
-        nsp_.post_to_loop(loop, [this, weak, seq, rooms = std::move(rooms)] {
+        nsp_.sockets().post_to_loop(loop, [this, weak, seq, rooms = std::move(rooms)] {
           auto held = weak.lock();
           if (!held || !held->connected() || login_seq_of(*held) != seq) return;
           held->join(rooms);
@@ -244,7 +244,7 @@ void Users::kick_local(const std::string& uid, uint64_t seq, const std::string& 
       {socket_id},
       [uid, seq](const Socket& socket) { return user_of(socket) == uid && login_seq_of(socket) < seq; },
       Json::object()};
-  nsp_.for_each_loop(std::move(target), [uid](const std::vector<Socket*>& sockets) {
+  nsp_.sockets().for_each_loop(std::move(target), [uid](const std::vector<Socket*>& sockets) {
     for (Socket* socket : sockets) {
       auto held = socket->shared_from_this();
       spdlog::debug("push: kicking socket {}: {} logged in again", socket->id(), uid);

@@ -62,7 +62,7 @@ class LoopAcks : public AckSink, public std::enable_shared_from_this<LoopAcks> {
       first = pending_.empty();
       pending_.push_back(std::move(reply));
     }
-    if (first) nsp_.post_to_loop(origin_, [self = shared_from_this()] { self->report(); });
+    if (first) nsp_.sockets().post_to_loop(origin_, [self = shared_from_this()] { self->report(); });
   }
 
   // On the origin loop.
@@ -98,10 +98,10 @@ void Broadcast::emit(std::string_view event, Json args) {
 
 void Broadcast::emit_packet(Packet packet) {
   packet.nsp = nsp_.name();
-  RemoteAdapter* publish_to = local_ ? nullptr : nsp_.adapter();
+  RemoteAdapter* publish_to = local_ ? nullptr : nsp_.cluster_side().adapter();
   uint64_t seq = 0;  // its place in the recovery log, if it has one
   std::shared_ptr<ProtocolPackets> packets;
-  Recovery* recovery = nsp_.recovery();
+  Recovery* recovery = nsp_.cluster_side().recovery();
   // As socket.io: events without an ack are replayable (an ack callback cannot be restored).
   if (recovery && packet.type == PacketType::Event && !packet.id) {
     SharedPackets v4;
@@ -127,15 +127,16 @@ void Broadcast::emit_packet(Packet packet) {
     packets = std::make_shared<ProtocolPackets>(std::move(text), std::move(packet));
   }
   Namespace* nsp = &nsp_;
-  uint64_t loops_reached = nsp_.loops_of(target_);
-  nsp_.for_each_loop_of(loops_reached, target_,
-                        [nsp, packets, seq, loops = nsp_.loop_count()](const std::vector<Socket*>& sockets) {
+  LoopSockets& here = nsp_.sockets();  // this node's loops
+  uint64_t loops_reached = here.loops_of(target_);
+  here.for_each_loop_of(loops_reached, target_,
+                        [nsp, packets, seq, loops = here.loop_count()](const std::vector<Socket*>& sockets) {
                           LoopPackets local(packets, sockets.size(), loops);
                           for (Socket* socket : sockets) {
                             // A socket that connected or came back after the broadcast was logged has it already, or
                             // had it replayed.
                             if (seq != 0 && seq <= socket->recovery_base()) continue;
-                            if (seq != 0 && socket->catching_up()) nsp->sent_live(*socket, seq);
+                            if (seq != 0 && socket->catching_up()) nsp->sockets().sent_live(*socket, seq);
                             socket->send_encoded(local.get(socket->encoding()));
                           }
                         });
@@ -150,17 +151,18 @@ void Broadcast::emit_with_ack(std::string_view event, Json args, std::chrono::mi
 void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds timeout, BroadcastAckHandlers handlers) {
   packet.nsp = nsp_.name();
   uint64_t id = packet.id.value_or(0);
-  size_t origin = Namespace::origin_loop();
+  size_t origin = LoopSockets::origin_loop();
+  LoopSockets& here = nsp_.sockets();  // this node's loops
   auto shared = std::make_shared<BroadcastAckHandlers>(std::move(handlers));
-  if (!local_ && nsp_.adapter()) {
-    nsp_.adapter()->broadcast_with_ack(packet, target_, timeout, shared);
+  if (!local_ && nsp_.cluster_side().adapter()) {
+    nsp_.cluster_side().adapter()->broadcast_with_ack(packet, target_, timeout, shared);
   } else {
-    nsp_.post_to_loop(origin, [shared] {
+    here.post_to_loop(origin, [shared] {
       if (shared->on_remote_nodes) shared->on_remote_nodes(0, true);
     });
   }
   // Told as each loop sends it (recovery.hpp): an id to match it by, if its first argument is one.
-  RecoveryWatch* watch = nsp_.recovery() ? nsp_.recovery()->watch() : nullptr;
+  RecoveryWatch* watch = nsp_.cluster_side().recovery() ? nsp_.cluster_side().recovery()->watch() : nullptr;
   std::string watched;
   if (watch && packet.data.is_array() && packet.data.size() > 1 && packet.data[1].is_string())
     watched = packet.data[1].get<std::string>();
@@ -169,29 +171,29 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
   Namespace* nsp = &nsp_;
   auto deadline = nsp_.server().pool().clock().now() + timeout;
   // Loops with no member of its rooms are not woken: they reach nobody, reported from here.
-  uint64_t loops = nsp_.loops_of(target_);
-  size_t skipped = loops == nsp_.every_loop() ? 0 : nsp_.loop_count() - std::popcount(loops);
+  uint64_t loops = here.loops_of(target_);
+  size_t skipped = loops == here.every_loop() ? 0 : here.loop_count() - std::popcount(loops);
   if (skipped > 0) {
-    for (size_t loop = 0; loop < nsp_.loop_count() && !watched.empty(); ++loop)
+    for (size_t loop = 0; loop < here.loop_count() && !watched.empty(); ++loop)
       if (!(loops & (uint64_t{1} << loop))) watch->acked_broadcast_sending(loop, watched);
-    nsp_.post_to_loop(origin, [shared, skipped] {
+    here.post_to_loop(origin, [shared, skipped] {
       for (size_t i = 0; i < skipped && shared->on_reached; ++i) shared->on_reached({});
     });
   }
-  nsp_.for_each_loop_of(loops, target_,
+  here.for_each_loop_of(loops, target_,
                         [nsp, packets, origin, shared, id, deadline, watch,
                          watched = std::move(watched)](const std::vector<Socket*>& sockets) {
-                          if (!watched.empty()) watch->acked_broadcast_sending(Namespace::origin_loop(), watched);
+                          if (!watched.empty()) watch->acked_broadcast_sending(LoopSockets::origin_loop(), watched);
                           auto reached = std::make_shared<std::vector<SocketInfo>>();
                           reached->reserve(sockets.size());
                           for (Socket* socket : sockets)
                             reached->push_back(SocketInfo{socket->id(), socket->attached(), socket->data});
                           // Report the reach before sending, so it arrives at the origin before any ack.
-                          nsp->post_to_loop(origin, [shared, reached] {
+                          nsp->sockets().post_to_loop(origin, [shared, reached] {
                             if (shared->on_reached) shared->on_reached(*reached);
                           });
                           auto acks = std::make_shared<LoopAcks>(*nsp, origin, shared, std::move(reached));
-                          LoopPackets local(packets, sockets.size(), nsp->loop_count());
+                          LoopPackets local(packets, sockets.size(), nsp->sockets().loop_count());
                           auto now = nsp->server().pool().clock().now();
                           for (size_t i = 0; i < sockets.size(); ++i) {
                             sockets[i]->expect_ack(id, deadline, now, acks, static_cast<uint32_t>(i));
@@ -201,13 +203,13 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
 }
 
 void Broadcast::change_rooms(std::vector<std::string> rooms, bool join) {
-  if (!local_ && nsp_.adapter()) {
+  if (!local_ && nsp_.cluster_side().adapter()) {
     if (join)
-      nsp_.adapter()->sockets_join(target_, rooms);
+      nsp_.cluster_side().adapter()->sockets_join(target_, rooms);
     else
-      nsp_.adapter()->sockets_leave(target_, rooms);
+      nsp_.cluster_side().adapter()->sockets_leave(target_, rooms);
   }
-  nsp_.for_each_loop(target_, [rooms = std::move(rooms), join](const std::vector<Socket*>& sockets) {
+  nsp_.sockets().for_each_loop(target_, [rooms = std::move(rooms), join](const std::vector<Socket*>& sockets) {
     for (Socket* socket : sockets) join ? socket->join(rooms) : socket->leave(rooms);
   });
 }
@@ -217,8 +219,8 @@ void Broadcast::sockets_join(std::string room) { change_rooms({std::move(room)},
 void Broadcast::sockets_leave(std::string room) { change_rooms({std::move(room)}, false); }
 
 void Broadcast::disconnect_sockets(bool close) {
-  if (!local_ && nsp_.adapter()) nsp_.adapter()->disconnect_sockets(target_, close);
-  nsp_.for_each_loop(target_, [close](const std::vector<Socket*>& sockets) {
+  if (!local_ && nsp_.cluster_side().adapter()) nsp_.cluster_side().adapter()->disconnect_sockets(target_, close);
+  nsp_.sockets().for_each_loop(target_, [close](const std::vector<Socket*>& sockets) {
     // Hold them: disconnecting removes them from the namespace's tables.
     std::vector<std::shared_ptr<Socket>> held;
     held.reserve(sockets.size());
@@ -233,21 +235,22 @@ void Broadcast::fetch_sockets(std::function<void(std::vector<SocketInfo>& socket
     std::vector<SocketInfo> sockets;
     bool complete = true;
   };
-  bool ask_remote = !local_ && nsp_.adapter();
+  bool ask_remote = !local_ && nsp_.cluster_side().adapter();
   auto found = net::FanIn<Found>::expect(ask_remote ? 2 : 1,
                                          [done = std::move(done)](Found& all) { done(all.sockets, all.complete); });
   if (ask_remote) {
-    size_t origin = Namespace::origin_loop();
+    size_t origin = LoopSockets::origin_loop();
     Namespace* nsp = &nsp_;
-    nsp_.adapter()->fetch_sockets(target_, [found, nsp, origin](std::vector<SocketInfo>& remote, bool complete) {
-      nsp->post_to_loop(origin, [found, remote = std::move(remote), complete]() mutable {
-        for (auto& socket : remote) found->result().sockets.push_back(std::move(socket));
-        found->result().complete = complete;
-        found->arrived();
-      });
-    });
+    nsp_.cluster_side().adapter()->fetch_sockets(
+        target_, [found, nsp, origin](std::vector<SocketInfo>& remote, bool complete) {
+          nsp->sockets().post_to_loop(origin, [found, remote = std::move(remote), complete]() mutable {
+            for (auto& socket : remote) found->result().sockets.push_back(std::move(socket));
+            found->result().complete = complete;
+            found->arrived();
+          });
+        });
   }
-  nsp_.collect<std::vector<SocketInfo>>(
+  nsp_.sockets().collect<std::vector<SocketInfo>>(
       target_,
       [](const std::vector<Socket*>& sockets) {
         std::vector<SocketInfo> infos;

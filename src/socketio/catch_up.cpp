@@ -13,7 +13,7 @@ void catch_up(const Recovery& recovery, Socket& socket, const CameBack& came_bac
   auto missed = recovery.missed_since(*came_back.offset, came_back.pid.empty());
   size_t sent = 0;
   for (const auto& entry : missed.entries) {
-    if (!Namespace::selects(entry.target, socket)) continue;
+    if (!LoopSockets::selects(entry.target, socket)) continue;
     const auto& live = came_back.sent_live;
     if (entry.seq > socket.recovery_base() && std::find(live.begin(), live.end(), entry.seq) != live.end()) continue;
     socket.send_encoded(*entry.packets->get(socket.encoding()));

@@ -198,7 +198,7 @@ void Client::connect(Packet& packet) {
     return;
   }
   // A v3 client has no recovery to offer.
-  Recovery* recovery = v3() ? nullptr : nsp->recovery();
+  Recovery* recovery = v3() ? nullptr : nsp->cluster_side().recovery();
   CameBack came_back;
   auto restored = recovery ? restore(*recovery, auth, came_back) : std::nullopt;
   // socket.io 2 named a socket after its session (`<nsp>#<sid>` off the main namespace), and its
@@ -232,10 +232,10 @@ void Client::accept(const std::shared_ptr<Socket>& socket, const std::string& ns
                     std::optional<Recovery::Restore> restored, CameBack came_back) {
   Namespace& nsp = socket->nsp();
   // Broadcasts logged before it connected are not for it.
-  if (!restored && nsp.recovery()) socket->set_recovery_base(nsp.recovery()->head());
+  if (!restored && nsp.cluster_side().recovery()) socket->set_recovery_base(nsp.cluster_side().recovery()->head());
   sockets_.push_back(socket);
   connect_timer_.reset();
-  nsp.add(socket);
+  nsp.sockets().add(socket);
   if (!restored && (!came_back.pid.empty() || came_back.offset)) nsp.hold_came_back(*socket, std::move(came_back));
   Json answer;
   if (!v3()) {
@@ -244,10 +244,10 @@ void Client::accept(const std::shared_ptr<Socket>& socket, const std::string& ns
   }
   send(Packet{PacketType::Connect, nsp_name, std::nullopt, std::move(answer)});
   if (restored) {
-    nsp.join(*socket, restored->session.rooms);
+    nsp.sockets().join(*socket, restored->session.rooms);
     // What it missed, in order, before anything newer.
     for (const auto& entry : restored->missed)
-      if (Namespace::selects(entry.target, *socket)) socket->send_encoded(*entry.packets->get(socket->encoding()));
+      if (LoopSockets::selects(entry.target, *socket)) socket->send_encoded(*entry.packets->get(socket->encoding()));
     net::transport_counters().recoveries.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("socket.io: socket {} recovered, {} missed broadcasts replayed", socket->id(),
                   restored->missed.size());

@@ -1,23 +1,22 @@
-// A Socket.IO namespace: its handlers, and per loop the sockets connected to it and their rooms.
-// Broadcasts are encoded once per Engine.IO protocol and posted to every loop, which sends the same
-// bytes to its members.
+// A Socket.IO namespace as applications use it: its handlers, middlewares, broadcasts and
+// server-side events. Its sockets and rooms on each loop are its LoopSockets'; what the cluster
+// reaches is Namespace::ClusterSide. Broadcasts are encoded once per Engine.IO protocol and posted
+// to every loop, which sends the same bytes to its members.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "engineio/packet.hpp"
-#include "net/fan_in.hpp"
 #include "net/loop_pool.hpp"
 #include "socketio/adapter.hpp"
 #include "socketio/engine_packets.hpp"
+#include "socketio/loop_sockets.hpp"
 #include "socketio/recovery_offset.hpp"
 #include "socketio/socket_data.hpp"
 #include "socketio/types.hpp"
@@ -39,7 +38,7 @@ struct Target {
   std::vector<std::string> except;
   // Optional: only sockets it accepts (runs on each socket's loop).
   std::function<bool(const Socket&)> filter;
-  // Carried to other nodes with the broadcast; a filter factory (Namespace::set_filter_factory)
+  // Carried to other nodes with the broadcast; a filter factory (Namespace::ClusterSide::set_filter_factory)
   // turns it back into `filter` there. Other implementations ignore it.
   Json flags = Json::object();
 };
@@ -145,93 +144,6 @@ class Namespace {
   Broadcast except(std::string room) { return Broadcast(*this, Target{{}, {std::move(room)}, {}, Json::object()}); }
   void emit(std::string_view event, Json args = Json::array()) { Broadcast(*this).emit(event, std::move(args)); }
 
-  // The sockets of one room on one loop. Most rooms (each user's own) hold a single socket, which
-  // needs no hash set: that saves about 120 bytes per logged-in connection.
-  class RoomMembers {
-   public:
-    void insert(Socket* socket);
-    void erase(Socket* socket);
-    bool empty() const { return !single_ && !many_; }
-    template <class F>
-    void for_each(F&& visit) const {
-      if (single_) visit(single_);
-      if (many_)
-        for (Socket* socket : *many_) visit(socket);
-    }
-
-   private:
-    Socket* single_ = nullptr;  // the only member, or null when many_ is in use
-    std::unique_ptr<std::unordered_set<Socket*>> many_;
-  };
-
-  // ---- per-loop state, used on that loop only ----
-  struct Local {
-    // Keyed by a view of the socket's own id (no copy of the id per socket).
-    std::unordered_map<std::string_view, std::shared_ptr<Socket>> sockets;
-    std::unordered_map<std::string, RoomMembers> rooms;
-    // Sockets that came back with a pid this node could not restore (by socket id), until they
-    // settle here (see hold_came_back).
-    std::unordered_map<std::string, CameBack> came_back;
-  };
-  Local& local(size_t loop) {
-    net::assert_on_loop(loop);
-    return locals_[loop];
-  }
-  // On the socket's loop. A socket that came with a pid this node could not restore (another
-  // node's, after a reconnect through a balancer or its node's death) is held until it settles
-  // here: its first event has been handled, the application says so (a login), or it closes.
-  // - The other node keeps its session until then, so it still counts its user as away (a push
-  //   meant for it is kept) and nothing slips between.
-  // - When it settles, it is sent the broadcasts it missed (after its offset) that its rooms then
-  //   select, which it was not sent live since it connected here (sent_live).
-  // An application that joins its rooms later than the socket's first event (from a lookup) says
-  // so with wait_for_rooms, and settles it itself.
-  void hold_came_back(Socket& socket, CameBack came_back);
-  void wait_for_rooms(const Socket& socket);
-  void sent_live(const Socket& socket, uint64_t seq);
-  void settle_came_back(Socket& socket, bool rooms_ready = false);
-  size_t local_count(size_t loop) const { return locals_[loop].sockets.size(); }
-
-  // Sockets on `loop` that `target` selects.
-  std::vector<Socket*> select(size_t loop, const Target& target);
-  // Runs `work` on every loop with the sockets `target` selects there.
-  void for_each_loop(Target target, std::function<void(const std::vector<Socket*>&)> work);
-  // The loops that may hold sockets `target` selects, a bit per loop: those with members of its
-  // rooms when every one of them is a room with members here, else every loop (no rooms, a socket
-  // id, a room nobody is in, or more loops than bits).
-  uint64_t loops_of(const Target& target) const;
-  uint64_t every_loop() const;
-  // As for_each_loop, on the loops of `loops` only.
-  void for_each_loop_of(uint64_t loops, Target target, std::function<void(const std::vector<Socket*>&)> work);
-  // Runs `work` on every loop with the sockets `target` selects there, and `done` with all the
-  // results on the calling loop once every loop has answered.
-  template <class T>
-  void collect(const Target& target, std::function<T(const std::vector<Socket*>&)> work,
-               std::function<void(std::vector<T>&)> done);
-  // The loop that callers on this thread get their results on (loop 0 for non-loop threads).
-  static size_t origin_loop();
-
-  // ---- used by Client and Socket ----
-  size_t loop_count() const { return locals_.size(); }
-  // Connection state recovery; null when it is off.
-  Recovery* recovery() const { return recovery_.get(); }
-  // Turns recovery off for this namespace (before the loops run): for one whose broadcasts are
-  // not worth replaying, such as the Admin UI's.
-  void without_recovery();
-  // Whether `target` selects `socket` (as select() would on its loop).
-  static bool selects(const Target& target, const Socket& socket);
-
-  // Server-side event by which a node that could not recover a pid tells the node that made it.
-  static constexpr const char* kForgetSession = "herald:forgetSession";
-
-  // Cluster: set before the loops run.
-  void set_adapter(std::shared_ptr<RemoteAdapter> adapter) { adapter_ = std::move(adapter); }
-  RemoteAdapter* adapter() const { return adapter_.get(); }
-  using FilterFactory =
-      std::function<std::function<bool(const Socket&)>(const Json& flags, const std::vector<std::string>& rooms)>;
-  void set_filter_factory(FilterFactory factory) { filter_factory_ = std::move(factory); }
-  // Rebuilds a target that came from another node.
-  Target remote_target(std::vector<std::string> rooms, std::vector<std::string> except, Json flags) const;
   // Server-side events (Node's serverSideEmit): run for events from other nodes. When the sender
   // asked for acknowledgements `reply` is set, and the handler must call it once, from any thread.
   using ServerSideReply = std::function<void(Json)>;
@@ -239,8 +151,6 @@ class Namespace {
   void on_server_side(std::string event, ServerSideHandler handler) {
     server_side_handlers_[std::move(event)] = std::move(handler);
   }
-  // False when no handler takes data[0].
-  bool server_side_received(Json& data, ServerSideReply reply);
   void server_side_emit(const Json& data) {
     if (adapter_) adapter_->server_side_emit(data);
   }
@@ -248,25 +158,46 @@ class Namespace {
   // is false when some node did not answer within `timeout` (or the cluster is unreachable).
   void server_side_emit_with_ack(const Json& data, std::chrono::milliseconds timeout,
                                  std::function<void(std::vector<Json>& replies, bool complete)> done);
-  void post_to_loop(size_t loop, std::function<void()> work);
+
+  // Turns connection state recovery off for this namespace (before the loops run): for one whose
+  // broadcasts are not worth replaying, such as the Admin UI's.
+  void without_recovery();
+  // On the socket's loop. A socket that came with a pid this node could not restore (another
+  // node's, after a reconnect through a balancer or its node's death) is held until it settles
+  // here: its first event has been handled, the application says so (a login), or it closes.
+  // - The other node keeps its session until then, so it still counts its user as away (a push
+  //   meant for it is kept) and nothing slips between.
+  // - When it settles, it is sent the broadcasts it missed (after its offset) that its rooms then
+  //   select, which it was not sent live since it connected here.
+  // An application that joins its rooms later than the socket's first event (from a lookup) says
+  // so with wait_for_rooms, and settles it itself.
+  void wait_for_rooms(const Socket& socket);
+  void settle_came_back(Socket& socket, bool rooms_ready = false);
+
+  // The sockets on each loop: the number per loop, and work run on every loop with the sockets a
+  // Target selects there (loop_sockets.hpp).
+  LoopSockets& sockets() { return sockets_; }
+
+  // What the server's cluster and push layers reach beneath this API; not for applications.
+  class ClusterSide;
+  ClusterSide cluster_side();
+
+ private:
+  // Client connects and disconnects sockets; Socket looks up the namespace's handlers.
+  friend class Client;
+  friend class Socket;
 
   const std::vector<Middleware>& middlewares() const { return middlewares_; }
   const AsyncMiddleware& async_middleware() const { return async_middleware_; }
   const EventHandler* handler(std::string_view event) const;
-  void add(const std::shared_ptr<Socket>& socket);
-  void remove(Socket& socket);
-  void join(Socket& socket, const std::string& room);
-  void leave(Socket& socket, const std::string& room);
-  // Many rooms at once, in time linear in the socket's rooms plus `rooms`.
-  void join(Socket& socket, const std::vector<std::string>& rooms);
-  void leave(Socket& socket, const std::vector<std::string>& rooms);
+  // Holds a socket that came back with a pid this node could not restore (see settle_came_back).
+  void hold_came_back(Socket& socket, CameBack came_back);
   void connected(const std::shared_ptr<Socket>& socket);
   void disconnected(Socket& socket, DisconnectReason reason);
 
- private:
-  // A room's first member on a loop, and its last one gone: the adapter hears of both.
-  RoomMembers& open_room(Local& local, const std::string& room);
-  void close_room(Local& local, std::unordered_map<std::string, RoomMembers>::iterator room);
+  // Set through ClusterSide.
+  using FilterFactory =
+      std::function<std::function<bool(const Socket&)>(const Json& flags, const std::vector<std::string>& rooms)>;
 
   Server& server_;
   std::string name_;
@@ -276,27 +207,37 @@ class Namespace {
   AsyncMiddleware async_middleware_;
   std::unordered_map<std::string, EventHandler> handlers_;
   std::unordered_map<std::string, ServerSideHandler> server_side_handlers_;
-  std::vector<Local> locals_;
+  LoopSockets sockets_;
   std::shared_ptr<RemoteAdapter> adapter_;
   FilterFactory filter_factory_;
   std::unique_ptr<Recovery> recovery_;
-  // Which loops have members of each room (loops_of): written when a room opens or closes on a loop
-  // (a login, a room change), read per broadcast to rooms, which then wakes only those loops.
-  mutable std::mutex room_loops_mutex_;
-  std::unordered_map<std::string, uint64_t> room_loops_;  // guarded
 };
 
-template <class T>
-void Namespace::collect(const Target& target, std::function<T(const std::vector<Socket*>&)> work,
-                        std::function<void(std::vector<T>&)> done) {
-  size_t origin = origin_loop();
-  auto results = net::FanIn<std::vector<T>>::expect(loop_count(), std::move(done));
-  for_each_loop(target, [this, origin, results, work = std::move(work)](const std::vector<Socket*>& sockets) {
-    post_to_loop(origin, [results, result = work(sockets)]() mutable {
-      results->result().push_back(std::move(result));
-      results->arrived();
-    });
-  });
-}
+// A namespace's seam to the server's cluster and push layers (and the library's own classes): the
+// adapter that carries its operations to other nodes, what comes in from them, and its recovery
+// log. A view: cheap to take, valid while the namespace lives.
+class Namespace::ClusterSide {
+ public:
+  explicit ClusterSide(Namespace& nsp) : nsp_(nsp) {}
+
+  // Set before the loops run.
+  void set_adapter(std::shared_ptr<RemoteAdapter> adapter) { nsp_.adapter_ = std::move(adapter); }
+  RemoteAdapter* adapter() const { return nsp_.adapter_.get(); }
+  // Turns a Target's flags from another node back into its filter.
+  using FilterFactory = Namespace::FilterFactory;
+  void set_filter_factory(FilterFactory factory) { nsp_.filter_factory_ = std::move(factory); }
+  // Rebuilds a target that came from another node.
+  Target remote_target(std::vector<std::string> rooms, std::vector<std::string> except, Json flags) const;
+  // A server-side event from another node, run by its handler (on_server_side). False when no
+  // handler takes data[0]; `reply`, when set, is then answered with null.
+  bool server_side_received(Json& data, ServerSideReply reply);
+  // Connection state recovery; null when it is off.
+  Recovery* recovery() const { return nsp_.recovery_.get(); }
+
+ private:
+  Namespace& nsp_;
+};
+
+inline Namespace::ClusterSide Namespace::cluster_side() { return ClusterSide(*this); }
 
 }  // namespace herald::socketio

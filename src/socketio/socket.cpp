@@ -160,22 +160,22 @@ Json Socket::reported_data() const {
 
 void Socket::join(const std::string& room) {
   net::assert_on_loop(loop_);
-  if (client_) nsp_.join(*this, room);
+  if (client_) nsp_.sockets().join(*this, room);
 }
 
 void Socket::leave(const std::string& room) {
   net::assert_on_loop(loop_);
-  nsp_.leave(*this, room);
+  nsp_.sockets().leave(*this, room);
 }
 
 void Socket::join(const std::vector<std::string>& rooms) {
   net::assert_on_loop(loop_);
-  if (client_) nsp_.join(*this, rooms);
+  if (client_) nsp_.sockets().join(*this, rooms);
 }
 
 void Socket::leave(const std::vector<std::string>& rooms) {
   net::assert_on_loop(loop_);
-  nsp_.leave(*this, rooms);
+  nsp_.sockets().leave(*this, rooms);
 }
 
 void Socket::on_packet(Packet& packet) {
@@ -273,11 +273,12 @@ void Socket::on_close(DisconnectReason reason) {
   auto self = shared_from_this();
   nsp_.settle_came_back(*this, true);
   // Socket.IO v4 protocol clients (socket.io-client 2.x) cannot come back: nothing to keep for them.
-  if (Recovery* recovery = nsp_.recovery(); recovery && protocol() == engineio::Protocol::V4 && recoverable(reason))
+  if (Recovery* recovery = nsp_.cluster_side().recovery();
+      recovery && protocol() == engineio::Protocol::V4 && recoverable(reason))
     recovery->persist(recovery->pid_of(id_), RecoveredSession{id_, rooms_, attached_, data, recovery_base_, {}});
   Client* client = client_;
   client_ = nullptr;
-  nsp_.remove(*this);
+  nsp_.sockets().remove(*this);
   client->remove(*this);
   if (ack_timer_) ack_timer_->cancel();
   auto pending = std::move(acks_);

@@ -94,7 +94,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   void expect_ack(uint64_t id, std::chrono::steady_clock::time_point deadline,
                   std::chrono::steady_clock::time_point now, const std::shared_ptr<AckSink>& sink, uint32_t index);
 
-  // ---- used by Client, Namespace and Ack ----
+  // ---- used by Client, Namespace, LoopSockets and Ack ----
   void send_packet(const Packet& packet);
   void send_encoded(const std::vector<engineio::OutPacket>& packets);
   void on_packet(Packet& packet);

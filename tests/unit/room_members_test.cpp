@@ -1,4 +1,4 @@
-// socketio::Namespace::RoomMembers: the sockets of one room on one loop, held as a single pointer
+// socketio::LoopSockets::RoomMembers: the sockets of one room on one loop, held as a single pointer
 // while the room has one member (each user's own room) and as a hash set from the second on. The
 // members are only compared and visited, never dereferenced here, so stand-ins do.
 #include <gtest/gtest.h>
@@ -7,12 +7,12 @@
 #include <array>
 #include <vector>
 
-#include "socketio/namespace.hpp"
+#include "socketio/loop_sockets.hpp"
 
 namespace herald::socketio {
 namespace room_members_test {
 
-using RoomMembers = Namespace::RoomMembers;
+using RoomMembers = LoopSockets::RoomMembers;
 
 // Distinct addresses to stand for sockets.
 std::array<char, 4> storage;

@@ -129,7 +129,7 @@ TEST_F(SocketDataTest, ASocketThatRecoversItsSessionHasItsDataBack) {
   poll->abort();
   loop().poll();
   ASSERT_FALSE(sockets_[0]->connected());
-  EXPECT_EQ(server_->of("/").recovery()->sessions(), 1u);
+  EXPECT_EQ(server_->of("/").cluster_side().recovery()->sessions(), 1u);
   sockets_[0].reset();
 
   connect(Json{{"pid", pid}}.dump());

@@ -12,6 +12,7 @@
 
 #include "push/config.hpp"
 #include "push/pending.hpp"
+#include "push/push_filter.hpp"
 #include "socketio/server.hpp"
 
 namespace herald::push {
@@ -41,10 +42,6 @@ struct PushResult {
   bool cluster_unreachable = false;  // Redis was down: only this node's users were reached
   std::chrono::microseconds elapsed{0};
 };
-
-// Rebuilds the socket filter a push carries in its target flags (also for pushes from other nodes).
-std::function<bool(const socketio::Socket&)> push_filter(const socketio::Json& flags,
-                                                         const std::vector<std::string>& rooms);
 
 class Redelivery;
 class Presence;

@@ -2,10 +2,15 @@
 
 #include <simdjson.h>
 
+#include <type_traits>
+
 #include "codec/json_depth.hpp"
 #include "codec/raw_json.hpp"
 
 namespace herald::api {
+
+static_assert(std::is_nothrow_default_constructible_v<BodyJson> && std::is_nothrow_move_constructible_v<BodyJson>);
+
 namespace {
 
 constexpr std::string_view kKeptMember = "message";  // the members kept as written

@@ -51,7 +51,7 @@ net::HttpResponse json_reply(int status, const Json& body) {
 }
 
 void PushApi::attach(net::HttpRouter& router) {
-  router.add("/", config_.max_body, [this](std::shared_ptr<net::HttpExchange> exchange) { handle(exchange); });
+  router.add("/", config_.max_body, [this](const std::shared_ptr<net::HttpExchange>& exchange) { handle(exchange); });
 }
 
 bool PushApi::origin_allowed(const net::HttpRequest& request) const {

@@ -66,12 +66,13 @@ class Delivery {
 
  private:
   // A room or "all" push reaches no dropped socket: each node keeps it for its own dropped users.
-  // `confirmed` gets, on the calling loop, the nodes that said they did within the push's timeout.
-  void keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message,
-                                  std::function<void(std::vector<std::string> nodes)> confirmed);
-  // Another node's room or "all" push: kept for the users dropped here, then `kept_here`.
+  // `confirmed` gets, on the calling loop, the nodes that said they did within the push's timeout
+  // and the users they kept it for.
+  using KeepsConfirmed = std::function<void(std::vector<std::string> nodes, std::vector<std::string> kept_users)>;
+  void keep_for_dropped_elsewhere(const PushRequest& request, const PendingMessage& message, KeepsConfirmed confirmed);
+  // Another node's room or "all" push: kept for the users dropped here, then `kept_here` with them.
   void keep_for_dropped_here(const PushRequest& request, const PendingMessage& message,
-                             const std::function<void()>& kept_here);
+                             const std::function<void(std::vector<std::string>)>& kept_here);
   // Users whose sockets dropped within the recovery window and that `request` targets. The push
   // (kept as `message`) is watched by InFlightPushes from just before this read.
   std::vector<std::string> dropped_users(const PushRequest& request, const PendingMessage& message);

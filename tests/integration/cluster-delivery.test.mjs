@@ -115,6 +115,22 @@ describe("kept pushes live in Redis", () => {
     assert.equal((await back.message(0)).msgId, msgId);
   });
 
+  it("an acked push to all, to a user back on node A while its dropped connection waits on node B: sent once, acked, not kept", T, async () => {
+    const uid = uniq("back");
+    const msgId = uniq("all");
+    const old = users.add(await loggedIn(B, uid));
+    old.socket.io.engine.transport.ws._socket.destroy(); // a network drop: B keeps a recoverable session
+    await eventually(async () => (await client.exists(`herald:user:${uid}`)) === 0, "node B to notice the drop");
+    const back = users.add(await loggedIn(A, uid));
+    const acked = seedOk(await call(A, "/pushMsgToAll", { msgId, message: "to all", timeout: 3000 }, { as: "json" }));
+    assert.ok(acked.includes(uid), JSON.stringify(acked));
+    assert.equal((await back.message(0)).msgId, msgId);
+    // B kept it for the dropped session; A, which saw the user ack, takes it out of the store.
+    await eventually(async () => (await state(A, msgId))?.users?.[uid]?.state !== "pending", "the keep to be cleared");
+    await expectQuietFor(300, "a second copy of the push through B's keep");
+    assert.deepEqual(back.received.map((m) => m.msgId), [msgId]);
+  });
+
   it("a socket on node B that drops before acking is reported to node A, which keeps the push before its wait ends", T, async () => {
     const uid = uniq("drop");
     const msgId = uniq("m");

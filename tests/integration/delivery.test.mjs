@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { io } from "socket.io-client";
 import { startWebhookReceiver } from "./lib/alerts.mjs";
-import { NSP, T, Users, call, eventually, expectQuietFor, seedOk, startHerald, uniq } from "./lib/herald.mjs";
+import { NSP, T, Users, call, eventually, expectQuietFor, loggedIn, seedOk, startHerald, uniq } from "./lib/herald.mjs";
 import { waitForEvent } from "./lib/wait.mjs";
 
 let server;
@@ -113,6 +113,21 @@ describe("acked pushes are delivered at least once", () => {
     const again = await client(uid);
     await expectQuietFor(150, "the push acked in time sent again");
     assert.deepEqual(ids(again), []);
+  });
+
+  it("pushMsgToAll to a user back on a new connection while its dropped one waits: sent once, acked, not kept", T, async () => {
+    const uid = uniq("back");
+    const old = users.add(await loggedIn(server, uid));
+    old.socket.io.engine.transport.ws._socket.destroy(); // a network drop: a recoverable session stays
+    const online = async () => (await call(server, `/api/v1/users/${uid}`, undefined, { method: "GET" })).json?.online;
+    await eventually(async () => (await online()) === false, "the server to notice the drop");
+    const socket = await client(uid);
+    const msgId = uniq("all");
+    assert.ok(seedOk(await call(server, "/pushMsgToAll", { msgId, message: "x", timeout: 3000 }, { as: "json" })).includes(uid));
+    await eventually(() => ids(socket).includes(msgId), "the push on the new connection");
+    await expectQuietFor(300, "a second copy of the push through the dropped session's keep");
+    assert.deepEqual(ids(socket), [msgId]);
+    assert.equal((await call(server, `/api/v1/messages/${msgId}`, undefined, { method: "GET" })).status, 404, "acked in time: nothing kept");
   });
 
   it("ttl: a push kept past its time to live is not delivered, and says expired", T, async () => {

@@ -1,6 +1,8 @@
 #include "push/pending.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 
 #include "codec/raw_json.hpp"
 #include "metrics/metrics.hpp"
@@ -92,16 +94,31 @@ void PendingMessages::purge_expired(const std::string& uid, Clock::time_point no
 
 bool PendingMessages::add(const std::string& uid, const PendingMessage& message) {
   std::lock_guard lock(mutex_);
+  return add_locked(uid, message, Clock::now());
+}
+
+size_t PendingMessages::add(const std::vector<std::string>& uids, const PendingMessage& message) {
+  std::lock_guard lock(mutex_);
   auto now = Clock::now();
+  size_t added = 0;
+  for (const auto& uid : uids)
+    if (add_locked(uid, message, now)) ++added;
+  return added;
+}
+
+bool PendingMessages::add_locked(const std::string& uid, const PendingMessage& message, Clock::time_point now) {
   expire(now);
   if (message.expires <= now) return false;
+  // A user's queue holds exactly the messages whose record says pending for it, so the record
+  // answers "kept already" without a walk through a queue of up to per_user messages (a push to
+  // all walked it for every user away).
   if (auto record = records_.find(message.msg_id); record != records_.end()) {
-    auto state = record->second.users.find(uid);
-    if (state != record->second.users.end() && state->second.state == MessageState::State::Acked) return false;
+    if (auto state = record->second.users.find(uid); state != record->second.users.end()) {
+      if (state->second.state == MessageState::State::Acked) return false;
+      if (state->second.state == MessageState::State::Pending) return true;
+    }
   }
   auto& queue = users_[uid];
-  for (const auto& entry : queue)
-    if (entry.message.msg_id == message.msg_id) return true;
   size_t size = cost(uid, message);
   queue.push_back(Entry{message, size});
   bytes_ += size;
@@ -190,6 +207,28 @@ size_t PendingMessages::bytes() const {
 void MemoryPendingStore::keep(const std::string& uid, const PendingMessage& message, std::function<void()> done) {
   if (messages_.add(uid, message)) metrics::global().pending_kept.fetch_add(1, std::memory_order_relaxed);
   if (done) done();
+}
+
+void MemoryPendingStore::keep_many(const std::vector<std::string>& uids, const PendingMessage& message,
+                                   std::function<void()> done) {
+  metrics::global().pending_kept.fetch_add(messages_.add(uids, message), std::memory_order_relaxed);
+  if (done) done();
+}
+
+void PendingStore::keep_many(const std::vector<std::string>& uids, const PendingMessage& message,
+                             std::function<void()> done) {
+  if (uids.empty() || !done) {
+    for (const auto& uid : uids) keep(uid, message, nullptr);
+    if (done) done();
+    return;
+  }
+  // The store's answers may come on another thread than the call.
+  auto left = std::make_shared<std::atomic<size_t>>(uids.size());
+  auto all_done = std::make_shared<std::function<void()>>(std::move(done));
+  for (const auto& uid : uids)
+    keep(uid, message, [left, all_done] {
+      if (left->fetch_sub(1) == 1) (*all_done)();
+    });
 }
 
 }  // namespace herald::push

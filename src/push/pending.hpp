@@ -47,6 +47,8 @@ class PendingMessages {
 
   // Keeps `message` for `uid` (once per msgId and user). False when it was acked already.
   bool add(const std::string& uid, const PendingMessage& message);
+  // The same for each of `uids`, under one lock; how many are kept (not acked already).
+  size_t add(const std::vector<std::string>& uids, const PendingMessage& message);
   // The user's messages still to deliver, oldest first.
   std::vector<PendingMessage> of(const std::string& uid);
   // The user acknowledged `msg_id`: never sent again. True when it was pending.
@@ -80,7 +82,8 @@ class PendingMessages {
   PendingLimits limits_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::deque<Entry>> users_;  // guarded: pending, oldest first
-  std::unordered_map<std::string, Record> records_;           // guarded: by msgId
+  bool add_locked(const std::string& uid, const PendingMessage& message, Clock::time_point now);
+  std::unordered_map<std::string, Record> records_;  // guarded: by msgId
   // guarded: (expiry, uid, msgId) in the order added, for expiry and the total bound
   std::deque<std::tuple<Clock::time_point, std::string, std::string>> order_;
   std::deque<std::pair<Clock::time_point, std::string>> forget_order_;  // guarded: records to forget

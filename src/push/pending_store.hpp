@@ -22,6 +22,10 @@ class PendingStore {
   // Keeps `message` for `uid` until acked (once per msgId and user; not if it was acked already).
   // `done` (may be null) runs once it is stored, or held where it waits for the store.
   virtual void keep(const std::string& uid, const PendingMessage& message, std::function<void()> done) = 0;
+  // The same for each of `uids`; `done` (may be null) runs once, when the store has them all. A push
+  // to all keeps one message for every user away: one call, not one per user.
+  virtual void keep_many(const std::vector<std::string>& uids, const PendingMessage& message,
+                         std::function<void()> done);
   // The user's messages still to deliver, oldest first.
   virtual void pending_of(const std::string& uid, std::function<void(Messages)> done) = 0;
   // The user acknowledged `msg_id`: never sent again. `done(true)` when it was pending (a late
@@ -36,6 +40,8 @@ class MemoryPendingStore : public PendingStore {
  public:
   explicit MemoryPendingStore(PendingLimits limits) : messages_(limits) {}
   void keep(const std::string& uid, const PendingMessage& message, std::function<void()> done) override;
+  void keep_many(const std::vector<std::string>& uids, const PendingMessage& message,
+                 std::function<void()> done) override;
   void pending_of(const std::string& uid, std::function<void(Messages)> done) override { done(messages_.of(uid)); }
   void acked(const std::string& uid, const std::string& msg_id, std::function<void(bool)> done) override {
     bool was_pending = messages_.acked(uid, msg_id);

@@ -179,10 +179,16 @@ void Receipt::on_remote_nodes(size_t nodes, bool reachable) {
 }
 
 void Receipt::keep_dropped_here_unreached() {
-  if (std::exchange(dropped_here_kept, true)) return;
-  for (const auto& uid : dropped_here)
-    if (!reached_users.contains(uid)) keep(uid, true);
+  if (std::exchange(dropped_here_kept, true) || !kept_message) return;
+  // One store call for them all: a push to all can find thousands of users away.
+  std::vector<std::string> away;
+  for (auto& uid : dropped_here)
+    if (!reached_users.contains(uid) && kept_for.insert(uid).second) away.push_back(std::move(uid));
   dropped_here.clear();
+  if (away.empty()) return;
+  ++keeps_in_flight;
+  kept_away.insert(kept_away.end(), away.begin(), away.end());
+  redelivery->keep_many(away, *kept_message, [self = shared_from_this()] { self->kept_one(); });
 }
 
 void Receipt::settle_kept_elsewhere() {

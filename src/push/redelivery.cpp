@@ -46,6 +46,19 @@ void Redelivery::keep(const std::string& uid, const PendingMessage& message, std
               [this, loop, done = std::move(done)]() mutable { nsp_.sockets().post_to_loop(loop, std::move(done)); });
 }
 
+void Redelivery::keep_many(const std::vector<std::string>& uids, const PendingMessage& message,
+                           std::function<void()> done) {
+  if (!enabled() || uids.empty()) {
+    if (done) done();
+    return;
+  }
+  if (!done) return store_.keep_many(uids, message, nullptr);
+  size_t loop = socketio::LoopSockets::origin_loop();
+  store_.keep_many(uids, message, [this, loop, done = std::move(done)]() mutable {
+    nsp_.sockets().post_to_loop(loop, std::move(done));
+  });
+}
+
 void Redelivery::acked_in_time(const std::string& uid, const std::string& msg_id) {
   store_.acked(uid, msg_id, nullptr);
 }

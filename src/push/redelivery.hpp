@@ -29,6 +29,8 @@ class Redelivery {
   // Keeps `message` for `uid` until acked (no-op when a time to live of 0 turns this off); `done`
   // (may be null) runs on the calling loop once the store has it.
   void keep(const std::string& uid, const PendingMessage& message, std::function<void()> done);
+  // The same for each of `uids`, with one `done` once the store has them all.
+  void keep_many(const std::vector<std::string>& uids, const PendingMessage& message, std::function<void()> done);
   // The user acknowledged the original push: nothing to send again.
   void acked_in_time(const std::string& uid, const std::string& msg_id);
   // On the socket's loop: sends the user's pending messages to a socket that logged in or came back

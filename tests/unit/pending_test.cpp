@@ -43,6 +43,28 @@ TEST(PendingMessages, KeepsEachMessageOncePerUserInOrder) {
   EXPECT_EQ(ids(pending.of("alice")).size(), 2u) << "of() does not take them out";
 }
 
+TEST(PendingMessages, ManyUsersAtOnceEachOnceNotTheAckedOnes) {
+  PendingMessages pending(PendingLimits{});
+  EXPECT_EQ(pending.add(std::vector<std::string>{"alice", "bob"}, message("m1")), 2u);
+  EXPECT_TRUE(pending.acked("bob", "m1"));
+  EXPECT_EQ(pending.add(std::vector<std::string>{"alice", "bob", "carol"}, message("m1")), 2u)
+      << "alice is kept (once), bob acked it";
+  EXPECT_EQ(ids(pending.of("alice")), std::vector<std::string>{"m1"});
+  EXPECT_TRUE(pending.of("bob").empty());
+  EXPECT_EQ(ids(pending.of("carol")), std::vector<std::string>{"m1"});
+  EXPECT_EQ(pending.pending_count(), 2u);
+}
+
+TEST(PendingMessages, DroppedByTheBoundItCanBeKeptAgain) {
+  PendingMessages pending(PendingLimits{1, size_t{1} << 20});
+  pending.add("alice", message("m1"));
+  pending.add("alice", message("m2"));  // m1 dropped
+  EXPECT_TRUE(pending.add("alice", message("m1")));
+  EXPECT_EQ(ids(pending.of("alice")), std::vector<std::string>{"m1"});
+  EXPECT_EQ(state_of(pending, "m1", "alice"), MessageState::State::Pending);
+  EXPECT_EQ(state_of(pending, "m2", "alice"), MessageState::State::Dropped);
+}
+
 TEST(PendingMessages, AnAckEndsItForThatUserOnly) {
   PendingMessages pending(PendingLimits{});
   pending.add("alice", message("m1"));

@@ -46,6 +46,12 @@ void Client::arm_deadline(std::chrono::milliseconds after) {
   });
 }
 
+void Client::leave() {
+  if (state_ == State::Connected) send_packet("41" + context_.nsp_prefix());
+  state_ = State::Idle;  // on_failure ignores an idle client
+  timer_.cancel();
+}
+
 void Client::on_failure(ErrorKind kind) {
   if (state_ == State::Waiting || state_ == State::Idle) return;
   auto& stats = context_.stats;

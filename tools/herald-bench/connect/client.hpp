@@ -51,6 +51,10 @@ class Client {
 
   // Starts the first connection.
   void start();
+  // Leaves the namespace (the Socket.IO disconnect socket.disconnect() sends), so that the server
+  // ends the session instead of keeping it for recovery as after a network drop; nothing that
+  // happens after it is counted.
+  void leave();
 
  protected:
   // Begins a new Engine.IO session; the transport calls on_packet for every packet it receives,

@@ -35,6 +35,9 @@ void add_connect_options(CLI::App& command, ConnectOptions& options) {
       .add_option("--duration", options.duration_s,
                   "Seconds to stay connected, then report and exit (default: until Ctrl-C/SIGTERM or --messages)")
       ->check(CLI::NonNegativeNumber);
+  command.add_flag("--drop-on-exit", options.drop_on_exit,
+                   "At exit, drop the connections as a network failure would, instead of leaving the namespace: "
+                   "the server keeps each session for recovery (pushes to all and rooms are then kept for them)");
   command.add_option("--messages", options.messages,
                      "Stop once this many distinct messages were received (and settled within --time)");
   command.add_option("--expect", options.expect,

@@ -25,6 +25,9 @@ struct ConnectOptions {
   std::string socketio_path = "/socket.io/";
   std::string output;
   bool quiet = false;
+  // At exit, drop every connection as a network failure would (no Socket.IO disconnect): the
+  // server keeps each session for its recovery window.
+  bool drop_on_exit = false;
 };
 
 // The Socket.IO namespace named by a URL path: "/" and "" give "/", "/chat/" gives "/chat".

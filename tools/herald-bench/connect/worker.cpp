@@ -20,6 +20,8 @@ namespace {
 
 constexpr std::chrono::milliseconds kRampStep{10};
 constexpr std::chrono::milliseconds kReportEvery{200};
+// How long the clients' disconnect packets get to be written before the process exits.
+constexpr std::chrono::milliseconds kLeaveGrace{300};
 
 class Worker {
  public:
@@ -52,7 +54,7 @@ class Worker {
     }
 
     signals_.async_wait([this](const boost::system::error_code& ec, int) {
-      if (!ec) finish();
+      if (!ec) leave_then_finish();
     });
     ramp_start_ = SteadyClock::now();
     stats_.first_start_us = epoch_us();
@@ -83,6 +85,16 @@ class Worker {
     });
   }
 
+  // Each client leaves its namespace, so that the server does not keep 'dropped' sessions of a
+  // finished run for its recovery window (they would make the next run's pushes to all and to
+  // rooms keep a copy for every one of them); then the process exits.
+  void leave_then_finish() {
+    if (options_.drop_on_exit) finish();
+    for (auto& client : clients_) client->leave();
+    finish_timer_.expires_after(kLeaveGrace);
+    finish_timer_.async_wait([this](const boost::system::error_code&) { finish(); });
+  }
+
   // Exits without tearing the clients down: the kernel closes every socket at once.
   [[noreturn]] void finish() {
     WorkerProcesses::write_line(plan_.report_fd, stats_.take_tick().dump() + "\n");
@@ -99,6 +111,7 @@ class Worker {
   asio::signal_set signals_{io_, SIGINT, SIGTERM};
   asio::steady_timer ramp_timer_{io_};
   asio::steady_timer report_timer_{io_};
+  asio::steady_timer finish_timer_{io_};
   SteadyClock::time_point ramp_start_;
   uint64_t started_ = 0;
 };

@@ -260,6 +260,25 @@ describe("contrib/grafana/herald.json", () => {
   });
 });
 
+describe("herald-bench connect at exit", () => {
+  // Its clients leave their namespace, so the server keeps no sessions of a finished run; with
+  // --drop-on-exit they drop as a network failure would, and an acked push to all is kept for them.
+  for (const [flags, kept] of [[[], []], [["--drop-on-exit"], ["exit0", "exit1"]]]) {
+    it(`${flags.length ? flags.join(" ") : "by default"}: ${kept.length ? "sessions kept" : "no session left"}`, T, async () => {
+      const server = await startHerald();
+      try {
+        const ws = server.url.replace("http", "ws") + NSP;
+        await run(BENCH, ["connect", "-p", ws, "-a", "2", "--uid-prefix", "exit", "--duration", "1", "-q", ...flags]);
+        const res = await call(server, "/api/v1/push", { all: true, msgId: "after-exit", message: "m", timeout: 1000 }, { as: "json" });
+        assert.equal(res.status, 200, res.text);
+        assert.deepEqual([...res.json.kept].sort(), kept, res.text);
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});
+
 describe("herald-bench progress", () => {
   it("prints plain progress lines with rates when stderr is no terminal", T, async () => {
     assert.ok(fs.existsSync(BENCH), `${BENCH}`);

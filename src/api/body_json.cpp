@@ -1,10 +1,10 @@
 #include "api/body_json.hpp"
 
-#include <simdjson.h>
-
 #include <type_traits>
+#include <utility>
 
 #include "codec/json_depth.hpp"
+#include "codec/json_reader.hpp"
 #include "codec/raw_json.hpp"
 
 namespace herald::api {
@@ -57,39 +57,6 @@ void keep_messages(std::string_view body, KeptMessages kept, bool check, BodyJso
   }
 }
 
-Json to_json(simdjson::dom::element element, int depth, int skip_messages_at) {
-  using Type = simdjson::dom::element_type;
-  switch (element.type()) {
-    case Type::OBJECT: {
-      Json object = Json::object();
-      for (simdjson::dom::key_value_pair field : simdjson::dom::object(element)) {
-        if (depth + 1 == skip_messages_at && field.key == kKeptMember) continue;
-        object[std::string(field.key)] = to_json(field.value, depth + 1, skip_messages_at);
-      }
-      return object;
-    }
-    case Type::ARRAY: {
-      Json array = Json::array();
-      for (simdjson::dom::element item : simdjson::dom::array(element))
-        array.push_back(to_json(item, depth + 1, skip_messages_at));
-      return array;
-    }
-    case Type::STRING:
-      return std::string(std::string_view(element));
-    case Type::INT64:
-      return int64_t(element);
-    case Type::UINT64:
-      return uint64_t(element);
-    case Type::DOUBLE:
-      return double(element);
-    case Type::BOOL:
-      return bool(element);
-    case Type::NULL_VALUE:
-      break;
-  }
-  return nullptr;
-}
-
 // What simdjson does not take goes through nlohmann, which decides: the body reads as it always did.
 BodyJson read_with_nlohmann(std::string_view body, KeptMessages kept) {
   int depth = kept_depth(kept);
@@ -107,26 +74,15 @@ BodyJson read_with_nlohmann(std::string_view body, KeptMessages kept) {
   return read;
 }
 
-// Per thread: the parser's buffers and a copy of the body with the padding simdjson reads past
-// its end, both grown to the largest body seen and reused.
-struct Reader {
-  simdjson::dom::parser parser;
-  std::string padded;
-};
-
 }  // namespace
 
 BodyJson read_body_json(std::string_view body, KeptMessages kept) {
   if (!codec::json_depth_within(body)) throw BadRequest(kTooDeep);
-  thread_local Reader reader;
-  reader.padded.reserve(body.size() + simdjson::SIMDJSON_PADDING);
-  reader.padded.assign(body);
-  simdjson::dom::element root;
-  if (reader.parser.parse(reader.padded.data(), reader.padded.size(), false).get(root) != simdjson::SUCCESS)
-    return read_with_nlohmann(body, kept);
-  if (!root.is_object()) throw BadRequest("body must be a JSON object");
+  auto parsed = codec::read_json(body, {kept_depth(kept), kKeptMember});
+  if (!parsed) return read_with_nlohmann(body, kept);
+  if (!parsed->is_object()) throw BadRequest("body must be a JSON object");
   BodyJson read;
-  read.fields = to_json(root, 0, kept_depth(kept));
+  read.fields = std::move(*parsed);
   keep_messages(body, kept, false, read);
   return read;
 }

@@ -1,11 +1,7 @@
-// An API request's JSON body, read in one pass: simdjson checks the whole text (syntax, UTF-8)
-// and its tree becomes herald::Json, except the `message` members the API keeps as written
-// (KeptMessages), whose text is wrapped as a raw value without a second look.
-//
-// simdjson rather than nlohmann's parser: one validating pass at a few GB/s, with its buffers kept
-// per thread, where nlohmann's lexer allocates as tokens grow and a kept message was lexed twice
-// (once in the body, once on its own). Numbers simdjson refuses (integers beyond 64 bits, numbers
-// out of double's range) go the old way, through nlohmann, so every body reads as it did.
+// An API request's JSON body, read in one pass (codec::read_json: simdjson, with nlohmann for what
+// simdjson refuses, so every body reads as it did): its tree becomes herald::Json, except the
+// `message` members the API keeps as written (KeptMessages), whose text is wrapped as a raw value
+// without a second look (a kept message was lexed twice before: once in the body, once alone).
 #pragma once
 
 #include <string_view>

@@ -2,8 +2,10 @@
 
 #include <array>
 #include <charconv>
+#include <utility>
 
 #include "codec/json_depth.hpp"
+#include "codec/json_reader.hpp"
 #include "codec/raw_json.hpp"
 
 namespace herald::socketio {
@@ -155,7 +157,11 @@ Decoder::Status Decoder::add_text(std::string_view text) {
   if (i < text.size()) {
     std::string_view json = text.substr(i);
     if (!codec::json_depth_within(json)) return fail("payload nested too deeply");
-    packet_.data = Json::parse(json, nullptr, false);
+    // simdjson first (codec/json_reader.hpp says why); nlohmann decides what it refuses.
+    if (auto read = codec::read_json(json))
+      packet_.data = std::move(*read);
+    else
+      packet_.data = Json::parse(json, nullptr, false);
     if (packet_.data.is_discarded()) return fail("invalid payload: not JSON");
     // Null stands for an absent payload; a present one must be valid in itself (`1null`, `0null`).
     if (packet_.data.is_null()) return fail("invalid payload");

@@ -1,0 +1,29 @@
+// JSON text to herald::Json in one validating pass with simdjson (syntax and UTF-8 checked at a
+// few GB/s, its buffers kept per thread), where nlohmann's parser allocates as its tokens grow and
+// keeps a stack of its own for every value. Client packets (events, acks) and API bodies read
+// through it.
+//
+// simdjson refuses a few texts nlohmann takes (integers beyond 64 bits, numbers beyond double's
+// range, a byte order mark): for those, and for every text it refuses, read_json answers nullopt
+// and the caller asks nlohmann, whose verdict and reading stay the reference. What both take reads
+// the same: numbers as nlohmann types them (`-0` an integer), duplicate keys the last one's value
+// at the first one's place, keys in the order written.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "codec/json.hpp"
+
+namespace herald::codec {
+
+// Members left out of the tree: those named `name` of the objects at `depth` (1 = the members of
+// the top object). The API keeps such members as written instead (api/body_json).
+struct SkippedMembers {
+  int depth = 0;  // 0: none
+  std::string_view name;
+};
+
+std::optional<Json> read_json(std::string_view text, SkippedMembers skipped = {});
+
+}  // namespace herald::codec

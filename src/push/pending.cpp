@@ -58,7 +58,10 @@ void PendingMessages::drop_oldest_of(const std::string& uid, std::deque<Entry>& 
 void PendingMessages::expire(Clock::time_point now) {
   // The insertion order approximates the expiry order (times to live differ); of() checks each.
   while (!order_.empty() && (std::get<0>(order_.front()) <= now || bytes_ > limits_.max_bytes)) {
-    auto [expires, uid, msg_id] = std::move(order_.front());
+    // Not a structured binding: clang 14 cannot capture one in the lambda below.
+    auto expires = std::get<0>(order_.front());
+    std::string uid = std::move(std::get<1>(order_.front()));
+    std::string msg_id = std::move(std::get<2>(order_.front()));
     order_.pop_front();
     auto user = users_.find(uid);
     if (user == users_.end()) continue;

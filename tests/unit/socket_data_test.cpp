@@ -1,22 +1,24 @@
 // socketio::SocketData, the server's typed data on a socket: attached on connection and read back
 // as the server's type, added to what fetchSockets reports, shared (not copied) by the reports of
-// the sockets a broadcast reached, and brought back with a socket that recovers its session. A
-// Socket.IO server on a one-loop pool, driven over HTTP long-polling with in-memory exchanges.
+// the sockets a broadcast reached, and brought back with a socket that recovers its session. Driven
+// through the in-memory server of socketio_test_server.hpp, with a recovery window.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "engineio_test_server.hpp"
 #include "push/user_data.hpp"
 #include "socketio/server.hpp"
+#include "socketio_test_server.hpp"
 
 namespace herald::socketio {
 namespace socket_data_test {
 
-using engineio::engineio_testing::FakeExchange;
 using namespace std::chrono_literals;
 
 // What a server might keep on a socket; `report` shows it to fetchSockets.
@@ -26,56 +28,28 @@ struct Profile final : SocketData {
   std::string name;
 };
 
-class SocketDataTest : public ::testing::Test {
+class SocketDataTest : public socketio_testing::SocketioPolling {
  protected:
-  SocketDataTest() {
-    Config config;
-    config.engine.ping_interval = 10s;  // no heartbeat within a test
-    config.engine.ping_timeout = 10s;
-    config.recovery.window = 60s;
-    server_ = std::make_unique<Server>(pool_, config);
-    server_->of("/").on_connection([this](const std::shared_ptr<Socket>& socket) {
+  SocketDataTest() : SocketioPolling(recovering_config()) {
+    io_.of("/").on_connection([this](const std::shared_ptr<Socket>& socket) {
       if (!socket->recovered()) socket->attach(SocketDataPtr(new Profile("ann")));
       sockets_.push_back(socket);
     });
   }
 
-  std::shared_ptr<FakeExchange> send(std::string method, const std::string& query, std::string body = "") {
-    net::HttpRequest request;
-    request.method = std::move(method);
-    request.path = "/socket.io/";
-    request.query = "EIO=4&transport=polling" + query;
-    request.target = request.path + "?" + request.query;
-    request.body = std::move(body);
-    request.remote_address = "127.0.0.1";
-    auto exchange = std::make_shared<FakeExchange>(std::move(request));
-    server_->engine().handle(exchange);
-    loop().poll();
-    return exchange;
-  }
-
-  // Opens a session and connects it to "/" with `connect` (the CONNECT packet's payload); returns
-  // the session id and the CONNECT answer's payload.
-  std::pair<std::string, Json> connect(const std::string& connect = "") {
-    auto opened = send("GET", "");
-    auto sid = Json::parse(opened->body().substr(1)).value("sid", "");
-    send("POST", "&sid=" + sid, "40" + connect);
-    auto answer = send("GET", "&sid=" + sid);
-    EXPECT_TRUE(answer->body().starts_with("40{")) << answer->body();
-    return {sid, Json::parse(answer->body().substr(2), nullptr, false)};
+  // A dropped socket's session is kept, so that a test can bring its data back.
+  static Config recovering_config() {
+    Config config = default_config();
+    config.recovery.window = 60s;
+    return config;
   }
 
   // Runs `work` on the loop, as the server's own code runs.
   void on_loop(std::function<void()> work) {
-    boost::asio::post(loop(), std::move(work));
-    loop().poll();
+    pool_.post(0, std::move(work));
+    pool_.loop(0).poll();
   }
 
-  boost::asio::io_context& loop() { return pool_.loop(0); }
-
-  std::unique_ptr<net::Clock> clock_ = net::Clock::manual();
-  net::LoopPool pool_{1, *clock_};
-  std::unique_ptr<Server> server_;
   std::vector<std::shared_ptr<Socket>> sockets_;
 };
 
@@ -94,9 +68,8 @@ TEST_F(SocketDataTest, FetchSocketsReportsItWithTheSocketsData) {
   ASSERT_EQ(sockets_.size(), 1u);
   sockets_[0]->data = Json{{"k", 1}};
   std::optional<std::vector<SocketInfo>> found;
-  on_loop([&] {
-    Broadcast(server_->of("/")).fetch_sockets([&](std::vector<SocketInfo>& sockets, bool) { found = sockets; });
-  });
+  on_loop(
+      [&] { Broadcast(io_.of("/")).fetch_sockets([&](std::vector<SocketInfo>& sockets, bool) { found = sockets; }); });
   ASSERT_TRUE(found);
   ASSERT_EQ(found->size(), 1u);
   EXPECT_EQ((*found)[0].data, (Json{{"k", 1}, {"profile", "ann"}}));
@@ -111,7 +84,7 @@ TEST_F(SocketDataTest, ReachReportsShareTheSocketsData) {
   on_loop([&] {
     BroadcastAckHandlers handlers;
     handlers.on_reached = [&](const std::vector<SocketInfo>& sockets) { reached = sockets; };
-    Broadcast(server_->of("/")).emit_with_ack("news", Json::array({"hi"}), 1s, std::move(handlers));
+    Broadcast(io_.of("/")).emit_with_ack("news", Json::array({"hi"}), 1s, std::move(handlers));
   });
   ASSERT_EQ(reached.size(), 1u);
   EXPECT_EQ(reached[0].attached.get(), sockets_[0]->attached().get()) << "the same object, not a copy";
@@ -119,20 +92,20 @@ TEST_F(SocketDataTest, ReachReportsShareTheSocketsData) {
 }
 
 TEST_F(SocketDataTest, ASocketThatRecoversItsSessionHasItsDataBack) {
-  auto [sid, answer] = connect();
+  auto [sid, answer] = connect_answered();
   ASSERT_EQ(sockets_.size(), 1u);
   const SocketData* attached = sockets_[0]->attached().get();
   std::string pid = answer.value("pid", "");
   ASSERT_FALSE(pid.empty()) << answer.dump();
   // The connection drops (its long poll is cut), which leaves a session to come back to.
-  auto poll = send("GET", "&sid=" + sid);
+  auto poll = send("GET", sid);
   poll->abort();
-  loop().poll();
+  pool_.loop(0).poll();
   ASSERT_FALSE(sockets_[0]->connected());
-  EXPECT_EQ(server_->of("/").cluster_side().recovery()->sessions(), 1u);
+  EXPECT_EQ(io_.of("/").cluster_side().recovery()->sessions(), 1u);
   sockets_[0].reset();
 
-  connect(Json{{"pid", pid}}.dump());
+  connect(nlohmann::json{{"pid", pid}});
   ASSERT_EQ(sockets_.size(), 2u);
   EXPECT_TRUE(sockets_[1]->recovered());
   EXPECT_EQ(sockets_[1]->attached().get(), attached) << "kept with the session, not rebuilt";

@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engineio_test_server.hpp"
@@ -32,6 +33,10 @@ class SocketioPolling : public ::testing::Test {
     config.engine.ping_timeout = 1h;
     return config;
   }
+
+  // A fixture whose tests need other settings (a recovery window, say) passes default_config()
+  // with those changed.
+  explicit SocketioPolling(Config config = default_config()) : io_{pool_, std::move(config)} {}
 
   // Whatever a failed test left waiting ends, so that no alarm outlives the clock.
   void TearDown() override { advance(1min); }
@@ -61,12 +66,21 @@ class SocketioPolling : public ::testing::Test {
   }
 
   // A client connected to the main namespace with `auth` (none when null); its session id.
-  std::string connect(const nlohmann::json& auth = nullptr) {
+  std::string connect(const nlohmann::json& auth = nullptr) { return connect_answered(auth).sid; }
+
+  struct Connected {
+    std::string sid;
+    nlohmann::json answer;  // the CONNECT answer's payload: the socket's id, and its pid when recovery is on
+  };
+
+  // connect() for a test that reads the server's CONNECT answer.
+  Connected connect_answered(const nlohmann::json& auth = nullptr) {
     std::string sid = open();
     send("POST", sid, auth.is_null() ? "40" : "40" + auth.dump());
     auto packets = receive(sid);
-    EXPECT_FALSE(packets.empty() || !packets[0].starts_with("40{")) << "no CONNECT answer for " << auth.dump();
-    return sid;
+    bool answered = !packets.empty() && packets[0].starts_with("40{");
+    EXPECT_TRUE(answered) << "no CONNECT answer for " << auth.dump();
+    return {sid, answered ? nlohmann::json::parse(packets[0].substr(2), nullptr, false) : nlohmann::json()};
   }
 
   // The packets sent to `sid` since the last call. A GET that finds nothing waits, and the next
@@ -98,7 +112,7 @@ class SocketioPolling : public ::testing::Test {
 
   std::unique_ptr<net::Clock> clock_ = net::Clock::manual();  // outlives the pool and everything on it
   net::LoopPool pool_{1, *clock_};
-  Server io_{pool_, default_config()};
+  Server io_;
   std::map<std::string, std::shared_ptr<FakeExchange>> parked_;
 };
 

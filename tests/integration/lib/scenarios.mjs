@@ -18,7 +18,12 @@ export function clientScenarios(mode) {
     const clients = new ClientRegistry();
 
     before(async () => {
-      server = await startEchoServer();
+      // The heartbeat is not under test here (engineio-protocol.test.mjs tests it), and echo_server's
+      // pingTimeout of 200 ms is shorter than a slow build can be busy with one message: under
+      // ThreadSanitizer on a loaded machine, parsing the 300 kB one below holds its loop for seconds,
+      // the ping or the pong comes late, and the session ends with the echo unsent. Pings still go
+      // out every 300 ms; a missed one ends the session only after as long as a test waits.
+      server = await startEchoServer(["--ping-timeout", String(WAIT)]);
     });
 
     afterEach(() => clients.closeAll());
@@ -35,9 +40,9 @@ export function clientScenarios(mode) {
       return { socket, auth };
     }
 
-    /** Emits "message" and resolves with the arguments of "message-back". */
+    /** Emits "message" and resolves with the arguments of "message-back"; a disconnection fails it at once. */
     async function echo(socket, ...args) {
-      const back = waitForEvent(socket, "message-back");
+      const back = waitForEvent(socket, "message-back", { failOn: ["disconnect"] });
       socket.emit("message", ...args);
       const [...received] = await back;
       return received;

@@ -70,7 +70,9 @@ function hs256(payload, secret) {
 describe("echo_server with msgpack and default clients", { skip: REFERENCE_SERVER && "Node's server takes one parser" }, () => {
   let server;
   before(async () => {
-    server = await startEchoServer();
+    // Not a heartbeat test: a pong may take as long as a test waits (a slow build's loop can be
+    // busy with one message past echo_server's 200 ms pingTimeout).
+    server = await startEchoServer(["--ping-timeout", String(WAIT)]);
   });
   after(async () => {
     await server.stop();

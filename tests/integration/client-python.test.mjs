@@ -12,6 +12,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { NSP, startHerald, uniq } from "./lib/herald.mjs";
 import { REPO_ROOT, startEchoServer } from "./lib/server.mjs";
+import { WAIT } from "./lib/wait.mjs";
 
 const PYTHON = "/usr/bin/python3";
 const SCRIPTS = path.join(REPO_ROOT, "tests", "integration", "python");
@@ -26,7 +27,8 @@ let herald;
 
 before(async () => {
   if (missing) return;
-  echo = await startEchoServer();
+  // Not a heartbeat test: a pong may take as long as a test waits (see lib/scenarios.mjs).
+  echo = await startEchoServer(["--ping-timeout", String(WAIT)]);
   herald = await startHerald();
 });
 

@@ -13,7 +13,7 @@ import { io } from "socket.io-client";
 import { quitClient, redisClient, startReadyNodes, startRedis } from "./lib/cluster.mjs";
 import { NSP, PushUser, T, Users, call, eventually, loggedIn, seedOk, startHerald, uniq } from "./lib/herald.mjs";
 import { startEchoServer } from "./lib/server.mjs";
-import { waitForEvent } from "./lib/wait.mjs";
+import { WAIT, waitForEvent } from "./lib/wait.mjs";
 
 const require = createRequire(import.meta.url);
 const msgpackParser = require("socket.io-msgpack-parser");
@@ -83,7 +83,8 @@ describe("the library keeps key order in events and acks", () => {
   let server;
   let socket;
   before(async () => {
-    server = await startEchoServer();
+    // Not a heartbeat test: a pong may take as long as a test waits (see lib/scenarios.mjs).
+    server = await startEchoServer(["--ping-timeout", String(WAIT)]);
     socket = io(server.url, { forceNew: true, reconnection: false, transports: ["websocket"] });
     await waitForEvent(socket, "connect");
   });

@@ -3,12 +3,16 @@
 // kept down ~5 s and started again on the same port. No local delivery or receipt may be lost,
 // no call may hang, the answers say the cluster was unreachable, /ready and /metrics tell the
 // story, and cross-node pushes come back by themselves.
+//
+// The test does not count what the timer managed in a fixed time (a busy machine fires it less
+// often): each phase lasts until the pushes and probes it needs were answered, so many pushes land
+// before the outage, during it and after the recovery, however slowly they are made.
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { scrape } from "./lib/alerts.mjs";
 import { readiness, startCluster, waitReady } from "./lib/cluster.mjs";
-import { Users, call, performance, sleep, uniq } from "./lib/herald.mjs";
+import { Users, call, eventually, performance, sleep, uniq } from "./lib/herald.mjs";
 import { scaled } from "./lib/timing.mjs";
 
 // RESILIENCE_OUTAGE_MS=60000 gives the minute-long outage of the acceptance check.
@@ -17,6 +21,15 @@ const PUSH_EVERY_MS = 50;
 const PUSH_TIMEOUT_MS = 2000; // the push's receipt timeout; no answer may take longer
 const FETCH_TIMEOUT_MS = 4000;
 const HANG_MARGIN_MS = scaled(300); // an answer later than the timeout plus this hung
+// Pushes answered that each phase waits for: before the outage, during it (sent 300 ms or more
+// after the kill, answered before the restart) and after the recovery (sent 100 ms or more after
+// both nodes said ready again); and /ready probes during the outage.
+const PUSHES_BEFORE = 10;
+const PUSHES_DURING = 60;
+const PUSHES_AFTER = 10;
+const PROBES_DURING = 10;
+/** How long a phase may take to see its pushes answered: at 50 ms apart they take 3 s for 60. */
+const PHASE_WAIT_MS = scaled(10_000);
 
 let cluster;
 let redis;
@@ -87,12 +100,21 @@ describe("Redis killed under load", () => {
       [B, uidB[1], "seed"],
     ];
     const pushes = [];
+    const answered = []; // the results of `pushes`, in the order they were answered
     let n = 0;
     const loop = setInterval(() => {
       const [node, uid, api] = plan[n % plan.length];
       n += 1;
-      pushes.push(push(node, uid, `m${n}`, api));
+      pushes.push(
+        push(node, uid, `m${n}`, api).then((r) => {
+          answered.push(r);
+          return r;
+        }),
+      );
     }, PUSH_EVERY_MS);
+    /** Waits until `count` pushes sent after `from` (a performance.now() time) were answered. */
+    const answeredSince = (from, count, what) =>
+      eventually(() => answered.filter((r) => r.sentAt > from).length >= count, `${count} pushes answered ${what}`, PHASE_WAIT_MS);
 
     // Probes of /health and /ready every 100 ms on both nodes.
     const probes = [];
@@ -116,7 +138,8 @@ describe("Redis killed under load", () => {
     let readyAt;
     let latePushes;
     try {
-      await sleep(600);
+      await answeredSince(0, PUSHES_BEFORE, "before the outage");
+      await eventually(() => probes.length >= 2, "a /health and /ready probe of each node before the outage");
       killAt = performance.now();
       await redis.kill();
       await waitReady([A, B], "degraded", 3000);
@@ -144,7 +167,16 @@ describe("Redis killed under load", () => {
       assert.equal(down.json.cluster, "unreachable", down.text);
       assert.ok(down.ms < scaled(1000), `cross-node push during the outage answered after ${down.ms.toFixed(0)} ms (timeout 1000)`);
 
-      await sleep(Math.max(0, killAt + OUTAGE_MS - performance.now()));
+      // Redis stays down OUTAGE_MS, and until the pushes and /ready probes counted as made during
+      // the outage were answered (a probe counts if it started 500 ms after the kill, and 2 s
+      // before the restart).
+      await answeredSince(killAt + 300, PUSHES_DURING, "during the outage");
+      await eventually(
+        () => probes.filter((p) => p.at > killAt + 500 && p.at + 2000 < performance.now()).length >= PROBES_DURING,
+        `${PROBES_DURING} /ready probes during the outage`,
+        PHASE_WAIT_MS,
+      );
+      await sleep(Math.max(0, killAt + OUTAGE_MS - performance.now())); // the outage itself, not a wait for an outcome
       assert.equal(A.exited(), null, `node A exited during the outage\n${A.stderr()}`);
       assert.equal(B.exited(), null, `node B exited during the outage\n${B.stderr()}`);
       restartAt = performance.now();
@@ -174,7 +206,7 @@ describe("Redis killed under load", () => {
       const lateCross = await crossPush(B, lateUid, "late2");
       assert.deepEqual(lateCross?.json?.acked, [lateUid], `push from B to the user who logged in on A during the outage: ${lateCross?.text}`);
       assert.deepEqual(late.msgIds(), ["late1", "late2"]);
-      await sleep(600);
+      await answeredSince(readyAt + 100, PUSHES_AFTER, "after the recovery");
     } finally {
       clearInterval(loop);
       probing = false;
@@ -187,8 +219,9 @@ describe("Redis killed under load", () => {
     assert.equal(B.exited(), null, `node B exited\n${B.stderr()}`);
 
     // Every call answered, in time, with its local user as acked.
+    // (How many were made in each phase is not counted here: the phases above lasted until enough
+    // were answered, and fail the test if they were not within PHASE_WAIT_MS.)
     const results = latePushes;
-    assert.ok(results.length >= 150, `only ${results.length} pushes were made`);
     if (process.env.RES_DEBUG) console.log(JSON.stringify({ restart: Math.round(restartAt - killAt), ready: Math.round(readyAt - killAt), slow: results.filter((r) => r.ms > 300).map((r) => [r.msgId, r.node === A ? "A" : "B", Math.round(r.sentAt - killAt), Math.round(r.ms), r.unreachable]) }));
     const failures = results.filter((r) => r.error || r.status !== 200 || r.ms > PUSH_TIMEOUT_MS + HANG_MARGIN_MS || !Array.isArray(r.acked) || r.acked.length !== 1 || r.acked[0] !== r.uid);
     assert.deepEqual(
@@ -199,7 +232,6 @@ describe("Redis killed under load", () => {
 
     // The answers during the outage say that the cluster was unreachable; after it, they do not.
     const during = results.filter((r) => r.sentAt > killAt + 300 && r.sentAt + r.ms < restartAt);
-    assert.ok(during.length >= 60, `only ${during.length} pushes during the outage`);
     assert.deepEqual(during.filter((r) => !r.unreachable).map((r) => `${r.msgId}: ${r.text}`), [], "answers during the outage name the unreachable cluster");
     // With Redis down there is no other node to wait for: local receipts answer at once.
     assert.deepEqual(during.filter((r) => r.ms > scaled(500, { below: PUSH_TIMEOUT_MS })).map((r) => `${r.msgId} after ${Math.round(r.ms)} ms`), [], "pushes during the outage answer promptly");
@@ -210,7 +242,6 @@ describe("Redis killed under load", () => {
       }
     }
     const afterwards = results.filter((r) => r.sentAt > readyAt + 100);
-    assert.ok(afterwards.length >= 5, `only ${afterwards.length} pushes after the recovery`);
     assert.deepEqual(afterwards.filter((r) => r.unreachable || (r.api === "seed" && r.json.msg !== "success")).map((r) => r.text), [], "no warning once Redis is back");
 
     // Each user got each of its pushes exactly once, with an ack callback.
@@ -225,7 +256,6 @@ describe("Redis killed under load", () => {
     const badHealth = probes.filter((p) => p.health.error || p.health.status !== 200 || p.health.json?.status !== "ok");
     assert.deepEqual(badHealth.map((p) => p.health.error ?? p.health.text), [], "/health stays ok");
     const readyDuring = probes.filter((p) => p.at > killAt + 500 && p.at + 2000 < restartAt);
-    assert.ok(readyDuring.length >= 10, `${readyDuring.length} /ready probes during the outage`);
     assert.deepEqual(readyDuring.filter((p) => p.ready.json?.status !== "degraded" || p.ready.status !== 200).map((p) => p.ready.text), [], "/ready during the outage");
     const readyBefore = probes.filter((p) => p.at + 50 < killAt);
     assert.ok(readyBefore.length > 0 && readyBefore.every((p) => p.ready.json?.status === "ready"), "/ready before the outage");

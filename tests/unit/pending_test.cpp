@@ -20,6 +20,7 @@ PendingMessage message(std::string id, std::chrono::milliseconds ttl = 60s) {
 
 std::vector<std::string> ids(const std::vector<PendingMessage>& messages) {
   std::vector<std::string> out;
+  out.reserve(messages.size());
   for (const auto& m : messages) out.push_back(m.msg_id);
   return out;
 }

@@ -49,6 +49,10 @@ class ChurnCoordinator {
         processes_(processes),
         workers_(processes.size()),
         pusher_(io_, push_options, push_server, push_url.host_header(), std::move(targets), options.rate) {}
+  // The workers' pipes were opened on io_, which dies with this object.
+  ~ChurnCoordinator() { processes_.stop_listening(); }
+  ChurnCoordinator(const ChurnCoordinator&) = delete;
+  ChurnCoordinator& operator=(const ChurnCoordinator&) = delete;
 
   ChurnResult run() {
     start_ = SteadyClock::now();

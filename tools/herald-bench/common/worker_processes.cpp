@@ -47,6 +47,10 @@ void WorkerProcesses::listen(asio::io_context& io, LineHandler on_line, ClosedHa
   }
 }
 
+void WorkerProcesses::stop_listening() {
+  for (auto& worker : workers_) worker.pipe.reset();
+}
+
 void WorkerProcesses::read_from(size_t index) {
   auto& worker = workers_[index];
   asio::async_read_until(*worker.pipe, asio::dynamic_buffer(worker.buffer), '\n',

@@ -32,6 +32,9 @@ class WorkerProcesses {
   // Reads every worker's lines on `io`: JSON objects go to `on_line`; `on_closed` is called once
   // a worker's pipe closes (it exited).
   void listen(asio::io_context& io, LineHandler on_line, ClosedHandler on_closed);
+  // Closes the pipes listen() reads. Called by whoever owns that io_context before it is
+  // destroyed: a pipe outliving its io_context would be torn down through freed memory.
+  void stop_listening();
   // Sends `signal` to every worker that has not exited.
   void signal_all(int signal) const;
   // Waits for every worker to exit.

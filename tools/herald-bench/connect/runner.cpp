@@ -50,6 +50,10 @@ class Coordinator {
  public:
   Coordinator(const ConnectOptions& options, WorkerProcesses& processes)
       : options_(options), processes_(processes), workers_(processes.size()) {}
+  // The workers' pipes were opened on io_, which dies with this object.
+  ~Coordinator() { processes_.stop_listening(); }
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
 
   ConnectResult run() {
     start_ = SteadyClock::now();

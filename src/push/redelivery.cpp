@@ -35,15 +35,18 @@ void Redelivery::attach() {
   });
 }
 
+std::function<void()> Redelivery::back_on_calling_loop(std::function<void()> done) {
+  if (!done) return nullptr;
+  size_t loop = socketio::LoopSockets::origin_loop();
+  return [this, loop, done = std::move(done)]() mutable { nsp_.sockets().post_to_loop(loop, std::move(done)); };
+}
+
 void Redelivery::keep(const std::string& uid, const PendingMessage& message, std::function<void()> done) {
   if (!enabled() || uid.empty()) {
     if (done) done();
     return;
   }
-  if (!done) return store_.keep(uid, message, nullptr);
-  size_t loop = socketio::LoopSockets::origin_loop();
-  store_.keep(uid, message,
-              [this, loop, done = std::move(done)]() mutable { nsp_.sockets().post_to_loop(loop, std::move(done)); });
+  store_.keep(uid, message, back_on_calling_loop(std::move(done)));
 }
 
 void Redelivery::keep_many(const std::vector<std::string>& uids, const PendingMessage& message,
@@ -52,11 +55,7 @@ void Redelivery::keep_many(const std::vector<std::string>& uids, const PendingMe
     if (done) done();
     return;
   }
-  if (!done) return store_.keep_many(uids, message, nullptr);
-  size_t loop = socketio::LoopSockets::origin_loop();
-  store_.keep_many(uids, message, [this, loop, done = std::move(done)]() mutable {
-    nsp_.sockets().post_to_loop(loop, std::move(done));
-  });
+  store_.keep_many(uids, message, back_on_calling_loop(std::move(done)));
 }
 
 void Redelivery::acked_in_time(const std::string& uid, const std::string& msg_id) {

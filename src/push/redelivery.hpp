@@ -48,6 +48,9 @@ class Redelivery {
   void states(const std::string& msg_id, std::function<void(PendingStore::States)> done);
 
  private:
+  // `done` wrapped to run on the loop calling this (the store may answer on another thread); null
+  // stays null.
+  std::function<void()> back_on_calling_loop(std::function<void()> done);
   void late_receipt(const std::string& uid, const std::string& msg_id);
   void report_late_receipt(const std::string& uid, const std::string& msg_id);
   void flush_receipts();

@@ -3,10 +3,14 @@
 #include <sys/socket.h>
 
 #include <spdlog/spdlog.h>
-#include <cctype>
+#include <algorithm>
+#include <array>
+#include <boost/asio/write.hpp>
 #include <limits>
 
+#include "net/frame_gather.hpp"
 #include "net/http_connection_parts.hpp"
+#include "net/http_response_head.hpp"
 #include "net/transport_counters.hpp"
 
 namespace herald::net {
@@ -16,6 +20,11 @@ constexpr auto kRequestTimeout = std::chrono::seconds(30);
 // Health checks send their request at once; anything slower must not hold one of the last descriptors.
 constexpr auto kReserveRequestTimeout = std::chrono::milliseconds(500);
 constexpr size_t kDefaultBodyLimit = size_t{64} * 1024;
+// Each read asks for the buffer's free room within these bounds (as Beast's reads did).
+constexpr size_t kLeastRead = 512;
+constexpr size_t kMostRead = size_t{64} * 1024;
+// An answer body's room kept for the connection's next answers.
+constexpr size_t kKeptAnswerRoom = size_t{4} * 1024;
 
 }  // namespace
 
@@ -41,6 +50,8 @@ HttpConnection::HttpConnection(tcp::socket socket, std::unique_ptr<TlsSession> t
       loop_(loop),
       in_reserve_(router.in_reserve(stream_.socket().native_handle())) {}
 
+// The answer is written at once from the loop when the socket takes it (almost always: it is
+// small); only what it does not take waits for writability.
 void HttpConnection::respond(HttpResponse response) {
   if (!awaiting_response_ || taken_) return;
   awaiting_response_ = false;
@@ -50,22 +61,40 @@ void HttpConnection::respond(HttpResponse response) {
     stream_.socket().cancel(ignored);
     watching_abort_ = false;
   }
-  auto message = std::make_shared<http::response<http::string_body>>();
-  message->version(11);
-  message->result(static_cast<unsigned>(response.status));
-  for (auto& [name, value] : response.headers) message->set(name, value);
-  message->body() = std::move(response.body);
-  message->keep_alive(request_.keep_alive && !request_.body_too_large);
-  transport_counters().bytes_out.fetch_add(message->body().size(), std::memory_order_relaxed);
-  message->prepare_payload();
+  bool keep_alive = request_.keep_alive && !request_.body_too_large;
+  response_body_ = std::move(response.body);
+  if (status_without_body(response.status)) response_body_.clear();
+  write_response_head(response_head_, response, response_body_.size(), keep_alive);
+  transport_counters().bytes_out.fetch_add(response_body_.size(), std::memory_order_relaxed);
+  size_t sent = 0;
+  if (!stream_.tls()) {
+    FrameGather& gather = FrameGather::for_thread();
+    gather.add(kRawOpcode, response_head_, 0);
+    gather.add(kRawOpcode, response_body_, 0);
+    ssize_t n = gather.send(stream_.socket().native_handle());
+    if (n < 0) return close();
+    sent = static_cast<size_t>(n);
+  }
+  size_t head = response_head_.size();
+  if (sent == head + response_body_.size()) return after_response(keep_alive);
+  std::array<asio::const_buffer, 2> rest{
+      asio::buffer(response_head_) + std::min(sent, head),
+      asio::buffer(response_body_) + (sent > head ? sent - head : 0),
+  };
   stream_.expires_after(kRequestTimeout);
-  http::async_write(stream_, *message,
-                    [self = shared_from_this(), message](const boost::system::error_code& ec, size_t) {
+  asio::async_write(stream_, rest,
+                    [self = shared_from_this(), keep_alive](const boost::system::error_code& ec, size_t) {
                       if (ec) return self->close();
-                      if (self->request_.body_too_large) return self->drain_and_close();
-                      if (!message->keep_alive()) return self->close();
-                      self->read_request();
+                      self->after_response(keep_alive);
                     });
+}
+
+void HttpConnection::after_response(bool keep_alive) {
+  // A large answer (a file, the metrics) does not keep its room for the small ones that follow.
+  if (response_body_.capacity() > kKeptAnswerRoom) std::string().swap(response_body_);
+  if (request_.body_too_large) return drain_and_close();
+  if (!keep_alive) return close();
+  read_request();
 }
 
 void HttpConnection::on_abort(std::function<void()> callback) {
@@ -91,74 +120,100 @@ void HttpConnection::on_abort(std::function<void()> callback) {
 }
 
 void HttpConnection::read_request() {
-  parser_.emplace();
+  parser_.emplace(request_);
   parser_->header_limit(kHttpHeaderLimit);
   // Beast would check Content-Length against its default limit while parsing the header, before
   // the route (and its limit) is known: lift it here and apply the route's limit in on_header.
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  reading_body_ = false;
+  body_deadline_ = false;
   // A request's header comes within the header timeout (a client sending it byte by byte holds a
   // connection no longer); one on the last descriptors must not hold one long at all.
   stream_.expires_after(in_reserve_ ? kReserveRequestTimeout : policy_->header_timeout);
-  http::async_read_header(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](const boost::system::error_code& ec, size_t) { self->on_header(ec); });
+  // A request sent before the last answer (pipelined) is parsed on the next turn, never inside
+  // the call that answered.
+  if (buffer_.size() > 0)
+    return asio::post(stream_.get_executor(), [self = shared_from_this()] { self->parse_request(); });
+  read_more();
 }
 
-void HttpConnection::on_header(const boost::system::error_code& ec) {
-  if (ec) {
-    if (ec != http::error::end_of_stream && ec != asio::error::eof && ec != beast::error::timeout)
-      spdlog::debug("http: bad request header from {}: {}", remote_address_, ec.message());
-    if (ec == http::error::header_limit || ec.category() == make_error_code(http::error::bad_method).category())
-      return respond_error_and_close(ec == http::error::header_limit ? 431 : 400);
-    return close();
+void HttpConnection::read_more() {
+  // The body has its own deadline, set only when the body did not come with the header.
+  if (reading_body_ && !body_deadline_) {
+    body_deadline_ = true;
+    stream_.expires_after(in_reserve_ ? kReserveRequestTimeout : kRequestTimeout);
   }
-  const auto& header = parser_->get();
-  std::string_view target = header.target();
-  std::string_view path = target.substr(0, target.find('?'));
-  route_ = router_.match(path);
-  bool upgrade = parser_->upgrade();
-  if (parser_->is_done() || upgrade) return dispatch();
+  size_t room = std::clamp<size_t>(buffer_.capacity() - buffer_.size(), kLeastRead, kMostRead);
+  stream_.async_read_some(buffer_.prepare(room), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+    self->on_read(ec, n);
+  });
+}
+
+void HttpConnection::on_read(boost::system::error_code ec, size_t bytes) {
+  if (ec == asio::error::eof) {
+    // The end of the stream ends a request half sent as a bad one (put_eof says so), and is the
+    // client's goodbye between requests.
+    if (!parser_->got_some()) return close();
+    ec = {};
+    parser_->put_eof(ec);
+    return on_read_error(ec ? ec : http::error::partial_message);
+  }
+  if (ec) return on_read_error(ec);
+  buffer_.commit(bytes);
+  parse_request();
+}
+
+void HttpConnection::parse_request() {
+  while (buffer_.size() > 0) {
+    boost::system::error_code ec;
+    size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more) break;
+    if (ec) return on_read_error(ec);
+    if (!reading_body_ && parser_->is_header_done()) {
+      reading_body_ = true;
+      if (!on_header()) return;
+    }
+    if (parser_->is_done()) return dispatch();
+  }
+  read_more();
+}
+
+bool HttpConnection::on_header() {
+  route_ = router_.match(request_.path);
+  if (parser_->is_done() || parser_->upgrade()) {
+    dispatch();
+    return false;
+  }
   size_t limit = route_ ? route_->body_limit : kDefaultBodyLimit;
   // Beast checks Content-Length against the limit while parsing the header, before the route is
   // known; check it here, and let the parser enforce the limit on chunked bodies.
   if (auto length = parser_->content_length(); length && *length > limit) {
     body_too_large_ = true;
-    return dispatch();
+    dispatch();
+    return false;
   }
   parser_->body_limit(limit);
-  stream_.expires_after(in_reserve_ ? kReserveRequestTimeout : kRequestTimeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](const boost::system::error_code& ec2, size_t) {
-                     if (ec2 == http::error::body_limit) {
-                       self->body_too_large_ = true;
-                       return self->dispatch();
-                     }
-                     if (ec2) {
-                       spdlog::debug("http: bad request body from {}: {}", self->remote_address_, ec2.message());
-                       if (ec2.category() == make_error_code(http::error::bad_method).category())
-                         return self->respond_error_and_close(400);
-                       return self->close();
-                     }
-                     self->dispatch();
-                   });
+  return true;
+}
+
+void HttpConnection::on_read_error(const boost::system::error_code& ec) {
+  if (reading_body_ && ec == http::error::body_limit) {
+    body_too_large_ = true;
+    return dispatch();
+  }
+  bool malformed = ec.category() == make_error_code(http::error::bad_method).category();
+  if (malformed || (ec != asio::error::eof && ec != beast::error::timeout))
+    spdlog::debug("http: bad request {} from {}: {}", reading_body_ ? "body" : "header", remote_address_, ec.message());
+  if (ec == http::error::header_limit) return respond_error_and_close(431);
+  if (malformed) return respond_error_and_close(400);
+  close();
 }
 
 void HttpConnection::dispatch() {
-  auto& message = parser_->get();
-  request_ = HttpRequest{};
-  request_.method = std::string(message.method_string());
-  request_.target = std::string(message.target());
-  size_t question = request_.target.find('?');
-  request_.path = request_.target.substr(0, question);
-  if (question != std::string::npos) request_.query = request_.target.substr(question + 1);
-  for (const auto& field : message) {
-    std::string name(field.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    request_.headers.emplace_back(std::move(name), std::string(field.value()));
-  }
-  request_.keep_alive = message.keep_alive();
+  request_.keep_alive = parser_->keep_alive();
   request_.body_too_large = body_too_large_;
-  if (!body_too_large_) request_.body = std::move(message.body());
+  if (body_too_large_) request_.body.clear();
   transport_counters().bytes_in.fetch_add(request_.body.size(), std::memory_order_relaxed);
   request_.remote_address =
       router_.trusted_proxies().client_address(remote_address_, request_.header("x-forwarded-for"));

@@ -14,6 +14,7 @@
 #include "net/connection_limits.hpp"
 #include "net/forward.hpp"
 #include "net/http.hpp"
+#include "net/http_request_parser.hpp"
 #include "net/http_takeover.hpp"
 #include "net/loop_pool.hpp"
 
@@ -48,7 +49,7 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
 
  private:
   void dispatch_moved(const std::function<void(std::shared_ptr<HttpExchange>)>& then);
-  void start_byte_tunnel(const std::string& host, uint16_t port, HttpResponse unreachable);
+  void start_byte_tunnel(const std::string& host, uint16_t port, const HttpResponse& unreachable);
   // http_opening.cpp
   void read_proxy_header();
   void on_proxy_bytes();
@@ -57,8 +58,13 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
   void write_plain_and_close(const std::string& answer);
 
   void read_request();
-  void on_header(const boost::system::error_code& ec);
+  void read_more();
+  void on_read(boost::system::error_code ec, size_t bytes);
+  void parse_request();
+  bool on_header();  // false: the request went on without its body (dispatched or refused)
+  void on_read_error(const boost::system::error_code& ec);
   void dispatch();
+  void after_response(bool keep_alive);
   void respond_error_and_close(int status);
   void drain_and_close();
   void discard_input();
@@ -67,8 +73,10 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
   ClientStream stream_;
   std::shared_ptr<const ConnectionPolicy> policy_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<HttpRequestParser> parser_;  // parses into request_
   HttpRequest request_;
+  std::string response_head_;  // the answer being written: its status line and header,
+  std::string response_body_;  // and its body
   const HttpRouter& router_;
   LoopPool& pool_;
   size_t loop_;
@@ -81,6 +89,8 @@ class HttpConnection : public HttpExchange, public std::enable_shared_from_this<
   bool awaiting_response_ = false;
   bool taken_ = false;  // the socket moved to a WebSocket or another loop
   bool body_too_large_ = false;
+  bool reading_body_ = false;   // the request's header is parsed
+  bool body_deadline_ = false;  // the body is awaited under its own deadline
   bool watching_abort_ = false;
   bool in_reserve_ = false;  // took one of the last descriptors: health checks only
 };

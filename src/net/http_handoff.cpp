@@ -2,10 +2,9 @@
 // the process that owns its session (the request forwarded, or the connection tunnelled).
 #include <openssl/sha.h>
 
-#include <sstream>
-
 #include "codec/base64.hpp"
 #include "net/http_connection_parts.hpp"
+#include "net/http_response_head.hpp"
 #include "net/tunnel.hpp"
 #include "net/websocket.hpp"
 
@@ -19,20 +18,6 @@ std::string websocket_accept_key(std::string_view key) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
   return codec::base64_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
-}
-
-// The bytes of a whole response, for a connection that ends with it.
-std::string serialize(HttpResponse response) {
-  http::response<http::string_body> message;
-  message.version(11);
-  message.result(static_cast<unsigned>(response.status));
-  for (auto& [name, value] : response.headers) message.set(name, value);
-  message.body() = std::move(response.body);
-  message.keep_alive(false);
-  message.prepare_payload();
-  std::ostringstream out;
-  out << message;
-  return std::move(out).str();
 }
 
 }  // namespace
@@ -105,8 +90,7 @@ void HttpConnection::tunnel_to(const std::string& host, uint16_t port, HttpRespo
   // A WebSocket belongs to the owner for good, and a refused body ends the connection anyway:
   // those hand the rest of the connection over. Any other request is forwarded alone, so the
   // next one on this connection is served here again.
-  if (request_.is_websocket_upgrade() || request_.body_too_large)
-    return start_byte_tunnel(host, port, std::move(unreachable));
+  if (request_.is_websocket_upgrade() || request_.body_too_large) return start_byte_tunnel(host, port, unreachable);
   forward_ = forward_request(
       stream_.get_executor(), request_, host, port,
       [self = shared_from_this(), unreachable = std::move(unreachable)](std::optional<HttpResponse> response) mutable {
@@ -119,7 +103,7 @@ void HttpConnection::tunnel_to(const std::string& host, uint16_t port, HttpRespo
   });
 }
 
-void HttpConnection::start_byte_tunnel(const std::string& host, uint16_t port, HttpResponse unreachable) {
+void HttpConnection::start_byte_tunnel(const std::string& host, uint16_t port, const HttpResponse& unreachable) {
   awaiting_response_ = false;
   taken_ = true;
   std::string bytes = request_.method + " " + request_.target + " HTTP/1.1\r\n";
@@ -130,8 +114,7 @@ void HttpConnection::start_byte_tunnel(const std::string& host, uint16_t port, H
   bytes.append(static_cast<const char*>(data.data()), data.size());
   address_slot_.release();
   auto tls = stream_.release_tls();
-  start_tunnel(stream_.release_socket(), std::move(tls), std::move(bytes), host, port,
-               serialize(std::move(unreachable)));
+  start_tunnel(stream_.release_socket(), std::move(tls), std::move(bytes), host, port, whole_response(unreachable));
 }
 
 }  // namespace herald::net

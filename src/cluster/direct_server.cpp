@@ -8,6 +8,7 @@
 
 #include "cluster/direct_link.hpp"
 #include "cluster/direct_metrics.hpp"
+#include "codec/json_reader.hpp"
 #include "codec/raw_json.hpp"
 #include "metrics/metrics.hpp"
 #include "net/http_takeover.hpp"
@@ -84,12 +85,10 @@ Json push_data(std::string_view text) {
   auto whole = codec::raw_json(text);
   auto elements = whole ? codec::array_elements(codec::raw_json_text(*whole)) : std::vector<std::string_view>{};
   if (elements.empty()) return Json(Json::value_t::discarded);
-  Json data = Json::array({Json::parse(elements[0], nullptr, false)});
-  for (size_t i = 1; i < elements.size(); ++i) {
-    auto raw = codec::raw_json(elements[i]);
-    if (!raw) return Json(Json::value_t::discarded);
-    data.push_back(std::move(*raw));
-  }
+  auto event = codec::read_json(elements[0]);
+  Json data = Json::array({event ? std::move(*event) : Json::parse(elements[0], nullptr, false)});
+  // The elements of the array validated whole are valid themselves.
+  for (size_t i = 1; i < elements.size(); ++i) data.push_back(codec::raw_json_checked(elements[i]));
   return data;
 }
 

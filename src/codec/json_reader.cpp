@@ -50,18 +50,30 @@ Json to_json(simdjson::dom::element element, int depth, const SkippedMembers& sk
 struct Reader {
   simdjson::dom::parser parser;
   std::string padded;
+
+  bool parse(std::string_view text, simdjson::dom::element& root) {
+    padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+    padded.assign(text);
+    return parser.parse(padded.data(), padded.size(), false).get(root) == simdjson::SUCCESS;
+  }
 };
+
+Reader& thread_reader() {
+  thread_local Reader reader;
+  return reader;
+}
 
 }  // namespace
 
 std::optional<Json> read_json(std::string_view text, SkippedMembers skipped) {
-  thread_local Reader reader;
-  reader.padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
-  reader.padded.assign(text);
   simdjson::dom::element root;
-  if (reader.parser.parse(reader.padded.data(), reader.padded.size(), false).get(root) != simdjson::SUCCESS)
-    return std::nullopt;
+  if (!thread_reader().parse(text, root)) return std::nullopt;
   return to_json(root, 0, skipped);
+}
+
+bool json_text_valid(std::string_view text) {
+  simdjson::dom::element root;
+  return thread_reader().parse(text, root) || Json::accept(text);
 }
 
 }  // namespace herald::codec

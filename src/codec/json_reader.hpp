@@ -26,4 +26,8 @@ struct SkippedMembers {
 
 std::optional<Json> read_json(std::string_view text, SkippedMembers skipped = {});
 
+// Whether `text` is one JSON value: simdjson's yes, else nlohmann's verdict (the reference).
+// Without building a value, as nlohmann's accept(), at simdjson's speed for what it takes.
+bool json_text_valid(std::string_view text);
+
 }  // namespace herald::codec

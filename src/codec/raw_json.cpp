@@ -1,5 +1,7 @@
 #include "codec/raw_json.hpp"
 
+#include "codec/json_reader.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -148,8 +150,8 @@ std::optional<Json> raw_json(std::string_view text) {
   // bytes after the NUL written to clients. No valid JSON text holds a raw NUL (strings escape it).
   if (text.find('\0') != std::string_view::npos) return std::nullopt;
   if (!json_depth_within(text)) return std::nullopt;
-  // The SAX accept path: checks syntax and UTF-8 without building the value.
-  if (!Json::accept(text)) return std::nullopt;
+  // Checks syntax and UTF-8 without building the value.
+  if (!json_text_valid(text)) return std::nullopt;
   return Json::binary(std::vector<uint8_t>(text.begin(), text.end()), kRawJsonSubtype);
 }
 

@@ -57,6 +57,13 @@ TEST(JsonReader, ReadsWhatItTakesAsNlohmannDoes) {
   EXPECT_GE(taken, 10u) << "most of these are plain JSON";
 }
 
+TEST(JsonReader, JudgesTextsAsNlohmannDoes) {
+  for (const auto& text : texts()) EXPECT_EQ(json_text_valid(text), Json::accept(text)) << text;
+  EXPECT_FALSE(json_text_valid(""));
+  EXPECT_FALSE(json_text_valid("[1"));
+  EXPECT_TRUE(json_text_valid(R"({"deep":[[[{"a":[1,2,{"b":null}]}]]]})"));
+}
+
 TEST(JsonReader, LeavesOutTheSkippedMembersAtTheirDepthOnly) {
   auto read = read_json(R"({"message":{"message":1},"keep":[{"message":2}]})", {1, "message"});
   ASSERT_TRUE(read);

@@ -129,7 +129,7 @@ void Broadcast::emit_packet(Packet packet) {
   Namespace* nsp = &nsp_;
   LoopSockets& here = nsp_.sockets();  // this node's loops
   uint64_t loops_reached = here.loops_of(target_);
-  here.for_each_loop_of(loops_reached, target_,
+  here.for_each_loop_of(loops_reached, std::move(target_),
                         [nsp, packets, seq, loops = here.loop_count()](const std::vector<Socket*>& sockets) {
                           LoopPackets local(packets, sockets.size(), loops);
                           for (Socket* socket : sockets) {
@@ -154,13 +154,8 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
   size_t origin = LoopSockets::origin_loop();
   LoopSockets& here = nsp_.sockets();  // this node's loops
   auto shared = std::make_shared<BroadcastAckHandlers>(std::move(handlers));
-  if (!local_ && nsp_.cluster_side().adapter()) {
-    nsp_.cluster_side().adapter()->broadcast_with_ack(packet, target_, timeout, shared);
-  } else {
-    here.post_to_loop(origin, [shared] {
-      if (shared->on_remote_nodes) shared->on_remote_nodes(0, true);
-    });
-  }
+  bool to_other_nodes = !local_ && nsp_.cluster_side().adapter();
+  if (to_other_nodes) nsp_.cluster_side().adapter()->broadcast_with_ack(packet, target_, timeout, shared);
   // Told as each loop sends it (recovery.hpp): an id to match it by, if its first argument is one.
   RecoveryWatch* watch = nsp_.cluster_side().recovery() ? nsp_.cluster_side().recovery()->watch() : nullptr;
   std::string watched;
@@ -173,14 +168,18 @@ void Broadcast::emit_packet_with_ack(Packet packet, std::chrono::milliseconds ti
   // Loops with no member of its rooms are not woken: they reach nobody, reported from here.
   uint64_t loops = here.loops_of(target_);
   size_t skipped = loops == here.every_loop() ? 0 : here.loop_count() - std::popcount(loops);
-  if (skipped > 0) {
-    for (size_t loop = 0; loop < here.loop_count() && !watched.empty(); ++loop)
-      if (!(loops & (uint64_t{1} << loop))) watch->acked_broadcast_sending(loop, watched);
-    here.post_to_loop(origin, [shared, skipped] {
+  for (size_t loop = 0; skipped > 0 && loop < here.loop_count() && !watched.empty(); ++loop)
+    if (!(loops & (uint64_t{1} << loop))) watch->acked_broadcast_sending(loop, watched);
+  // What the origin can tell itself (no other node reports; the loops not woken reach nobody)
+  // comes in one task, before any loop's reach.
+  if (!to_other_nodes || skipped > 0) {
+    here.post_to_loop(origin, [shared, skipped, alone = !to_other_nodes] {
+      if (alone && shared->on_remote_nodes) shared->on_remote_nodes(0, true);
       for (size_t i = 0; i < skipped && shared->on_reached; ++i) shared->on_reached({});
     });
   }
-  here.for_each_loop_of(loops, target_,
+  // A Broadcast emits once: its target goes with the emit.
+  here.for_each_loop_of(loops, std::move(target_),
                         [nsp, packets, origin, shared, id, deadline, watch,
                          watched = std::move(watched)](const std::vector<Socket*>& sockets) {
                           if (!watched.empty()) watch->acked_broadcast_sending(LoopSockets::origin_loop(), watched);

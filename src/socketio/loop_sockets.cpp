@@ -3,6 +3,7 @@
 #include "socketio/loop_sockets.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <string_view>
 #include <unordered_set>
 
@@ -104,18 +105,30 @@ uint64_t LoopSockets::loops_of(const Target& target) const {
 
 void LoopSockets::for_each_loop_of(uint64_t loops, Target target,
                                    std::function<void(const std::vector<Socket*>&)> work) {
+  // Every loop, also beyond the mask's 64 bits.
   if (loops == every_loop()) return for_each_loop(std::move(target), std::move(work));
-  auto shared = std::make_shared<std::pair<Target, std::function<void(const std::vector<Socket*>&)>>>(std::move(target),
-                                                                                                      std::move(work));
-  for (size_t loop = 0; loop < locals_.size(); ++loop)
-    if (loops & (uint64_t{1} << loop))
-      nsp_.server().pool().post(loop, [this, shared, loop] { shared->second(select(loop, shared->first)); });
+  post_selecting(loops, false, std::move(target), std::move(work));
 }
 
 void LoopSockets::for_each_loop(Target target, std::function<void(const std::vector<Socket*>&)> work) {
+  post_selecting(0, true, std::move(target), std::move(work));
+}
+
+void LoopSockets::post_selecting(uint64_t loops, bool every, Target target,
+                                 std::function<void(const std::vector<Socket*>&)> work) {
+  auto& pool = nsp_.server().pool();
+  auto wanted = [loops, every](size_t loop) { return every || (loops & (uint64_t{1} << loop)) != 0; };
+  size_t count = every ? locals_.size() : static_cast<size_t>(std::popcount(loops));
+  if (count == 1) {  // one loop (a push to one user, a server of one loop): nothing to share
+    size_t loop = 0;
+    while (!wanted(loop)) ++loop;
+    pool.post(loop, [this, loop, target = std::move(target), work = std::move(work)] { work(select(loop, target)); });
+    return;
+  }
   auto shared = std::make_shared<std::pair<Target, std::function<void(const std::vector<Socket*>&)>>>(std::move(target),
                                                                                                       std::move(work));
-  nsp_.server().pool().post_all([this, shared](size_t loop) { shared->second(select(loop, shared->first)); });
+  for (size_t loop = 0; loop < locals_.size(); ++loop)
+    if (wanted(loop)) pool.post(loop, [this, shared, loop] { shared->second(select(loop, shared->first)); });
 }
 
 size_t LoopSockets::origin_loop() {

@@ -80,6 +80,8 @@ class LoopSockets {
   void post_to_loop(size_t loop, std::function<void()> work);
 
  private:
+  // Runs `work` on the loops of `loops` (every loop when `every`) with the sockets `target` selects.
+  void post_selecting(uint64_t loops, bool every, Target target, std::function<void(const std::vector<Socket*>&)> work);
   // Membership changes come from a socket's own calls (Socket), its connection (Client) and its
   // namespace; a broadcast notes what it sent a socket that is catching up.
   friend class Broadcast;

@@ -94,6 +94,8 @@ class Broadcast {
     unstamped_ = !stamp;
     return *this;
   }
+  // The emits below take the target with them: a Broadcast emits once (room changes, disconnects
+  // and fetches may come before).
   // Sends an already built packet (used for packets that come from other nodes).
   void emit_packet(Packet packet);
   void emit_packet_with_ack(Packet packet, std::chrono::milliseconds timeout, BroadcastAckHandlers handlers);

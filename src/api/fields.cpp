@@ -48,9 +48,25 @@ Json parse_form(std::string_view body) {
 
 constexpr std::string_view kMessage = "message";
 
+// A kept message that is null or "" is missing, as such a value is; a null Json was taken.
 bool is_blank_message(const Json& raw) {
   std::string_view text = codec::raw_json_text(raw);
-  return text == "null" || text == "\"\"";
+  return raw.is_null() || text == "null" || text == "\"\"";
+}
+
+// The value named `name`, or BadRequest when it is absent, null or "". A kept message is its raw
+// text. `FieldsJson` and `Message` are const for a copy, not for a value moved out.
+template <class FieldsJson, class Message>
+FieldsJson& required_value(FieldsJson& fields, Message& message, std::string_view name) {
+  if (message && name == kMessage) {
+    if (is_blank_message(*message)) throw BadRequest(about(name, " is required"));
+    return *message;
+  }
+  auto found = fields.find(name);
+  if (found == fields.end() || found->is_null() ||
+      (found->is_string() && found->template get_ref<const std::string&>().empty()))
+    throw BadRequest(about(name, " is required"));
+  return *found;
 }
 
 }  // namespace
@@ -197,16 +213,8 @@ int64_t Fields::integer(std::string_view name, int64_t fallback, int64_t min, in
   return value;
 }
 
-Json Fields::value(std::string_view name) const {
-  if (message_ && name == kMessage) {
-    if (is_blank_message(*message_)) throw BadRequest(about(name, " is required"));
-    return *message_;
-  }
-  auto found = fields_.find(name);
-  if (found == fields_.end() || found->is_null() ||
-      (found->is_string() && found->get_ref<const std::string&>().empty()))
-    throw BadRequest(about(name, " is required"));
-  return *found;
-}
+Json Fields::value(std::string_view name) const { return required_value(fields_, message_, name); }
+
+Json Fields::take(std::string_view name) { return std::move(required_value(fields_, message_, name)); }
 
 }  // namespace herald::api

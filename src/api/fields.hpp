@@ -56,6 +56,8 @@ class Fields {  // NOLINT(bugprone-exception-escape)
   int64_t integer(std::string_view name, int64_t fallback, int64_t min, int64_t max) const;
   // Any JSON value (a form gives its text); required. A kept `message` is its raw text.
   Json value(std::string_view name) const;
+  // value(), moved out rather than copied: for a value read once (a push's message).
+  Json take(std::string_view name);
   const Json& raw() const { return fields_; }
 
  private:

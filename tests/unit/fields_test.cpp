@@ -1,5 +1,5 @@
 // api::Fields: bodies chosen by Content-Type (any case, with parameters), query parameters filling
-// in, and the typed getters' answers and words.
+// in, the typed getters' answers and words, and a push's message taken out rather than copied.
 #include "api/fields.hpp"
 
 #include <gtest/gtest.h>
@@ -88,6 +88,19 @@ TEST(Fields, TheGettersReadAndNameWhatIsWrong) {
   EXPECT_EQ(error_of([&] { (void)fields.integer("w", 0, 0, 100); }), "w must be a whole number");
   EXPECT_EQ(error_of([&] { (void)fields.integer("big", 0, 0, 10); }), "big must be between 0 and 10");
   EXPECT_EQ(error_of([&] { (void)fields.value("z"); }), "z is required");
+}
+
+TEST(Fields, APushTakesItsMessageOnce) {
+  auto fields = Fields::parse(post(R"({"message": {"b":1.50} ,"msgId":"m"})"), KeptMessages::Top);
+  EXPECT_TRUE(fields.has("message"));
+  EXPECT_EQ(codec::raw_json_text(fields.value("message")), R"({"b":1.50})") << "a copy leaves it";
+  Json message = fields.take("message");
+  EXPECT_EQ(codec::raw_json_text(message), R"({"b":1.50})");
+  EXPECT_FALSE(fields.has("message"));
+  EXPECT_EQ(error_of([&] { (void)fields.take("message"); }), "message is required");
+  // A field of the tree, likewise.
+  EXPECT_EQ(fields.take("msgId"), "m");
+  EXPECT_EQ(error_of([&] { (void)fields.value("msgId"); }), "msgId is required");
 }
 
 }  // namespace fields_test

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "codec/json_depth.hpp"
-#include "codec/json_reader.hpp"
+#include "codec/json_object_reader.hpp"
 #include "codec/raw_json.hpp"
 
 namespace herald::api {
@@ -14,18 +14,18 @@ static_assert(std::is_nothrow_default_constructible_v<BodyJson> && std::is_nothr
 namespace {
 
 constexpr std::string_view kKeptMember = "message";  // the members kept as written
+constexpr std::string_view kEntries = "pushes";      // the array of a batch's entries
 
-// Where kept messages are: the body's own members (Top) or the members of the objects in `pushes`.
-int kept_depth(KeptMessages kept) {
+codec::KeptMembers kept_members(KeptMessages kept) {
   switch (kept) {
     case KeptMessages::Top:
-      return 1;
+      return {kKeptMember, {}};
     case KeptMessages::Entries:
-      return 3;
+      return {kKeptMember, kEntries};
     case KeptMessages::None:
       break;
   }
-  return 0;
+  return {};
 }
 
 // The last member named `name` (the parsers keep the last of duplicates too).
@@ -36,55 +36,50 @@ std::optional<std::string_view> member_text(std::string_view object, std::string
   return found;
 }
 
-// The kept messages' text, out of a body already parsed; `check` validates each (when the parse
-// that came before did not cover them).
-void keep_messages(std::string_view body, KeptMessages kept, bool check, BodyJson& read) {
-  auto wrap = [check](std::string_view text) -> std::optional<Json> {
-    if (!check) return codec::raw_json_checked(text);
-    auto raw = codec::raw_json(text);
-    if (!raw) throw BadRequest("message is not a valid JSON value");
-    return raw;
-  };
-  if (kept == KeptMessages::Top) {
-    if (auto text = member_text(body, kKeptMember)) read.message = wrap(*text);
-  } else if (kept == KeptMessages::Entries) {
-    auto pushes = member_text(body, "pushes");
-    if (!pushes) return;
-    for (auto entry : codec::array_elements(*pushes)) {
-      auto text = member_text(entry, kKeptMember);
-      read.entry_messages.push_back(text ? wrap(*text) : std::nullopt);
-    }
-  }
+std::optional<Json> checked_raw_json(std::optional<std::string_view> text) {
+  if (!text) return std::nullopt;
+  auto raw = codec::raw_json(*text);
+  if (!raw) throw BadRequest("message is not a valid JSON value");
+  return raw;
 }
 
-// What simdjson does not take goes through nlohmann, which decides: the body reads as it always did.
+// What simdjson does not take goes through nlohmann, which decides: the body reads as it always
+// did. The kept messages are found in the text by a scan of its members, and taken out of the tree.
 BodyJson read_with_nlohmann(std::string_view body, KeptMessages kept) {
-  int depth = kept_depth(kept);
-  Json parsed = Json::parse(
-      body,
-      [depth](int at, Json::parse_event_t event, Json& key) {
-        return event != Json::parse_event_t::key || at != depth || key.get_ref<const std::string&>() != kKeptMember;
-      },
-      false);
+  if (!codec::json_depth_within(body)) throw BadRequest(kTooDeep);
+  Json parsed = Json::parse(body, nullptr, false);
   if (parsed.is_discarded()) throw BadRequest("body is not valid JSON");
   if (!parsed.is_object()) throw BadRequest("body must be a JSON object");
   BodyJson read;
+  if (kept == KeptMessages::Top) {
+    read.message = checked_raw_json(member_text(body, kKeptMember));
+    parsed.erase(kKeptMember);
+  } else if (kept == KeptMessages::Entries) {
+    auto pushes = member_text(body, kEntries);
+    for (auto entry : codec::array_elements(pushes.value_or(std::string_view())))
+      read.entry_messages.push_back(checked_raw_json(member_text(entry, kKeptMember)));
+    auto entries = parsed.find(kEntries);
+    if (entries != parsed.end() && entries->is_array()) {
+      for (auto& entry : *entries)
+        if (entry.is_object()) entry.erase(kKeptMember);
+    }
+  }
   read.fields = std::move(parsed);
-  keep_messages(body, kept, true, read);
   return read;
 }
 
 }  // namespace
 
 BodyJson read_body_json(std::string_view body, KeptMessages kept) {
-  if (!codec::json_depth_within(body)) throw BadRequest(kTooDeep);
-  auto parsed = codec::read_json(body, {kept_depth(kept), kKeptMember});
-  if (!parsed) return read_with_nlohmann(body, kept);
-  if (!parsed->is_object()) throw BadRequest("body must be a JSON object");
-  BodyJson read;
-  read.fields = std::move(*parsed);
-  keep_messages(body, kept, false, read);
-  return read;
+  auto read = codec::read_json_object(body, kept_members(kept));
+  if (!read) return read_with_nlohmann(body, kept);
+  BodyJson body_json;
+  body_json.fields = std::move(read->object);
+  if (read->kept) body_json.message = codec::raw_json_checked(*read->kept);
+  body_json.entry_messages.reserve(read->kept_in_array.size());
+  for (const auto& text : read->kept_in_array)
+    body_json.entry_messages.push_back(text ? std::optional(codec::raw_json_checked(*text)) : std::nullopt);
+  return body_json;
 }
 
 }  // namespace herald::api

@@ -1,7 +1,7 @@
-// An API request's JSON body, read in one pass (codec::read_json: simdjson, with nlohmann for what
-// simdjson refuses, so every body reads as it did): its tree becomes herald::Json, except the
-// `message` members the API keeps as written (KeptMessages), whose text is wrapped as a raw value
-// without a second look (a kept message was lexed twice before: once in the body, once alone).
+// An API request's JSON body, read in one walk (codec::read_json_object: simdjson, with nlohmann
+// for what simdjson refuses, so every body reads as it did): its tree becomes herald::Json, except
+// the `message` members the API keeps as written (KeptMessages), whose text the same walk finds
+// and which are wrapped as raw values without a second look.
 #pragma once
 
 #include <string_view>

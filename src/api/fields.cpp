@@ -1,17 +1,34 @@
 #include "api/fields.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <type_traits>
 
 #include "api/body_json.hpp"
 #include "codec/raw_json.hpp"
 
 namespace herald::api {
+
+static_assert(std::is_nothrow_move_constructible_v<Fields>);
+
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+// ASCII only, as HTTP's tokens (media types) and the words read here are.
+bool equals_ignoring_case(std::string_view text, std::string_view lower_case) {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return text.size() == lower_case.size() &&
+         std::equal(text.begin(), text.end(), lower_case.begin(), [&](char a, char b) { return lower(a) == b; });
+}
+
+bool starts_with_ignoring_case(std::string_view text, std::string_view lower_case) {
+  return equals_ignoring_case(text.substr(0, lower_case.size()), lower_case);
+}
+
+// "<name><problem>": what is wrong with a field, for BadRequest.
+std::string about(std::string_view name, std::string_view problem) {
+  std::string text(name);
+  text += problem;
+  return text;
 }
 
 Json parse_form(std::string_view body) {
@@ -29,11 +46,27 @@ Json parse_form(std::string_view body) {
   return fields;
 }
 
-constexpr const char* kMessage = "message";
+constexpr std::string_view kMessage = "message";
 
+// A kept message that is null or "" is missing, as such a value is; a null Json was taken.
 bool is_blank_message(const Json& raw) {
   std::string_view text = codec::raw_json_text(raw);
-  return text == "null" || text == "\"\"";
+  return raw.is_null() || text == "null" || text == "\"\"";
+}
+
+// The value named `name`, or BadRequest when it is absent, null or "". A kept message is its raw
+// text. `FieldsJson` and `Message` are const for a copy, not for a value moved out.
+template <class FieldsJson, class Message>
+FieldsJson& required_value(FieldsJson& fields, Message& message, std::string_view name) {
+  if (message && name == kMessage) {
+    if (is_blank_message(*message)) throw BadRequest(about(name, " is required"));
+    return *message;
+  }
+  auto found = fields.find(name);
+  if (found == fields.end() || found->is_null() ||
+      (found->is_string() && found->template get_ref<const std::string&>().empty()))
+    throw BadRequest(about(name, " is required"));
+  return *found;
 }
 
 }  // namespace
@@ -42,20 +75,23 @@ const char* const kTooDeep = "body nests arrays and objects deeper than 64 level
 
 Fields Fields::parse(const net::HttpRequest& request, KeptMessages kept) {
   Fields fields;
-  std::string type = lower(request.header("content-type"));
+  std::string_view type = request.header("content-type");
   std::string_view body = request.body;
   bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
-  if (type.starts_with("application/json") || (type.empty() && !blank && (body.front() == '{'))) {
-    if (blank) return fields;
+  if (starts_with_ignoring_case(type, "application/json") || (type.empty() && !blank && (body.front() == '{'))) {
+    if (blank) {
+      fields.fields_ = Json::object();
+      return fields;
+    }
     BodyJson read = read_body_json(body, kept);
     fields.fields_ = std::move(read.fields);
     fields.message_ = std::move(read.message);
     fields.entry_messages_ = std::move(read.entry_messages);
-  } else if (type.starts_with("application/x-www-form-urlencoded") || type.empty()) {
+  } else if (starts_with_ignoring_case(type, "application/x-www-form-urlencoded") || type.empty()) {
     fields.fields_ = parse_form(body);
     fields.from_form_ = true;
   } else {
-    throw BadRequest("unsupported Content-Type '" + std::string(request.header("content-type")) +
+    throw BadRequest("unsupported Content-Type '" + std::string(type) +
                      "': send application/json or application/x-www-form-urlencoded");
   }
   // Query parameters fill in what the body did not give (the seed accepted both).
@@ -75,15 +111,15 @@ Fields Fields::of(Json object, std::optional<Json> message) {
   return fields;
 }
 
-bool Fields::has(const std::string& name) const {
+bool Fields::has(std::string_view name) const {
   if (message_ && name == kMessage) return !is_blank_message(*message_);
   auto found = fields_.find(name);
   return found != fields_.end() && !found->is_null() &&
          !(found->is_string() && found->get_ref<const std::string&>().empty());
 }
 
-std::string Fields::required_string(const std::string& name, size_t max_length) const {
-  if (!has(name)) throw BadRequest(name + " is required");
+std::string Fields::required_string(std::string_view name, size_t max_length) const {
+  if (!has(name)) throw BadRequest(about(name, " is required"));
   const Json& value = fields_.at(name);
   std::string text;
   if (value.is_string()) {
@@ -91,13 +127,14 @@ std::string Fields::required_string(const std::string& name, size_t max_length) 
   } else if (value.is_number_integer()) {
     text = value.dump();
   } else {
-    throw BadRequest(name + " must be a string");
+    throw BadRequest(about(name, " must be a string"));
   }
-  if (text.size() > max_length) throw BadRequest(name + " is longer than " + std::to_string(max_length) + " bytes");
+  if (text.size() > max_length)
+    throw BadRequest(about(name, " is longer than " + std::to_string(max_length) + " bytes"));
   return text;
 }
 
-std::vector<std::string> Fields::list(const std::string& name, size_t max_items, size_t max_item_length,
+std::vector<std::string> Fields::list(std::string_view name, size_t max_items, size_t max_item_length,
                                       bool required) const {
   std::vector<std::string> items;
   auto add = [&](std::string item) {
@@ -106,8 +143,9 @@ std::vector<std::string> Fields::list(const std::string& name, size_t max_items,
     if (start == std::string::npos) return;
     item = item.substr(start, end - start + 1);
     if (item.size() > max_item_length)
-      throw BadRequest(name + ": an item is longer than " + std::to_string(max_item_length) + " bytes");
-    if (items.size() >= max_items) throw BadRequest(name + " has more than " + std::to_string(max_items) + " items");
+      throw BadRequest(about(name, ": an item is longer than " + std::to_string(max_item_length) + " bytes"));
+    if (items.size() >= max_items)
+      throw BadRequest(about(name, " has more than " + std::to_string(max_items) + " items"));
     items.push_back(std::move(item));
   };
   auto found = fields_.find(name);
@@ -127,19 +165,19 @@ std::vector<std::string> Fields::list(const std::string& name, size_t max_items,
         else if (item.is_number_integer())
           add(item.dump());
         else
-          throw BadRequest(name + " must be a list of strings");
+          throw BadRequest(about(name, " must be a list of strings"));
       }
     } else if (found->is_number_integer()) {
       add(found->dump());
     } else {
-      throw BadRequest(name + " must be a comma-separated string or an array of strings");
+      throw BadRequest(about(name, " must be a comma-separated string or an array of strings"));
     }
   }
-  if (required && items.empty()) throw BadRequest(name + " is required");
+  if (required && items.empty()) throw BadRequest(about(name, " is required"));
   return items;
 }
 
-bool Fields::boolean(const std::string& name, bool fallback) const {
+bool Fields::boolean(std::string_view name, bool fallback) const {
   auto found = fields_.find(name);
   if (found == fields_.end() || found->is_null()) return fallback;
   if (found->is_boolean()) return found->get<bool>();
@@ -148,15 +186,15 @@ bool Fields::boolean(const std::string& name, bool fallback) const {
     if (n == 0 || n == 1) return n == 1;
   }
   if (found->is_string()) {
-    std::string text = lower(found->get<std::string>());
+    const auto& text = found->get_ref<const std::string&>();
     if (text.empty()) return fallback;
-    if (text == "true" || text == "1") return true;
-    if (text == "false" || text == "0") return false;
+    if (equals_ignoring_case(text, "true") || text == "1") return true;
+    if (equals_ignoring_case(text, "false") || text == "0") return false;
   }
-  throw BadRequest(name + " must be true, false, 1 or 0");
+  throw BadRequest(about(name, " must be true, false, 1 or 0"));
 }
 
-int64_t Fields::integer(const std::string& name, int64_t fallback, int64_t min, int64_t max) const {
+int64_t Fields::integer(std::string_view name, int64_t fallback, int64_t min, int64_t max) const {
   auto found = fields_.find(name);
   if (found == fields_.end() || found->is_null()) return fallback;
   int64_t value = 0;
@@ -166,25 +204,17 @@ int64_t Fields::integer(const std::string& name, int64_t fallback, int64_t min, 
     const auto& text = found->get_ref<const std::string&>();
     if (text.empty()) return fallback;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size()) throw BadRequest(name + " must be a whole number");
+    if (ec != std::errc() || end != text.data() + text.size()) throw BadRequest(about(name, " must be a whole number"));
   } else {
-    throw BadRequest(name + " must be a whole number");
+    throw BadRequest(about(name, " must be a whole number"));
   }
   if (value < min || value > max)
-    throw BadRequest(name + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+    throw BadRequest(about(name, " must be between " + std::to_string(min) + " and " + std::to_string(max)));
   return value;
 }
 
-Json Fields::value(const std::string& name) const {
-  if (message_ && name == kMessage) {
-    if (is_blank_message(*message_)) throw BadRequest(name + " is required");
-    return *message_;
-  }
-  auto found = fields_.find(name);
-  if (found == fields_.end() || found->is_null() ||
-      (found->is_string() && found->get_ref<const std::string&>().empty()))
-    throw BadRequest(name + " is required");
-  return *found;
-}
+Json Fields::value(std::string_view name) const { return required_value(fields_, message_, name); }
+
+Json Fields::take(std::string_view name) { return std::move(required_value(fields_, message_, name)); }
 
 }  // namespace herald::api

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codec/json.hpp"
@@ -33,7 +34,9 @@ enum class KeptMessages : uint8_t {
   Entries,  // the `message` of each entry of `pushes` (/api/v1/push/batch)
 };
 
-class Fields {
+// Moved without throwing (fields.cpp asserts it); bugprone-exception-escape follows nlohmann's
+// constructors into branches that cannot throw here.
+class Fields {  // NOLINT(bugprone-exception-escape)
  public:
   // Parses the body by its Content-Type (JSON, form, or none); throws BadRequest.
   static Fields parse(const net::HttpRequest& request, KeptMessages kept = KeptMessages::None);
@@ -43,20 +46,22 @@ class Fields {
   // The kept message of each entry of `pushes` (nullopt where there is none).
   const std::vector<std::optional<Json>>& entry_messages() const { return entry_messages_; }
 
-  bool has(const std::string& name) const;
+  bool has(std::string_view name) const;
   // A non-empty string (numbers are accepted and given as text). Longer than max_length fails.
-  std::string required_string(const std::string& name, size_t max_length) const;
+  std::string required_string(std::string_view name, size_t max_length) const;
   // A list: a JSON array of strings, or a comma-separated string. Empty items are dropped.
-  std::vector<std::string> list(const std::string& name, size_t max_items, size_t max_item_length, bool required) const;
+  std::vector<std::string> list(std::string_view name, size_t max_items, size_t max_item_length, bool required) const;
   // true/false/1/0 (also "true"/"false"/"1"/"0"); `fallback` when absent.
-  bool boolean(const std::string& name, bool fallback) const;
-  int64_t integer(const std::string& name, int64_t fallback, int64_t min, int64_t max) const;
+  bool boolean(std::string_view name, bool fallback) const;
+  int64_t integer(std::string_view name, int64_t fallback, int64_t min, int64_t max) const;
   // Any JSON value (a form gives its text); required. A kept `message` is its raw text.
-  Json value(const std::string& name) const;
+  Json value(std::string_view name) const;
+  // value(), moved out rather than copied: for a value read once (a push's message).
+  Json take(std::string_view name);
   const Json& raw() const { return fields_; }
 
  private:
-  Json fields_ = Json::object();
+  Json fields_;  // an object once parse() or of() made it (not before: it would be made twice)
   bool from_form_ = false;
   std::optional<Json> message_;  // the body's `message` as written (KeptMessages::Top)
   std::vector<std::optional<Json>> entry_messages_;

@@ -87,7 +87,7 @@ bool PushApi::handle_json(const Exchange& exchange, const std::string& path) {
   return false;
 }
 
-PushRequest PushApi::read_json_push(const Fields& fields) const {
+PushRequest PushApi::read_json_push(Fields& fields) const {
   const auto& config = service_.config();
   PushRequest request = read_push(fields);
   int given = fields.has("users") + fields.has("rooms") + fields.has("all");
@@ -109,7 +109,7 @@ PushRequest PushApi::read_json_push(const Fields& fields) const {
   return request;
 }
 
-void PushApi::push_json(const Exchange& exchange, const Fields& fields) {
+void PushApi::push_json(const Exchange& exchange, Fields fields) {
   PushRequest request = read_json_push(fields);
   bool ack = request.ack;
   std::string msg_id = request.msg_id;
@@ -133,7 +133,8 @@ void PushApi::batch_json(const Exchange& exchange, const Fields& fields) {
   for (size_t i = 0; i < pushes->size(); ++i) {
     try {
       std::optional<Json> message = i < messages.size() ? messages[i] : std::nullopt;
-      requests.push_back(read_json_push(Fields::of((*pushes)[i], std::move(message))));
+      Fields entry = Fields::of((*pushes)[i], std::move(message));
+      requests.push_back(read_json_push(entry));
     } catch (const BadRequest& error) {
       throw BadRequest("pushes[" + std::to_string(i) + "]: " + error.what());
     }

@@ -115,11 +115,11 @@ std::chrono::milliseconds PushApi::read_timeout(const Fields& fields) const {
 // A push is kept for users who have not acked it for at most a week.
 constexpr std::chrono::milliseconds kMaxTtl{7LL * 24 * 3600 * 1000};
 
-push::PushRequest PushApi::read_push(const Fields& fields) const {
+push::PushRequest PushApi::read_push(Fields& fields) const {
   const auto& config = service_.config();
   push::PushRequest request;
   request.msg_id = fields.required_string("msgId", config.max_id_length);
-  request.message = fields.value("message");
+  request.message = fields.take("message");
   request.ack = fields.boolean("ack", true);
   request.timeout = read_timeout(fields);
   if (fields.has("ttl")) request.ttl = std::chrono::milliseconds(fields.integer("ttl", 0, 0, kMaxTtl.count()));

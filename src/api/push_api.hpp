@@ -34,24 +34,24 @@ class PushApi {
 
   // The seed's endpoints (seed_endpoints.cpp): always HTTP 200 with {code, msg, body}.
   bool handle_seed(const Exchange& exchange, const std::string& path);
-  void push_seed(const Exchange& exchange, const Fields& fields, push::PushRequest::Kind kind);
+  void push_seed(const Exchange& exchange, Fields& fields, push::PushRequest::Kind kind);
   void push_offline_seed(const Exchange& exchange, const Fields& fields);
   void change_room_seed(const Exchange& exchange, const Fields& fields);
 
   // The JSON API (json_endpoints.cpp): 2xx with a JSON object, 4xx with {"error"}.
   bool handle_json(const Exchange& exchange, const std::string& path);
-  void push_json(const Exchange& exchange, const Fields& fields);
+  void push_json(const Exchange& exchange, Fields fields);
   void batch_json(const Exchange& exchange, const Fields& fields);
   static constexpr size_t kMaxBatch = 1000;  // pushes in one POST /api/v1/push/batch
   // A /api/v1/push body (or a batch entry) as a request: its target and the push.
-  push::PushRequest read_json_push(const Fields& fields) const;
+  push::PushRequest read_json_push(Fields& fields) const;
   void offline_json(const Exchange& exchange, const Fields& fields);
   void rooms_json(const Exchange& exchange, const Fields& fields);
   void user_json(const Exchange& exchange, const std::string& uid, const std::string& rest);
   void message_json(const Exchange& exchange, const std::string& msg_id);
 
-  // Shared by both: reads msgId/message/ack/timeout.
-  push::PushRequest read_push(const Fields& fields) const;
+  // Shared by both: reads msgId/message/ack/timeout (the message is taken out of `fields`).
+  push::PushRequest read_push(Fields& fields) const;
   std::chrono::milliseconds read_timeout(const Fields& fields) const;
   std::vector<push::OfflineMessage> read_offline_messages(const Json& list) const;
   // Refuses a changeRoom over push::Config::max_room_changes memberships.

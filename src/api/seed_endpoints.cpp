@@ -39,7 +39,7 @@ bool PushApi::handle_seed(const Exchange& exchange, const std::string& path) {
   return true;
 }
 
-void PushApi::push_seed(const Exchange& exchange, const Fields& fields, PushRequest::Kind kind) {
+void PushApi::push_seed(const Exchange& exchange, Fields& fields, PushRequest::Kind kind) {
   const auto& config = service_.config();
   const std::string& path = exchange->request().path;
   PushRequest request;

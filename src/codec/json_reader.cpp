@@ -8,21 +8,19 @@
 namespace herald::codec {
 namespace {
 
-Json to_json(simdjson::dom::element element, int depth, const SkippedMembers& skipped) {
+Json to_json(simdjson::dom::element element) {
   using Type = simdjson::dom::element_type;
   switch (element.type()) {
     case Type::OBJECT: {
       Json object = Json::object();
       for (simdjson::dom::key_value_pair field : simdjson::dom::object(element)) {
-        if (depth + 1 == skipped.depth && field.key == skipped.name) continue;
-        object[std::string(field.key)] = to_json(field.value, depth + 1, skipped);
+        object[std::string(field.key)] = to_json(field.value);
       }
       return object;
     }
     case Type::ARRAY: {
       Json array = Json::array();
-      for (simdjson::dom::element item : simdjson::dom::array(element))
-        array.push_back(to_json(item, depth + 1, skipped));
+      for (simdjson::dom::element item : simdjson::dom::array(element)) array.push_back(to_json(item));
       return array;
     }
     case Type::STRING:
@@ -65,10 +63,10 @@ Reader& thread_reader() {
 
 }  // namespace
 
-std::optional<Json> read_json(std::string_view text, SkippedMembers skipped) {
+std::optional<Json> read_json(std::string_view text) {
   simdjson::dom::element root;
   if (!thread_reader().parse(text, root)) return std::nullopt;
-  return to_json(root, 0, skipped);
+  return to_json(root);
 }
 
 bool json_text_valid(std::string_view text) {

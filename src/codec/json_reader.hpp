@@ -1,7 +1,7 @@
 // JSON text to herald::Json in one validating pass with simdjson (syntax and UTF-8 checked at a
 // few GB/s, its buffers kept per thread), where nlohmann's parser allocates as its tokens grow and
-// keeps a stack of its own for every value. Client packets (events, acks) and API bodies read
-// through it.
+// keeps a stack of its own for every value. Client packets (events, acks) read through it; API
+// bodies through codec/json_object_reader.hpp, which reads the same way.
 //
 // simdjson refuses a few texts nlohmann takes (integers beyond 64 bits, numbers beyond double's
 // range, a byte order mark): for those, and for every text it refuses, read_json answers nullopt
@@ -17,14 +17,7 @@
 
 namespace herald::codec {
 
-// Members left out of the tree: those named `name` of the objects at `depth` (1 = the members of
-// the top object). The API keeps such members as written instead (api/body_json).
-struct SkippedMembers {
-  int depth = 0;  // 0: none
-  std::string_view name;
-};
-
-std::optional<Json> read_json(std::string_view text, SkippedMembers skipped = {});
+std::optional<Json> read_json(std::string_view text);
 
 // Whether `text` is one JSON value: simdjson's yes, else nlohmann's verdict (the reference).
 // Without building a value, as nlohmann's accept(), at simdjson's speed for what it takes.

@@ -64,12 +64,6 @@ TEST(JsonReader, JudgesTextsAsNlohmannDoes) {
   EXPECT_TRUE(json_text_valid(R"({"deep":[[[{"a":[1,2,{"b":null}]}]]]})"));
 }
 
-TEST(JsonReader, LeavesOutTheSkippedMembersAtTheirDepthOnly) {
-  auto read = read_json(R"({"message":{"message":1},"keep":[{"message":2}]})", {1, "message"});
-  ASSERT_TRUE(read);
-  EXPECT_EQ(read->dump(), R"({"keep":[{"message":2}]})");
-}
-
 TEST(JsonReader, TheSocketIoDecoderReadsClientPayloadsAsBefore) {
   for (const auto& text : texts()) {
     if (text.empty() || (text[0] != '[' && text[0] != ' ')) continue;  // an event's payload is an array

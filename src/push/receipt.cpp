@@ -58,6 +58,11 @@ void Receipt::on_ack(const socketio::SocketInfo& socket) {
         redelivery->acked_in_time(*kept, kept_message->msg_id);
         kept_for.erase(kept);
       }
+      // Another node kept it for the user's dropped session before this ack came: that keep goes too.
+      if (auto kept = kept_elsewhere_reached.find(uid); kept != kept_elsewhere_reached.end()) {
+        redelivery->acked_in_time(*kept, kept_message->msg_id);
+        kept_elsewhere_reached.erase(kept);
+      }
     }
   }
   check_complete();

@@ -62,6 +62,13 @@ struct Pending {  // NOLINT(bugprone-exception-escape): as JsonObject's (json_ob
   Json value;
 };
 
+// An object's member and its key, unescaped.
+error_code field_and_key(simdjson::simdjson_result<ondemand::field> member, ondemand::field& field,
+                         std::string_view& key) {
+  if (auto error = std::move(member).get(field)) return error;
+  return field.unescaped_key().get(key);
+}
+
 // One document's walk. Every value is read, into the tree or (`out` null) only to check it.
 class Walk {
  public:
@@ -72,8 +79,7 @@ class Walk {
     for (auto member : object) {
       ondemand::field field;
       std::string_view key;
-      if (auto error = std::move(member).get(field)) return error;
-      if (auto error = field.unescaped_key().get(key)) return error;
+      if (auto error = field_and_key(std::move(member), field, key)) return error;
       if (kept_.in_array.empty() && !kept_.name.empty() && key == kept_.name) {
         if (auto error = read_kept(field.value(), 1, read.kept)) return error;
         continue;
@@ -139,8 +145,7 @@ class Walk {
     for (auto member : object) {
       ondemand::field field;
       std::string_view key;
-      if (auto error = std::move(member).get(field)) return error;
-      if (auto error = field.unescaped_key().get(key)) return error;
+      if (auto error = field_and_key(std::move(member), field, key)) return error;
       if (kept_text && key == kept_.name) {
         if (auto error = read_kept(field.value(), depth, *kept_text)) return error;
         continue;

@@ -76,9 +76,18 @@ void AckRelay::dropped(const SocketInfo& socket) {
 
 void AckWaiters::add(const std::string& request_id, std::shared_ptr<socketio::BroadcastAckHandlers> handlers,
                      size_t origin, net::Clock::time_point expires) {
-  auto now = pool_.clock().now();
-  std::erase_if(waiters_, [&](const auto& entry) { return entry.second.expires <= now; });
+  drop_expired(pool_.clock().now());
   waiters_[request_id] = Waiter{std::move(handlers), origin, expires};
+  expiries_.emplace(expires, request_id);
+}
+
+void AckWaiters::drop_expired(net::Clock::time_point now) {
+  while (!expiries_.empty() && expiries_.top().first <= now) {
+    // An id added again since has a later expiry of its own, and stays.
+    auto found = waiters_.find(expiries_.top().second);
+    if (found != waiters_.end() && found->second.expires <= now) waiters_.erase(found);
+    expiries_.pop();
+  }
 }
 
 const AckWaiters::Waiter* AckWaiters::find(const std::string& request_id) const {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <queue>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -70,10 +71,15 @@ class AckWaiters {
     size_t origin;
     net::Clock::time_point expires;
   };
+  using Expiry = std::pair<net::Clock::time_point, std::string>;
   const Waiter* find(const std::string& request_id) const;
+  void drop_expired(net::Clock::time_point now);
 
   net::LoopPool& pool_;
   std::unordered_map<std::string, Waiter> waiters_;
+  // The waiters' expiries, soonest first: each add drops the expired ones without walking them all
+  // (at thousands of acked pushes a second, a walk per add took a fifth of a node's CPU).
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
 };
 
 }  // namespace herald::cluster

@@ -58,20 +58,27 @@ DirectAdapter::DirectAdapter(net::LoopPool& pool, socketio::Namespace& nsp,
   upgrade_request_tail_ += "\r\n";
 }
 
-bool DirectAdapter::placeable(const socketio::Target& target) const {
-  // Without Redis nothing is placed for sure: the adapter answers for this node's users at once.
-  if (!fallback_->reachable() || !locator_->herald_only() || target.rooms.empty() || target.rooms.size() > kMaxUsers ||
-      !target.except.empty())
-    return false;
-  if (!target.flags.is_object()) return false;
+bool DirectAdapter::users_push(const socketio::Target& target) {
+  if (target.rooms.empty() || !target.flags.is_object()) return false;
   auto kind = target.flags.find("heraldFilter");
   return kind != target.flags.end() && *kind == "users";
+}
+
+bool DirectAdapter::placeable(const socketio::Target& target) const {
+  // Without Redis nothing is placed for sure: the adapter answers for this node's users at once.
+  return fallback_->reachable() && locator_->herald_only() && target.rooms.size() <= kMaxUsers &&
+         target.except.empty() && users_push(target);
 }
 
 void DirectAdapter::broadcast_with_ack(const socketio::Packet& packet, const socketio::Target& target,
                                        std::chrono::milliseconds timeout,
                                        std::shared_ptr<socketio::BroadcastAckHandlers> handlers) {
-  if (!placeable(target)) return fallback_->broadcast_with_ack(packet, target, timeout, std::move(handlers));
+  if (!placeable(target)) {
+    // A push to users kept off the direct path (the cluster not known to be Herald nodes only,
+    // Redis away, too many users) is counted as one taken through the adapter.
+    if (users_push(target)) direct_metrics().fallback.fetch_add(1, std::memory_order_relaxed);
+    return fallback_->broadcast_with_ack(packet, target, timeout, std::move(handlers));
+  }
   size_t origin = socketio::LoopSockets::origin_loop();
   auto attempt = std::make_shared<Attempt>();
   attempt->handlers = std::move(handlers);

@@ -75,6 +75,8 @@ class DirectAdapter : public socketio::RemoteAdapter, public std::enable_shared_
   struct Outstanding;
 
   // Whether the direct path may take a push to `target`.
+  // A push to one or more users (not rooms, not all), as Delivery marks it.
+  static bool users_push(const socketio::Target& target);
   bool placeable(const socketio::Target& target) const;
   void send_direct(size_t loop, const std::shared_ptr<Attempt>& attempt, DirectLocator::Located& where);
   // Every node asked has answered (or failed): the users none of them held take the adapter path.

@@ -35,7 +35,9 @@ void DirectLocator::start() {
 }
 
 void DirectLocator::schedule_check() {
-  timer_->expires_after(check_every_);
+  // Unsure (a node that started beside this one may not have recorded itself yet when the first
+  // check ran), look again soon: until then every push to users takes the adapter path.
+  timer_->expires_after(herald_only() ? check_every_ : std::min(check_every_, kUnsureRecheck));
   timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec) return;
     if (self->cluster_.connected())

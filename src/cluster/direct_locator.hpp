@@ -53,6 +53,8 @@ class DirectLocator : public std::enable_shared_from_this<DirectLocator> {
   void resolve_addresses(const std::shared_ptr<Lookup>& lookup);
   void answer(const std::shared_ptr<Lookup>& lookup);
 
+  static constexpr std::chrono::milliseconds kUnsureRecheck{1000};
+
   Cluster& cluster_;
   std::shared_ptr<RedisAdapter> adapter_;
   std::chrono::milliseconds check_every_;

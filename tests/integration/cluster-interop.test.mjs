@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Emitter } from "@socket.io/redis-emitter";
-import { logSince, quitClient, redisClient, startNodes, startNodePeer, startRedis, waitReady, waitServers } from "./lib/cluster.mjs";
+import { logSince, metric, quitClient, redisClient, startNodes, startNodePeer, startRedis, waitReady, waitServers } from "./lib/cluster.mjs";
 import { normalizeBinary } from "./lib/client.mjs";
 import { NSP, T, Users, call, eventually, expectQuietFor, seedOk, uniq } from "./lib/herald.mjs";
 import { scaled } from "./lib/timing.mjs";
@@ -347,6 +347,19 @@ describe("a Node socket.io server with @socket.io/redis-adapter in the cluster",
     const uid = uniq("s");
     await users.login(A, uid);
     assert.deepEqual(seedOk(await call(B, "/pushMsgToSingleDevice", { useraccount: uid, msgId: "ok", message: "m", timeout: 3000 })), [uid]);
+  });
+
+  it("herald's pushes to users take the adapter path while a Node server shares the cluster, and are counted so", T, async () => {
+    const uid = uniq("h");
+    const user = await users.login(A, uid);
+    const fallback = 'herald_direct_pushes_total{event="fallback"}';
+    const sent = 'herald_direct_pushes_total{event="sent"}';
+    const fallbackBefore = await metric(B, fallback);
+    const sentBefore = await metric(B, sent);
+    assert.deepEqual(seedOk(await call(B, "/pushMsgToSingleDevice", { useraccount: uid, msgId: "via-adapter", message: "m", timeout: 3000 })), [uid]);
+    assert.equal((await user.message(0)).msgId, "via-adapter");
+    assert.equal((await metric(B, fallback)) - fallbackBefore, 1, "counted as taken through the adapter");
+    assert.equal((await metric(B, sent)) - sentBefore, 0, "nothing sent over a direct link: Node's users are not in presence");
   });
 
   it("herald's changeRoom and single-session kick server-side events do not break Node", T, async () => {

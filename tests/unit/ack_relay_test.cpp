@@ -90,5 +90,40 @@ TEST(AckWaiters, ABroadcastIsKeptUntilItsExpiry) {
   EXPECT_TRUE(waiters.answer(dropped));
 }
 
+TEST(AckWaiters, AnIdAddedAgainKeepsItsLaterExpiry) {
+  auto clock = net::Clock::manual();
+  net::LoopPool pool(1, *clock);
+  AckWaiters waiters(pool);
+  auto handlers = std::make_shared<socketio::BroadcastAckHandlers>();
+  waiters.add("same", handlers, 0, clock->now() + std::chrono::milliseconds(10));
+  waiters.add("same", handlers, 0, clock->now() + std::chrono::milliseconds(30));
+  clock->advance(std::chrono::milliseconds(20));
+  waiters.add("other", handlers, 0, clock->now() + std::chrono::milliseconds(30));
+  EXPECT_EQ(waiters.waiting(), 2u) << "the first expiry of \"same\" took its second entry";
+  Body dropped = msg::Dropped{"same", SocketInfo{"s1", push::UserData::make("alice", 0), nullptr}};
+  EXPECT_TRUE(waiters.answer(dropped));
+  clock->advance(std::chrono::milliseconds(10));
+  waiters.add("last", handlers, 0, clock->now() + std::chrono::milliseconds(30));
+  EXPECT_EQ(waiters.waiting(), 2u) << "\"same\" expired at 30 ms";
+  EXPECT_FALSE(waiters.answer(dropped));
+}
+
+TEST(AckWaiters, ExpiredWaitersGoInTheOrderTheyExpire) {
+  auto clock = net::Clock::manual();
+  net::LoopPool pool(1, *clock);
+  AckWaiters waiters(pool);
+  auto handlers = std::make_shared<socketio::BroadcastAckHandlers>();
+  // Added out of their expiry order (pushes with different timeouts).
+  for (int i = 0; i < 100; ++i)
+    waiters.add("w" + std::to_string(i), handlers, 0, clock->now() + std::chrono::milliseconds(100 - i));
+  clock->advance(std::chrono::milliseconds(50));
+  waiters.add("next", handlers, 0, clock->now() + std::chrono::milliseconds(100));
+  EXPECT_EQ(waiters.waiting(), 50u + 1u) << "w50..w99 expired at 50..1 ms";
+  Body kept = msg::Dropped{"w49", SocketInfo{"s1", push::UserData::make("alice", 0), nullptr}};
+  Body gone = msg::Dropped{"w50", SocketInfo{"s1", push::UserData::make("alice", 0), nullptr}};
+  EXPECT_TRUE(waiters.answer(kept));
+  EXPECT_FALSE(waiters.answer(gone));
+}
+
 }  // namespace ack_relay_test
 }  // namespace herald::cluster

@@ -15,10 +15,8 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--herald BIN] [--pushes N] [--port P]" >&2; exit 2 ;;
   esac
 done
-work="$(mktemp -d)"
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+# shellcheck source=lib/scratch.sh
+source "$root/bench/lib/scratch.sh"
 cc -O2 -shared -fPIC -pthread -o "$work/count_mallocs.so" "$root/bench/allocations/count_mallocs.c"
 dump() { touch "$work/dump"; while [[ -e "$work/dump" ]]; do sleep 0.02; done; }
 

@@ -18,10 +18,8 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--peer] [--herald BIN] [--threads N] [--seconds S] [--port P]" >&2; exit 2 ;;
   esac
 done
-work="$(mktemp -d)"
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+# shellcheck source=lib/scratch.sh
+source "$root/bench/lib/scratch.sh"
 
 if [[ $peer == 1 ]]; then
   label="Node peer (bench/peer/server.mjs)"

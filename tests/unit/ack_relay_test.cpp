@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <memory>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -52,22 +55,35 @@ TEST(AckRelay, NodeRequestersAreNotToldOfDrops) {
   EXPECT_FALSE(relay->handlers().on_dropped) << "Node's adapter has no such answer";
 }
 
-TEST(AckWaiters, AnExpiredBroadcastTakesNoMoreAnswers) {
-  auto clock = net::Clock::manual();
-  net::LoopPool pool(1, *clock);
-  AckWaiters waiters(pool);
+// One waiting node's table, on a manual clock.
+class AckWaitersTest : public ::testing::Test {
+ protected:
+  void add(const std::string& request_id, int expires_in_ms) {
+    waiters.add(request_id, handlers, 0, clock->now() + std::chrono::milliseconds(expires_in_ms));
+  }
+  void advance(int ms) { clock->advance(std::chrono::milliseconds(ms)); }
+  static Body dropped(const std::string& request_id) {
+    return msg::Dropped{request_id, SocketInfo{"s1", push::UserData::make("alice", 0), nullptr}};
+  }
+
+  std::unique_ptr<net::Clock> clock = net::Clock::manual();
+  net::LoopPool pool{1, *clock};
+  AckWaiters waiters{pool};
+  std::shared_ptr<socketio::BroadcastAckHandlers> handlers = std::make_shared<socketio::BroadcastAckHandlers>();
+};
+
+TEST_F(AckWaitersTest, AnExpiredBroadcastTakesNoMoreAnswers) {
   size_t reached = 0;
-  auto handlers = std::make_shared<socketio::BroadcastAckHandlers>();
   handlers->on_reached = [&](const std::vector<SocketInfo>& sockets) { reached += sockets.size(); };
-  waiters.add("old", handlers, 0, clock->now() + std::chrono::milliseconds(10));
+  add("old", 10);
   Body count = msg::ClientCount{"old", 2, {"alice", "bob"}, ""};
   EXPECT_TRUE(waiters.answer(count));
   pool.loop(0).poll();
   EXPECT_EQ(reached, 2u) << "answered on the origin loop";
 
-  clock->advance(std::chrono::milliseconds(10));
+  advance(10);
   // Expired entries go when the next broadcast is added.
-  waiters.add("new", handlers, 0, clock->now() + std::chrono::milliseconds(10));
+  add("new", 10);
   EXPECT_EQ(waiters.waiting(), 1u);
   Body late = msg::ClientCount{"old", 1, {"carol"}, ""};
   EXPECT_FALSE(waiters.answer(late)) << "the old broadcast expired";
@@ -77,50 +93,37 @@ TEST(AckWaiters, AnExpiredBroadcastTakesNoMoreAnswers) {
   EXPECT_EQ(reached, 3u);
 }
 
-TEST(AckWaiters, ABroadcastIsKeptUntilItsExpiry) {
-  auto clock = net::Clock::manual();
-  net::LoopPool pool(1, *clock);
-  AckWaiters waiters(pool);
-  auto handlers = std::make_shared<socketio::BroadcastAckHandlers>();
-  waiters.add("kept", handlers, 0, clock->now() + std::chrono::milliseconds(10));
+TEST_F(AckWaitersTest, ABroadcastIsKeptUntilItsExpiry) {
+  add("kept", 10);
   clock->advance(std::chrono::milliseconds(10) - std::chrono::nanoseconds(1));
-  waiters.add("other", handlers, 0, clock->now() + std::chrono::milliseconds(10));
+  add("other", 10);
   EXPECT_EQ(waiters.waiting(), 2u) << "dropped before its expiry";
-  Body dropped = msg::Dropped{"kept", SocketInfo{"s1", push::UserData::make("alice", 0), nullptr}};
-  EXPECT_TRUE(waiters.answer(dropped));
+  Body answer = dropped("kept");
+  EXPECT_TRUE(waiters.answer(answer));
 }
 
-TEST(AckWaiters, AnIdAddedAgainKeepsItsLaterExpiry) {
-  auto clock = net::Clock::manual();
-  net::LoopPool pool(1, *clock);
-  AckWaiters waiters(pool);
-  auto handlers = std::make_shared<socketio::BroadcastAckHandlers>();
-  waiters.add("same", handlers, 0, clock->now() + std::chrono::milliseconds(10));
-  waiters.add("same", handlers, 0, clock->now() + std::chrono::milliseconds(30));
-  clock->advance(std::chrono::milliseconds(20));
-  waiters.add("other", handlers, 0, clock->now() + std::chrono::milliseconds(30));
+TEST_F(AckWaitersTest, AnIdAddedAgainKeepsItsLaterExpiry) {
+  add("same", 10);
+  add("same", 30);
+  advance(20);
+  add("other", 30);
   EXPECT_EQ(waiters.waiting(), 2u) << "the first expiry of \"same\" took its second entry";
-  Body dropped = msg::Dropped{"same", SocketInfo{"s1", push::UserData::make("alice", 0), nullptr}};
-  EXPECT_TRUE(waiters.answer(dropped));
-  clock->advance(std::chrono::milliseconds(10));
-  waiters.add("last", handlers, 0, clock->now() + std::chrono::milliseconds(30));
+  Body answer = dropped("same");
+  EXPECT_TRUE(waiters.answer(answer));
+  advance(10);
+  add("last", 30);
   EXPECT_EQ(waiters.waiting(), 2u) << "\"same\" expired at 30 ms";
-  EXPECT_FALSE(waiters.answer(dropped));
+  EXPECT_FALSE(waiters.answer(answer));
 }
 
-TEST(AckWaiters, ExpiredWaitersGoInTheOrderTheyExpire) {
-  auto clock = net::Clock::manual();
-  net::LoopPool pool(1, *clock);
-  AckWaiters waiters(pool);
-  auto handlers = std::make_shared<socketio::BroadcastAckHandlers>();
+TEST_F(AckWaitersTest, ExpiredWaitersGoInTheOrderTheyExpire) {
   // Added out of their expiry order (pushes with different timeouts).
-  for (int i = 0; i < 100; ++i)
-    waiters.add("w" + std::to_string(i), handlers, 0, clock->now() + std::chrono::milliseconds(100 - i));
-  clock->advance(std::chrono::milliseconds(50));
-  waiters.add("next", handlers, 0, clock->now() + std::chrono::milliseconds(100));
+  for (int i = 0; i < 100; ++i) add("w" + std::to_string(i), 100 - i);
+  advance(50);
+  add("next", 100);
   EXPECT_EQ(waiters.waiting(), 50u + 1u) << "w50..w99 expired at 50..1 ms";
-  Body kept = msg::Dropped{"w49", SocketInfo{"s1", push::UserData::make("alice", 0), nullptr}};
-  Body gone = msg::Dropped{"w50", SocketInfo{"s1", push::UserData::make("alice", 0), nullptr}};
+  Body kept = dropped("w49");
+  Body gone = dropped("w50");
   EXPECT_TRUE(waiters.answer(kept));
   EXPECT_FALSE(waiters.answer(gone));
 }

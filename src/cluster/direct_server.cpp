@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
+#include <boost/beast/core/string.hpp>
 
 #include "cluster/direct_link.hpp"
 #include "cluster/direct_metrics.hpp"
@@ -24,12 +24,6 @@ namespace {
 
 constexpr const char* kUpgraded =
     "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: herald-direct\r\n\r\n";
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // Answers one push on its link: the reach once every loop has reported it, then each ack and drop.
 // Runs on the link's loop (where the push was started, so its reports come there).
@@ -99,7 +93,7 @@ DirectServer::DirectServer(net::LoopPool& pool, socketio::Namespace& nsp, std::s
 
 void DirectServer::accept(const std::shared_ptr<net::HttpExchange>& exchange) {
   const auto& request = exchange->request();
-  if (request.method != "GET" || !equals_ignoring_case(request.header("upgrade"), "herald-direct"))
+  if (request.method != "GET" || !boost::beast::iequals(request.header("upgrade"), "herald-direct"))
     return exchange->respond(net::HttpResponse::text(400, "a direct link takes GET with Upgrade: herald-direct\n"));
   std::string expected = "Bearer " + token_;
   std::string_view given = request.header("authorization");

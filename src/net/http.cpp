@@ -1,7 +1,7 @@
 #include "net/http.hpp"
 
 #include <algorithm>
-#include <cctype>
+#include <boost/beast/core/string.hpp>
 
 namespace herald::net {
 
@@ -35,13 +35,7 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
   return std::nullopt;
 }
 
-bool HttpRequest::is_websocket_upgrade() const {
-  std::string_view upgrade = header("upgrade");
-  if (upgrade.size() != 9) return false;
-  for (size_t i = 0; i < 9; ++i)
-    if (static_cast<char>(std::tolower(static_cast<unsigned char>(upgrade[i]))) != "websocket"[i]) return false;
-  return true;
-}
+bool HttpRequest::is_websocket_upgrade() const { return boost::beast::iequals(header("upgrade"), "websocket"); }
 
 WebSocketHandshakeError HttpRequest::websocket_handshake_error() const {
   // Herald speaks version 13 only, the RFC's; 4.4 says how to refuse any other.

@@ -9,6 +9,7 @@
 
 #include "net/connection_limits.hpp"
 #include "net/http_connection_parts.hpp"
+#include "net/http_response_head.hpp"
 #include "net/proxy_protocol.hpp"
 #include "net/transport_counters.hpp"
 
@@ -22,13 +23,6 @@ bool trusted_peer(const TrustedProxies& proxies, const std::string& address) {
   boost::system::error_code ec;
   auto parsed = asio::ip::make_address(address, ec);
   return !ec && proxies.trusted(parsed);
-}
-
-// A plain answer for a connection refused before any request was read.
-std::string plain_answer(std::string_view status, std::string_view body) {
-  return "HTTP/1.1 " + std::string(status) +
-         "\r\nContent-Type: text/plain; charset=UTF-8\r\nConnection: close\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
 }
 
 }  // namespace
@@ -93,7 +87,7 @@ void HttpConnection::admit() {
       // The TLS port cannot say why without a handshake, which is what the limit saves.
       if (stream_.tls()) return close();
       static const std::string kAnswer =
-          plain_answer("503 Service Unavailable", "Too many connections from your address: retry later\n");
+          whole_response(HttpResponse::text(503, "Too many connections from your address: retry later\n"));
       return write_plain_and_close(kAnswer);
     }
   }
@@ -110,7 +104,7 @@ void HttpConnection::on_tls_handshake(HandshakeOutcome outcome) {
     transport_counters().tls_plain_http_refused.fetch_add(1, std::memory_order_relaxed);
     // A plain answer that says so (as nginx does), not a TLS alert the client cannot read.
     static const std::string kAnswer =
-        plain_answer("400 Bad Request", "This port speaks HTTPS (TLS) only: use https:// or wss://\n");
+        whole_response(HttpResponse::text(400, "This port speaks HTTPS (TLS) only: use https:// or wss://\n"));
     stream_.release_tls();
     return write_plain_and_close(kAnswer);
   }

@@ -1,28 +1,23 @@
 #include "net/http_response_head.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/status.hpp>
-#include <cctype>
 #include <charconv>
 #include <string_view>
 
 namespace herald::net {
 namespace {
 
-bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
+using boost::beast::iequals;  // header names compare without case
 
 bool set_by_connection(std::string_view name) {
-  return same_name(name, "content-length") || same_name(name, "transfer-encoding") || same_name(name, "connection");
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection");
 }
 
 // A later header of the same name replaces this one (as Beast's `set` did).
 bool replaced_later(const Headers& headers, size_t index) {
   for (size_t later = index + 1; later < headers.size(); ++later)
-    if (same_name(headers[later].first, headers[index].first)) return true;
+    if (iequals(headers[later].first, headers[index].first)) return true;
   return false;
 }
 

@@ -1,6 +1,6 @@
 #include "api/fields.hpp"
 
-#include <algorithm>
+#include <boost/beast/core/string.hpp>
 #include <charconv>
 #include <type_traits>
 
@@ -13,15 +13,10 @@ static_assert(std::is_nothrow_move_constructible_v<Fields>);
 
 namespace {
 
-// ASCII only, as HTTP's tokens (media types) and the words read here are.
-bool equals_ignoring_case(std::string_view text, std::string_view lower_case) {
-  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-  return text.size() == lower_case.size() &&
-         std::equal(text.begin(), text.end(), lower_case.begin(), [&](char a, char b) { return lower(a) == b; });
-}
+using boost::beast::iequals;  // ASCII, as HTTP's tokens (media types) and the words read here are
 
-bool starts_with_ignoring_case(std::string_view text, std::string_view lower_case) {
-  return equals_ignoring_case(text.substr(0, lower_case.size()), lower_case);
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
+  return iequals(text.substr(0, prefix.size()), prefix);
 }
 
 // "<name><problem>": what is wrong with a field, for BadRequest.
@@ -54,19 +49,24 @@ bool is_blank_message(const Json& raw) {
   return raw.is_null() || text == "null" || text == "\"\"";
 }
 
-// The value named `name`, or BadRequest when it is absent, null or "". A kept message is its raw
-// text. `FieldsJson` and `Message` are const for a copy, not for a value moved out.
+// The value named `name` when it is given (not absent, null or ""), else null. A kept message is
+// its raw text. `FieldsJson` and `Message` are const to read, not for a value moved out.
 template <class FieldsJson, class Message>
-FieldsJson& required_value(FieldsJson& fields, Message& message, std::string_view name) {
-  if (message && name == kMessage) {
-    if (is_blank_message(*message)) throw BadRequest(about(name, " is required"));
-    return *message;
-  }
+FieldsJson* given_value(FieldsJson& fields, Message& message, std::string_view name) {
+  if (message && name == kMessage) return is_blank_message(*message) ? nullptr : &*message;
   auto found = fields.find(name);
   if (found == fields.end() || found->is_null() ||
       (found->is_string() && found->template get_ref<const std::string&>().empty()))
-    throw BadRequest(about(name, " is required"));
-  return *found;
+    return nullptr;
+  return &*found;
+}
+
+// The value named `name`, or BadRequest when it is not given.
+template <class FieldsJson, class Message>
+FieldsJson& required_value(FieldsJson& fields, Message& message, std::string_view name) {
+  FieldsJson* value = given_value(fields, message, name);
+  if (!value) throw BadRequest(about(name, " is required"));
+  return *value;
 }
 
 }  // namespace
@@ -111,16 +111,10 @@ Fields Fields::of(Json object, std::optional<Json> message) {
   return fields;
 }
 
-bool Fields::has(std::string_view name) const {
-  if (message_ && name == kMessage) return !is_blank_message(*message_);
-  auto found = fields_.find(name);
-  return found != fields_.end() && !found->is_null() &&
-         !(found->is_string() && found->get_ref<const std::string&>().empty());
-}
+bool Fields::has(std::string_view name) const { return given_value(fields_, message_, name) != nullptr; }
 
 std::string Fields::required_string(std::string_view name, size_t max_length) const {
-  if (!has(name)) throw BadRequest(about(name, " is required"));
-  const Json& value = fields_.at(name);
+  const Json& value = required_value(fields_, message_, name);
   std::string text;
   if (value.is_string()) {
     text = value.get<std::string>();
@@ -188,8 +182,8 @@ bool Fields::boolean(std::string_view name, bool fallback) const {
   if (found->is_string()) {
     const auto& text = found->get_ref<const std::string&>();
     if (text.empty()) return fallback;
-    if (equals_ignoring_case(text, "true") || text == "1") return true;
-    if (equals_ignoring_case(text, "false") || text == "0") return false;
+    if (iequals(text, "true") || text == "1") return true;
+    if (iequals(text, "false") || text == "0") return false;
   }
   throw BadRequest(about(name, " must be true, false, 1 or 0"));
 }

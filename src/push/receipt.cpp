@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <utility>
 
 #include "metrics/metrics.hpp"
@@ -54,14 +55,13 @@ void Receipt::on_ack(const socketio::SocketInfo& socket) {
         --users_gone;
       }
       result.acked.emplace_back(uid);
-      if (auto kept = kept_for.find(uid); kept != kept_for.end()) {
-        redelivery->acked_in_time(*kept, kept_message->msg_id);
-        kept_for.erase(kept);
-      }
-      // Another node kept it for the user's dropped session before this ack came: that keep goes too.
-      if (auto kept = kept_elsewhere_reached.find(uid); kept != kept_elsewhere_reached.end()) {
-        redelivery->acked_in_time(*kept, kept_message->msg_id);
-        kept_elsewhere_reached.erase(kept);
+      // Kept here for the user's dropped session, or by another node before this ack came: the
+      // keep goes.
+      for (UidSet* keeps : {&kept_for, &kept_elsewhere_reached}) {
+        if (auto kept = keeps->find(uid); kept != keeps->end()) {
+          redelivery->acked_in_time(*kept, kept_message->msg_id);
+          keeps->erase(kept);
+        }
       }
     }
   }
